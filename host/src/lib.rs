@@ -1,0 +1,14 @@
+//! Switchyard: a self-hosted runtime for customer-data destination actions.
+//!
+//! Events are shaped by Segment-compatible mappings ([`mapping`], [`payload`]) and delivered by
+//! destination plugins, WebAssembly components run in a sandbox ([`runtime`]). The bundled
+//! plugins ([`bundled`]) are compiled into the binary; operators can load more from .wasm files.
+//! The `switchyard` binary ([`cli`]) drives all of it.
+
+pub mod bundled;
+pub mod cli;
+pub mod mapping;
+pub mod payload;
+pub mod redact;
+pub mod runtime;
+pub mod settings;

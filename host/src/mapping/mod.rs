@@ -1,0 +1,534 @@
+//! Field mappings: Segment's mapping-kit directives, compiled once and applied per event.
+//!
+//! A mapping is any JSON value. Objects with exactly one `@`-prefixed key (plus an optional
+//! `_metadata`) are directives; everything else is copied as it is, with objects and arrays
+//! resolved member by member. [`Mapping::parse`] checks the whole mapping up front and names every
+//! problem by its JSON-pointer path (`/url/@template should be a string …`); [`Mapping::apply`]
+//! then never fails: a value that is missing is "undefined" and its key is dropped, as in the
+//! reference. Semantics, including the quirks we keep, are in
+//! `shared/reference/segment-framework.md` §2.
+//!
+//! Supported now: `@path`, `@template`, `@literal`, `@if`, `@arrayPath`. The other eight names are
+//! recognised and refused with a clear error until they are implemented.
+
+mod path;
+
+use path::{Path, is_falsy};
+use serde_json::{Map, Value};
+use std::fmt;
+
+/// Every directive name mapping-kit defines.
+const KNOWN: [&str; 13] = [
+    "@path",
+    "@template",
+    "@literal",
+    "@if",
+    "@case",
+    "@replace",
+    "@arrayPath",
+    "@json",
+    "@flatten",
+    "@merge",
+    "@transform",
+    "@excludeWhenNull",
+    "@liquid",
+];
+
+/// Every problem found in a mapping, each starting with its path inside the mapping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingError(pub Vec<String>);
+
+impl fmt::Display for MappingError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0.join("; "))
+    }
+}
+
+impl std::error::Error for MappingError {}
+
+/// A compiled mapping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Mapping(Node);
+
+#[derive(Debug, Clone, PartialEq)]
+enum Node {
+    /// A value with no directive anywhere inside.
+    Raw(Value),
+    Object(Vec<(String, Node)>),
+    Array(Vec<Node>),
+    Path(Arg<Path>),
+    Template(Arg<Vec<Piece>>),
+    Literal(Box<Node>),
+    If {
+        condition: Condition,
+        then: Option<Box<Node>>,
+        /// Only kept when the raw `else` is truthy, as the reference decides.
+        otherwise: Option<Box<Node>>,
+    },
+    ArrayPath {
+        root: Arg<Path>,
+        shape: Option<Box<Node>>,
+    },
+}
+
+/// A directive argument: fixed when written as a string, or computed by a nested directive.
+#[derive(Debug, Clone, PartialEq)]
+enum Arg<T> {
+    Fixed(T),
+    Computed(Box<Node>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Condition {
+    Always,
+    Exists(Box<Node>),
+    Blank(Box<Node>),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Piece {
+    Text(String),
+    Value(Path),
+}
+
+impl Mapping {
+    /// Compiles a mapping, or lists everything wrong with it.
+    pub fn parse(value: &Value) -> Result<Mapping, MappingError> {
+        let mut errors = Vec::new();
+        let node = compile(value, "", &mut errors);
+        if errors.is_empty() {
+            Ok(Mapping(node))
+        } else {
+            Err(MappingError(errors))
+        }
+    }
+
+    /// Resolves the mapping against an event; `None` when the result is undefined.
+    pub fn apply(&self, event: &Value) -> Option<Value> {
+        resolve(&self.0, event)
+    }
+}
+
+fn compile(value: &Value, at: &str, errors: &mut Vec<String>) -> Node {
+    match value {
+        Value::Object(map) => {
+            let directives: Vec<&String> = map.keys().filter(|k| k.starts_with('@')).collect();
+            if directives.is_empty() {
+                let fields: Vec<(String, Node)> = map
+                    .iter()
+                    .map(|(k, v)| (k.clone(), compile(v, &format!("{at}/{k}"), errors)))
+                    .collect();
+                if fields.iter().all(|(_, n)| matches!(n, Node::Raw(_))) {
+                    return Node::Raw(value.clone());
+                }
+                return Node::Object(fields);
+            }
+            let extra = map.keys().filter(|k| *k != "_metadata").count();
+            if directives.len() > 1 || extra > 1 {
+                errors.push(format!(
+                    "{} should only have one @-prefixed key but it has {} keys.",
+                    shown(at),
+                    extra
+                ));
+                return Node::Raw(Value::Null);
+            }
+            let name = directives[0].as_str();
+            directive(name, &map[name], &format!("{at}/{name}"), errors)
+        }
+        Value::Array(items) => {
+            let nodes: Vec<Node> = items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| compile(v, &format!("{at}/{i}"), errors))
+                .collect();
+            if nodes.iter().all(|n| matches!(n, Node::Raw(_))) {
+                return Node::Raw(value.clone());
+            }
+            Node::Array(nodes)
+        }
+        other => Node::Raw(other.clone()),
+    }
+}
+
+fn shown(at: &str) -> &str {
+    if at.is_empty() { "/" } else { at }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn is_directive(v: &Value) -> bool {
+    v.as_object()
+        .is_some_and(|m| m.keys().any(|k| k.starts_with('@')))
+}
+
+/// A string argument, or a directive that computes one.
+fn string_arg<T>(
+    name: &str,
+    arg: &Value,
+    at: &str,
+    errors: &mut Vec<String>,
+    fixed: impl FnOnce(&str) -> T,
+) -> Arg<T> {
+    match arg {
+        Value::String(s) => Arg::Fixed(fixed(s)),
+        v if is_directive(v) => Arg::Computed(Box::new(compile(v, at, errors))),
+        v => {
+            errors.push(format!(
+                "{at} should be a string or a mapping directive but it is {}.",
+                type_name(v)
+            ));
+            let _ = name;
+            Arg::Computed(Box::new(Node::Raw(Value::Null)))
+        }
+    }
+}
+
+fn directive(name: &str, arg: &Value, at: &str, errors: &mut Vec<String>) -> Node {
+    match name {
+        "@path" => Node::Path(string_arg(name, arg, at, errors, Path::parse)),
+        "@template" => Node::Template(string_arg(name, arg, at, errors, template)),
+        "@literal" => Node::Literal(Box::new(compile(arg, at, errors))),
+        "@if" => compile_if(arg, at, errors),
+        "@arrayPath" => {
+            let Some(items) = arg.as_array() else {
+                errors.push(format!("{at} should be an array but it is {}.", type_name(arg)));
+                return Node::Raw(Value::Null);
+            };
+            let Some(first) = items.first() else {
+                errors.push(format!("{at} should have a path as its first element."));
+                return Node::Raw(Value::Null);
+            };
+            let root = string_arg(name, first, &format!("{at}/0"), errors, Path::parse);
+            let shape = items
+                .get(1)
+                .filter(|s| s.as_object().is_some_and(|m| !m.is_empty()))
+                .map(|s| Box::new(compile(s, &format!("{at}/1"), errors)));
+            Node::ArrayPath { root, shape }
+        }
+        known if KNOWN.contains(&known) => {
+            errors.push(format!(
+                "{at}: the directive {known} is not supported by this version of Switchyard."
+            ));
+            Node::Raw(Value::Null)
+        }
+        other => {
+            let parent = at.rsplit_once('/').map_or("", |(p, _)| p);
+            errors.push(format!(
+                "{} has an invalid directive: {other}.",
+                shown(parent)
+            ));
+            Node::Raw(Value::Null)
+        }
+    }
+}
+
+fn compile_if(arg: &Value, at: &str, errors: &mut Vec<String>) -> Node {
+    let Some(map) = arg.as_object() else {
+        errors.push(format!("{at} should be an object but it is {}.", type_name(arg)));
+        return Node::Raw(Value::Null);
+    };
+    for key in map.keys() {
+        if !["exists", "blank", "then", "else"].contains(&key.as_str()) {
+            errors.push(format!("{at} has an unknown key {key:?}; expected exists or blank, then, else."));
+        }
+    }
+    let condition = match (map.get("exists"), map.get("blank")) {
+        (Some(v), _) if is_directive(v) => {
+            Condition::Exists(Box::new(compile(v, &format!("{at}/exists"), errors)))
+        }
+        (None, Some(v)) if is_directive(v) => {
+            Condition::Blank(Box::new(compile(v, &format!("{at}/blank"), errors)))
+        }
+        (Some(v), _) | (None, Some(v)) if !is_falsy(v) => Condition::Always,
+        _ => {
+            errors.push(format!("{at} requires an \"exists\" key or a \"blank\" key."));
+            Condition::Always
+        }
+    };
+    let then = map
+        .get("then")
+        .map(|v| Box::new(compile(v, &format!("{at}/then"), errors)));
+    let otherwise = map
+        .get("else")
+        .filter(|v| !is_falsy(v))
+        .map(|v| Box::new(compile(v, &format!("{at}/else"), errors)));
+    Node::If {
+        condition,
+        then,
+        otherwise,
+    }
+}
+
+/// Splits `Hello {{traits.name}}!` into text and paths. `{{{x}}}` reads the same as `{{x}}`.
+fn template(text: &str) -> Vec<Piece> {
+    let mut pieces = Vec::new();
+    let mut rest = text;
+    while let Some(open) = rest.find("{{") {
+        let after = &rest[open + 2..];
+        let (inner_start, triple) = match after.strip_prefix('{') {
+            Some(a) => (a, true),
+            None => (after, false),
+        };
+        let Some(close) = inner_start.find("}}") else {
+            break;
+        };
+        if open > 0 {
+            pieces.push(Piece::Text(rest[..open].to_string()));
+        }
+        let path = inner_start[..close].trim();
+        pieces.push(Piece::Value(Path::parse(path)));
+        let mut next = &inner_start[close + 2..];
+        if triple {
+            next = next.strip_prefix('}').unwrap_or(next);
+        }
+        rest = next;
+    }
+    if !rest.is_empty() {
+        pieces.push(Piece::Text(rest.to_string()));
+    }
+    pieces
+}
+
+fn resolve(node: &Node, event: &Value) -> Option<Value> {
+    match node {
+        Node::Raw(v) => Some(v.clone()),
+        Node::Object(fields) => {
+            let mut out = Map::with_capacity(fields.len());
+            for (key, node) in fields {
+                if let Some(v) = resolve(node, event) {
+                    out.insert(key.clone(), v);
+                }
+            }
+            Some(Value::Object(out))
+        }
+        Node::Array(items) => Some(Value::Array(
+            items
+                .iter()
+                .map(|n| resolve(n, event).unwrap_or(Value::Null))
+                .collect(),
+        )),
+        Node::Path(arg) => lookup(arg, event),
+        Node::Template(Arg::Fixed(pieces)) => Some(Value::String(render(pieces, event))),
+        Node::Template(Arg::Computed(node)) => match resolve(node, event) {
+            Some(Value::String(s)) => Some(Value::String(render(&template(&s), event))),
+            _ => None,
+        },
+        Node::Literal(inner) => resolve(inner, event),
+        Node::If {
+            condition,
+            then,
+            otherwise,
+        } => {
+            let holds = match condition {
+                Condition::Always => true,
+                Condition::Exists(n) => resolve(n, event).is_some_and(|v| !v.is_null()),
+                Condition::Blank(n) => resolve(n, event).is_some_and(|v| !v.is_null() && !loosely_empty(&v)),
+            };
+            match (holds, then, otherwise) {
+                (true, Some(then), _) => resolve(then, event),
+                (false, _, Some(otherwise)) => resolve(otherwise, event),
+                _ => None,
+            }
+        }
+        Node::ArrayPath { root, shape } => {
+            let root = lookup(root, event)?;
+            match (shape, &root) {
+                (Some(shape), Value::Array(items)) => Some(Value::Array(
+                    items
+                        .iter()
+                        .map(|item| resolve(shape, item).unwrap_or(Value::Null))
+                        .collect(),
+                )),
+                (Some(shape), Value::Object(_)) => Some(Value::Array(vec![
+                    resolve(shape, &root).unwrap_or(Value::Null),
+                ])),
+                _ => Some(root),
+            }
+        }
+    }
+}
+
+fn lookup(arg: &Arg<Path>, event: &Value) -> Option<Value> {
+    match arg {
+        Arg::Fixed(path) => path.get(event).cloned(),
+        Arg::Computed(node) => match resolve(node, event)? {
+            Value::String(s) => Path::parse(&s).get(event).cloned(),
+            _ => None,
+        },
+    }
+}
+
+/// `value == ''` in JavaScript.
+fn loosely_empty(v: &Value) -> bool {
+    match v {
+        Value::String(s) => s.is_empty(),
+        Value::Bool(b) => !b,
+        Value::Number(n) => n.as_f64() == Some(0.0),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+fn render(pieces: &[Piece], event: &Value) -> String {
+    let mut out = String::new();
+    for piece in pieces {
+        match piece {
+            Piece::Text(t) => out.push_str(t),
+            Piece::Value(path) => {
+                if let Some(v) = path.get(event) {
+                    js_string(v, &mut out);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// `String(value)` in JavaScript; `null` renders as nothing, as in templates.
+fn js_string(v: &Value, out: &mut String) {
+    match v {
+        Value::Null => {}
+        Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => out.push_str(&n.to_string()),
+        Value::String(s) => out.push_str(s),
+        Value::Object(_) => out.push_str("[object Object]"),
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                js_string(item, out);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(mapping: Value, event: Value) -> Option<Value> {
+        Mapping::parse(&mapping).unwrap().apply(&event)
+    }
+
+    #[test]
+    fn path_and_nested_path_argument() {
+        assert_eq!(map(json!({"@path": "$.a"}), json!({"a": 3})), Some(json!(3)));
+        assert_eq!(
+            map(json!({"@path": {"@path": "$.foo"}}), json!({"foo": "bar", "bar": "baz"})),
+            Some(json!("baz"))
+        );
+        assert_eq!(map(json!({"x": {"@path": "$.missing"}}), json!({})), Some(json!({})));
+    }
+
+    #[test]
+    fn template_renders_like_javascript() {
+        let e = json!({"a": "<b>Hi</b>", "n": 3, "f": false, "o": {"k": 1}, "nul": null});
+        assert_eq!(
+            map(json!({"@template": "<blink>{{a}} {{{a}}}</blink>"}), e.clone()),
+            Some(json!("<blink><b>Hi</b> <b>Hi</b></blink>"))
+        );
+        assert_eq!(
+            map(json!({"@template": "{{ n }}/{{f}}/{{o}}/{{nul}}/{{oops.yo}}"}), e),
+            Some(json!("3/false/[object Object]//"))
+        );
+    }
+
+    #[test]
+    fn literal_protects_templates_but_resolves_nested_directives() {
+        assert_eq!(map(json!({"@literal": "{{x}}"}), json!({"x": 1})), Some(json!("{{x}}")));
+        assert_eq!(
+            map(
+                json!({"@literal": {"a": {"@path": "$.a"}, "b": {"@path": "$.b"}}}),
+                json!({"a": "some value"})
+            ),
+            Some(json!({"a": "some value"}))
+        );
+    }
+
+    #[test]
+    fn if_exists_and_blank() {
+        let m = json!({"@if": {"exists": {"@path": "$.e"}, "then": "yes", "else": "no"}});
+        assert_eq!(map(m.clone(), json!({"e": ""})), Some(json!("yes")));
+        assert_eq!(map(m.clone(), json!({"e": null})), Some(json!("no")));
+        assert_eq!(map(m, json!({})), Some(json!("no")));
+        let b = json!({"@if": {"blank": {"@path": "$.z"}, "then": "yes", "else": "no"}});
+        assert_eq!(map(b.clone(), json!({"z": 0})), Some(json!("no")));
+        assert_eq!(map(b, json!({"z": "x"})), Some(json!("yes")));
+    }
+
+    #[test]
+    fn if_with_a_falsy_else_drops_the_field() {
+        for falsy in [json!(false), json!(0), json!("")] {
+            let m = json!({"k": {"@if": {"exists": {"@path": "$.no"}, "then": 1, "else": falsy}}});
+            assert_eq!(map(m, json!({})), Some(json!({})));
+        }
+    }
+
+    #[test]
+    fn if_first_of_several_paths() {
+        let m = json!({"@if": {"exists": {"@path": "$.userId"}, "then": {"@path": "$.userId"},
+            "else": {"@path": "$.anonymousId"}}});
+        assert_eq!(map(m, json!({"anonymousId": "anon"})), Some(json!("anon")));
+    }
+
+    #[test]
+    fn array_path_maps_each_item_and_wraps_a_single_object() {
+        let m = json!({"@arrayPath": ["$.properties.products",
+            {"product_id": {"@path": "$.productId"}, "monies": {"@path": "$.price"}}]});
+        assert_eq!(
+            map(m.clone(), json!({"properties": {"products": [{"productId": "1", "price": 2}]}})),
+            Some(json!([{"product_id": "1", "monies": 2}]))
+        );
+        assert_eq!(
+            map(m.clone(), json!({"properties": {"products": {"productId": "123", "price": 0.5}}})),
+            Some(json!([{"product_id": "123", "monies": 0.5}]))
+        );
+        assert_eq!(map(m.clone(), json!({"properties": {}})), None);
+        assert_eq!(map(m, json!({"properties": {"products": "str"}})), Some(json!("str")));
+        assert_eq!(
+            map(json!({"@arrayPath": ["$.p", {"a": {"@path": "$.x"}}]}), json!({"p": {"notAnArray": true}})),
+            Some(json!([{}]))
+        );
+    }
+
+    #[test]
+    fn undefined_array_elements_become_null() {
+        assert_eq!(
+            map(json!({"a": [{"@path": "$.x"}, "lit", {"@path": "$.missing"}]}), json!({"x": 1})),
+            Some(json!({"a": [1, "lit", null]}))
+        );
+    }
+
+    #[test]
+    fn errors_name_their_path() {
+        let err = Mapping::parse(&json!({"a": {"@path": true}, "b": {"c": {"@oops": 1}},
+            "d": {"@path": "x", "@template": "y"}, "e": {"@if": {"exists": false}}}))
+        .unwrap_err();
+        assert_eq!(
+            err.0,
+            [
+                "/a/@path should be a string or a mapping directive but it is a boolean.",
+                "/b/c has an invalid directive: @oops.",
+                "/d should only have one @-prefixed key but it has 2 keys.",
+                "/e/@if requires an \"exists\" key or a \"blank\" key.",
+            ]
+        );
+    }
+
+    #[test]
+    fn refuses_directives_not_yet_implemented() {
+        let err = Mapping::parse(&json!({"x": {"@liquid": "{{a}}"}})).unwrap_err();
+        assert!(err.to_string().contains("@liquid is not supported"), "{err}");
+    }
+}

@@ -1,0 +1,105 @@
+//! Destination settings checked against the plugin's declared settings: unknown keys and missing
+//! required settings are refused (naming the key), defaults fill what is absent, and values get
+//! the same type checks as action fields.
+
+use crate::runtime::{Field, Manifest};
+use serde_json::{Map, Value};
+
+/// The settings with defaults filled in, or a message naming what is wrong.
+pub fn check(manifest: &Manifest, settings: &Value) -> Result<Value, String> {
+    let Some(given) = settings.as_object() else {
+        return Err("settings must be a JSON object".into());
+    };
+    let known: Vec<&str> = manifest.settings.iter().map(|s| s.key.as_str()).collect();
+    let mut errors = Vec::new();
+    for key in given.keys() {
+        if !known.contains(&key.as_str()) {
+            let list = if known.is_empty() {
+                format!("plugin {} takes no settings", manifest.id)
+            } else {
+                format!("the settings of plugin {} are: {}", manifest.id, known.join(", "))
+            };
+            errors.push(format!("unknown setting '{key}'; {list}"));
+        }
+    }
+    let mut out = Map::new();
+    for s in &manifest.settings {
+        let value = given.get(&s.key).cloned().or_else(|| s.default.clone());
+        // Settings are checked with the same rules as action fields.
+        let as_field = Field {
+            key: s.key.clone(),
+            label: s.label.clone(),
+            description: String::new(),
+            kind: s.kind,
+            required: s.required,
+            multiple: false,
+            allow_null: false,
+            choices: s.choices.clone(),
+            default: None,
+        };
+        let mut one = Map::new();
+        if let Some(v) = value {
+            one.insert(s.key.clone(), v);
+        }
+        let action = crate::runtime::Action {
+            id: String::new(),
+            title: String::new(),
+            description: String::new(),
+            default_trigger: None,
+            fields: vec![as_field],
+            max_batch_size: None,
+        };
+        match crate::payload::validate(&action, one, true) {
+            Ok(mut checked) => out.append(&mut checked),
+            Err(e) => errors.push(e.replace("field '", "setting '")),
+        }
+    }
+    if errors.is_empty() {
+        Ok(Value::Object(out))
+    } else {
+        Err(errors.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::runtime::{FieldType, Setting};
+    use serde_json::json;
+
+    fn manifest() -> Manifest {
+        let setting = |key: &str, required, default: Option<Value>| Setting {
+            key: key.into(),
+            label: key.into(),
+            description: String::new(),
+            kind: FieldType::String,
+            required,
+            default,
+            choices: vec![],
+            secret: false,
+        };
+        Manifest {
+            id: "p".into(),
+            name: "P".into(),
+            version: "1".into(),
+            description: String::new(),
+            settings: vec![setting("api_key", true, None), setting("region", false, Some(json!("us")))],
+            allowed_hosts: vec![],
+            presets: vec![],
+            actions: vec![],
+        }
+    }
+
+    #[test]
+    fn fills_defaults_and_names_problems() {
+        assert_eq!(
+            check(&manifest(), &json!({"api_key": "k"})).unwrap(),
+            json!({"api_key": "k", "region": "us"})
+        );
+        assert_eq!(
+            check(&manifest(), &json!({"apikey": "k"})).unwrap_err(),
+            "unknown setting 'apikey'; the settings of plugin p are: api_key, region; \
+             missing the required setting 'api_key'"
+        );
+    }
+}

@@ -1,0 +1,459 @@
+//! Declaring a plugin: its settings, its actions with their fields and default mappings, and the
+//! typed functions that perform them.
+
+use crate::{Context, Error};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// The type of a field or setting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FieldType {
+    /// Short text.
+    String,
+    /// Long text.
+    Text,
+    /// A number.
+    Number,
+    /// A whole number.
+    Integer,
+    /// `true` or `false`.
+    Boolean,
+    /// A date and time (ISO 8601 or a Unix timestamp).
+    Datetime,
+    /// A JSON object.
+    Object,
+}
+
+/// A destination-wide setting (an API key, a region, ...).
+#[derive(Debug, Clone)]
+pub struct Setting {
+    pub(crate) key: String,
+    pub(crate) label: String,
+    pub(crate) description: String,
+    pub(crate) kind: FieldType,
+    pub(crate) required: bool,
+    pub(crate) default: Option<Value>,
+    pub(crate) choices: Vec<(String, String)>,
+    pub(crate) secret: bool,
+}
+
+impl Setting {
+    /// A setting of the given type.
+    pub fn new(key: &str, label: &str, kind: FieldType) -> Setting {
+        Setting {
+            key: key.into(),
+            label: label.into(),
+            description: String::new(),
+            kind,
+            required: false,
+            default: None,
+            choices: Vec::new(),
+            secret: false,
+        }
+    }
+
+    /// A text setting.
+    pub fn string(key: &str, label: &str) -> Setting {
+        Setting::new(key, label, FieldType::String)
+    }
+
+    /// Sets the description shown to users.
+    pub fn description(mut self, text: &str) -> Self {
+        self.description = text.into();
+        self
+    }
+
+    /// Makes it required.
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+
+    /// Marks the value secret: the host masks it in every answer and log.
+    pub fn secret(mut self) -> Self {
+        self.secret = true;
+        self
+    }
+
+    /// Sets the default value.
+    pub fn default(mut self, value: Value) -> Self {
+        self.default = Some(value);
+        self
+    }
+
+    /// Adds an allowed value.
+    pub fn choice(mut self, value: &str, label: &str) -> Self {
+        self.choices.push((value.into(), label.into()));
+        self
+    }
+}
+
+/// An input field of an action.
+#[derive(Debug, Clone)]
+pub struct Field {
+    pub(crate) key: String,
+    pub(crate) label: String,
+    pub(crate) description: String,
+    pub(crate) kind: FieldType,
+    pub(crate) required: bool,
+    pub(crate) multiple: bool,
+    pub(crate) allow_null: bool,
+    pub(crate) choices: Vec<(String, String)>,
+    pub(crate) default: Option<Value>,
+}
+
+impl Field {
+    /// A field of the given type.
+    pub fn new(key: &str, label: &str, kind: FieldType) -> Field {
+        Field {
+            key: key.into(),
+            label: label.into(),
+            description: String::new(),
+            kind,
+            required: false,
+            multiple: false,
+            allow_null: false,
+            choices: Vec::new(),
+            default: None,
+        }
+    }
+
+    /// A short-text one.
+    pub fn string(key: &str, label: &str) -> Field {
+        Field::new(key, label, FieldType::String)
+    }
+
+    /// A long text (a message body, a template).
+    pub fn text(key: &str, label: &str) -> Field {
+        Field::new(key, label, FieldType::Text)
+    }
+
+    /// A number field.
+    pub fn number(key: &str, label: &str) -> Field {
+        Field::new(key, label, FieldType::Number)
+    }
+
+    /// A whole-number field.
+    pub fn integer(key: &str, label: &str) -> Field {
+        Field::new(key, label, FieldType::Integer)
+    }
+
+    /// A boolean field.
+    pub fn boolean(key: &str, label: &str) -> Field {
+        Field::new(key, label, FieldType::Boolean)
+    }
+
+    /// A date-time field.
+    pub fn datetime(key: &str, label: &str) -> Field {
+        Field::new(key, label, FieldType::Datetime)
+    }
+
+    /// An object field.
+    pub fn object(key: &str, label: &str) -> Field {
+        Field::new(key, label, FieldType::Object)
+    }
+
+    /// Sets the description shown to users.
+    pub fn description(mut self, text: &str) -> Self {
+        self.description = text.into();
+        self
+    }
+
+    /// Makes it required.
+    pub fn required(mut self) -> Self {
+        self.required = true;
+        self
+    }
+
+    /// The value is a list; a single value is wrapped in one.
+    pub fn multiple(mut self) -> Self {
+        self.multiple = true;
+        self
+    }
+
+    /// `null` is a value (kept, not removed).
+    pub fn allow_null(mut self) -> Self {
+        self.allow_null = true;
+        self
+    }
+
+    /// Adds an allowed value.
+    pub fn choice(mut self, value: &str, label: &str) -> Self {
+        self.choices.push((value.into(), label.into()));
+        self
+    }
+
+    /// The default mapping, as mapping-directive JSON: `json!({"@path": "$.userId"})`, or a
+    /// literal value.
+    pub fn default(mut self, mapping: Value) -> Self {
+        self.default = Some(mapping);
+        self
+    }
+}
+
+type PerformFn = Box<dyn Fn(&mut Context, &str, &str) -> Result<(), Error>>;
+type BatchFn = Box<dyn Fn(&mut Context, &[String], &str) -> Vec<Result<(), Error>>>;
+
+/// An action: what it is, its fields, and how to perform it.
+pub struct Action {
+    pub(crate) id: String,
+    pub(crate) title: String,
+    pub(crate) description: String,
+    pub(crate) default_trigger: Option<String>,
+    pub(crate) fields: Vec<Field>,
+    pub(crate) max_batch_size: Option<u32>,
+    pub(crate) perform: Option<PerformFn>,
+    pub(crate) perform_batch: Option<BatchFn>,
+}
+
+fn parse<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, String> {
+    serde_json::from_str(text).map_err(|e| format!("{what}: {e}"))
+}
+
+impl Action {
+    /// An action with its id (stable: subscriptions name it) and a title.
+    pub fn new(id: &str, title: &str) -> Action {
+        Action {
+            id: id.into(),
+            title: title.into(),
+            description: String::new(),
+            default_trigger: None,
+            fields: Vec::new(),
+            max_batch_size: None,
+            perform: None,
+            perform_batch: None,
+        }
+    }
+
+    /// Sets the description shown to users.
+    pub fn description(mut self, text: &str) -> Self {
+        self.description = text.into();
+        self
+    }
+
+    /// The trigger proposed when a user adds the action, e.g. `type = "track"`.
+    pub fn default_trigger(mut self, trigger: &str) -> Self {
+        self.default_trigger = Some(trigger.into());
+        self
+    }
+
+    /// Adds a field.
+    pub fn field(mut self, field: Field) -> Self {
+        self.fields.push(field);
+        self
+    }
+
+    /// How one event is delivered. `P` is the payload (the mapped fields) and `S` the settings,
+    /// both deserialised with serde; a payload or settings that do not deserialise are refused
+    /// as invalid before `perform` runs.
+    pub fn perform<P, S>(mut self, f: fn(&mut Context, P, S) -> Result<(), Error>) -> Self
+    where
+        P: DeserializeOwned + 'static,
+        S: DeserializeOwned + 'static,
+    {
+        self.perform = Some(Box::new(move |ctx, payload, settings| {
+            let settings: S = parse(settings, "settings").map_err(Error::InvalidSettings)?;
+            let payload: P = parse(payload, "payload").map_err(Error::InvalidPayload)?;
+            f(ctx, payload, settings)
+        }));
+        self
+    }
+
+    /// How many events are delivered at once, up to `max_size`. `f` answers one result per
+    /// payload, in order. Payloads that do not deserialise are answered as invalid and left out
+    /// of the call.
+    pub fn perform_batch<P, S>(
+        mut self,
+        max_size: u32,
+        f: fn(&mut Context, Vec<P>, S) -> Vec<Result<(), Error>>,
+    ) -> Self
+    where
+        P: DeserializeOwned + 'static,
+        S: DeserializeOwned + 'static,
+    {
+        self.max_batch_size = Some(max_size);
+        self.perform_batch = Some(Box::new(move |ctx, payloads, settings| {
+            let settings: S = match parse(settings, "settings") {
+                Ok(s) => s,
+                Err(e) => return vec![Err(Error::InvalidSettings(e)); payloads.len()],
+            };
+            let mut results: Vec<Option<Result<(), Error>>> = vec![None; payloads.len()];
+            let mut good = Vec::new();
+            let mut places = Vec::new();
+            for (i, text) in payloads.iter().enumerate() {
+                match parse::<P>(text, "payload") {
+                    Ok(p) => {
+                        good.push(p);
+                        places.push(i);
+                    }
+                    Err(e) => results[i] = Some(Err(Error::InvalidPayload(e))),
+                }
+            }
+            let count = good.len();
+            let answers = if count == 0 { Vec::new() } else { f(ctx, good, settings) };
+            if answers.len() != count {
+                let e = Error::permanent(format!(
+                    "perform_batch answered {} results for {count} payloads",
+                    answers.len()
+                ));
+                return vec![Err(e); payloads.len()];
+            }
+            for (place, answer) in places.into_iter().zip(answers) {
+                results[place] = Some(answer);
+            }
+            results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect()
+        }));
+        self
+    }
+}
+
+/// A preset: a subscription a destination gets when it is configured without any.
+#[derive(Debug, Clone)]
+pub struct Preset {
+    pub(crate) name: String,
+    pub(crate) action: String,
+    pub(crate) trigger: String,
+    pub(crate) mapping: Option<Value>,
+}
+
+impl Preset {
+    /// A preset using the action's default mappings.
+    pub fn new(name: &str, action: &str, trigger: &str) -> Preset {
+        Preset {
+            name: name.into(),
+            action: action.into(),
+            trigger: trigger.into(),
+            mapping: None,
+        }
+    }
+
+    /// A mapping of its own instead of the action's defaults.
+    pub fn mapping(mut self, mapping: Value) -> Self {
+        self.mapping = Some(mapping);
+        self
+    }
+}
+
+/// A destination plugin: build one with [`Plugin::new`] and export it with
+/// [`export!`](crate::export).
+pub struct Plugin {
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) version: String,
+    pub(crate) description: String,
+    pub(crate) settings: Vec<Setting>,
+    pub(crate) allowed_hosts: Vec<String>,
+    pub(crate) presets: Vec<Preset>,
+    pub(crate) actions: Vec<Action>,
+}
+
+impl Plugin {
+    /// `id` is the plugin's stable identifier (lowercase, dashes), `version` usually
+    /// `env!("CARGO_PKG_VERSION")`.
+    pub fn new(id: &str, name: &str, version: &str) -> Plugin {
+        Plugin {
+            id: id.into(),
+            name: name.into(),
+            version: version.into(),
+            description: String::new(),
+            settings: Vec::new(),
+            allowed_hosts: Vec::new(),
+            presets: Vec::new(),
+            actions: Vec::new(),
+        }
+    }
+
+    /// Sets the description shown to users.
+    pub fn description(mut self, text: &str) -> Self {
+        self.description = text.into();
+        self
+    }
+
+    /// Adds a setting.
+    pub fn setting(mut self, setting: Setting) -> Self {
+        self.settings.push(setting);
+        self
+    }
+
+    /// A host the plugin calls: `https://api.example.com` or `https://*.example.com`.
+    pub fn allowed_host(mut self, pattern: &str) -> Self {
+        self.allowed_hosts.push(pattern.into());
+        self
+    }
+
+    /// Adds a preset.
+    pub fn preset(mut self, preset: Preset) -> Self {
+        self.presets.push(preset);
+        self
+    }
+
+    /// Adds an action.
+    pub fn action(mut self, action: Action) -> Self {
+        self.actions.push(action);
+        self
+    }
+
+    /// The action with this id.
+    pub fn find_action(&self, id: &str) -> Option<&Action> {
+        self.actions.iter().find(|a| a.id == id)
+    }
+
+    /// Runs one action on one payload, as the host does. For tests.
+    pub fn perform(&self, ctx: &mut Context, action: &str, payload: &Value, settings: &Value) -> Result<(), Error> {
+        self.perform_text(ctx, action, &payload.to_string(), &settings.to_string())
+    }
+
+    /// Runs one action on many payloads, as the host does. For tests.
+    pub fn perform_batch(
+        &self,
+        ctx: &mut Context,
+        action: &str,
+        payloads: &[Value],
+        settings: &Value,
+    ) -> Vec<Result<(), Error>> {
+        let texts: Vec<String> = payloads.iter().map(Value::to_string).collect();
+        self.perform_batch_text(ctx, action, &texts, &settings.to_string())
+    }
+
+    pub(crate) fn perform_text(&self, ctx: &mut Context, action: &str, payload: &str, settings: &str) -> Result<(), Error> {
+        let found = self.find_action(action).ok_or_else(|| self.unknown(action))?;
+        match &found.perform {
+            Some(f) => f(ctx, payload, settings),
+            None => match &found.perform_batch {
+                Some(f) => f(ctx, &[payload.to_string()], settings)
+                    .pop()
+                    .unwrap_or(Ok(())),
+                None => Err(Error::permanent(format!("action {action} has no perform"))),
+            },
+        }
+    }
+
+    pub(crate) fn perform_batch_text(
+        &self,
+        ctx: &mut Context,
+        action: &str,
+        payloads: &[String],
+        settings: &str,
+    ) -> Vec<Result<(), Error>> {
+        let Some(found) = self.find_action(action) else {
+            return vec![Err(self.unknown(action)); payloads.len()];
+        };
+        match &found.perform_batch {
+            Some(f) => f(ctx, payloads, settings),
+            None => payloads
+                .iter()
+                .map(|p| self.perform_text(ctx, action, p, settings))
+                .collect(),
+        }
+    }
+
+    fn unknown(&self, action: &str) -> Error {
+        let ids: Vec<&str> = self.actions.iter().map(|a| a.id.as_str()).collect();
+        Error::permanent(format!(
+            "plugin {} has no action {action:?}; its actions are: {}",
+            self.id,
+            ids.join(", ")
+        ))
+    }
+}
