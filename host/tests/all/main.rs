@@ -1,0 +1,4 @@
+//! Integration tests of the `switchyard` package: one binary, one module per area.
+
+mod cli;
+mod mock;
