@@ -63,7 +63,7 @@ impl Logs {
         let mut buf = self.lock();
         for (i, level) in ["stdout", "stderr"].into_iter().enumerate() {
             let rest = std::mem::take(&mut buf.partial[i]);
-            if !rest.is_empty() {
+            if !rest.is_empty() && buf.fits(&rest) {
                 buf.lines.push(LogLine {
                     level,
                     message: rest,
@@ -84,12 +84,6 @@ impl Logs {
 
 impl Buffer {
     fn push(&mut self, level: &'static str, message: &str) -> bool {
-        self.bytes += message.len() as u64;
-        if self.bytes > self.limit {
-            self.breach
-                .record(Failure::LimitExceeded(Limit::Logs(self.limit)));
-            return false;
-        }
         let message = if message.len() > MAX_LINE_BYTES {
             let mut end = MAX_LINE_BYTES;
             while !message.is_char_boundary(end) {
@@ -99,8 +93,19 @@ impl Buffer {
         } else {
             message.to_string()
         };
+        if !self.fits(&message) {
+            self.breach
+                .record(Failure::LimitExceeded(Limit::Logs(self.limit)));
+            return false;
+        }
         self.lines.push(LogLine { level, message });
         true
+    }
+
+    /// Counts the line against the budget; `false` when it does not fit.
+    fn fits(&mut self, message: &str) -> bool {
+        self.bytes += message.len() as u64;
+        self.bytes <= self.limit
     }
 
     fn write(&mut self, which: usize, bytes: &[u8]) -> bool {

@@ -512,15 +512,26 @@ impl Plugin {
     }
 }
 
-/// Describes a trap, with the plugin's panic message when stderr has one.
+/// Describes a trap, with the plugin's panic message when stderr has one. Rust prints a panic as
+/// `thread '…' panicked at FILE:LINE:COL:` followed by the message on the next lines.
 fn trap(error: &wasmtime::Error, logs: &Logs) -> Failure {
     let lines = logs.take();
-    let panic = lines
+    let stderr: Vec<&str> = lines
         .iter()
         .filter(|l| l.level == "stderr")
-        .find_map(|l| l.message.split_once("panicked at ").map(|(_, rest)| rest));
+        .map(|l| l.message.as_str())
+        .collect();
+    let panic = stderr.iter().position(|l| l.contains("panicked at ")).map(|at| {
+        let place = stderr[at].split_once("panicked at ").map_or("", |(_, p)| p);
+        let message: Vec<&str> = stderr[at + 1..]
+            .iter()
+            .take_while(|l| !l.starts_with("note:"))
+            .copied()
+            .collect();
+        format!("panicked at {place} {}", message.join(" "))
+    });
     let message = match (panic, error.downcast_ref::<wasmtime::Trap>()) {
-        (Some(p), _) => format!("panicked at {p}"),
+        (Some(p), _) => p.trim_end().to_string(),
         (None, Some(t)) => t.to_string(),
         (None, None) => format!("{error:#}"),
     };
