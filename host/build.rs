@@ -9,7 +9,10 @@ use std::path::PathBuf;
 
 fn main() {
     let host = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
-    let workspace = host.parent().expect("host/ sits in the workspace").to_path_buf();
+    let workspace = host
+        .parent()
+        .expect("host/ sits in the workspace")
+        .to_path_buf();
     let plugins_dir = workspace.join("plugins");
     let mut ids: Vec<String> = std::fs::read_dir(&plugins_dir)
         .expect("reading plugins/")
@@ -24,11 +27,21 @@ fn main() {
         workspace.join("wit"),
         host.join("build"),
     ]);
-    let packages: Vec<String> = ids.iter().map(|id| format!("switchyard-plugin-{id}")).collect();
+    let packages: Vec<String> = ids
+        .iter()
+        .map(|id| format!("switchyard-plugin-{id}"))
+        .collect();
     let files = components::build(&workspace, &packages);
-    let mut code = String::from("/// Bundled plugins: (id, component bytes).\npub static PLUGINS: &[(&str, &[u8])] = &[\n");
+    let mut code = String::from(
+        "/// Bundled plugins: (id, component bytes).\npub static PLUGINS: &[(&str, &[u8])] = &[\n",
+    );
     for (id, file) in ids.iter().zip(&files) {
-        writeln!(code, "    ({id:?}, include_bytes!({:?})),", file.display().to_string()).unwrap();
+        writeln!(
+            code,
+            "    ({id:?}, include_bytes!({:?})),",
+            file.display().to_string()
+        )
+        .unwrap();
     }
     code.push_str("];\n");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("set by cargo")).join("bundled.rs");

@@ -8,7 +8,10 @@ use std::path::PathBuf;
 
 fn main() {
     let tests = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("set by cargo"));
-    let workspace = tests.parent().expect("tests/ sits in the workspace").to_path_buf();
+    let workspace = tests
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_path_buf();
     let fixtures = tests.join("fixtures");
     let mut names: Vec<String> = std::fs::read_dir(&fixtures)
         .expect("reading tests/fixtures")

@@ -5,7 +5,10 @@ include!(concat!(env!("OUT_DIR"), "/bundled.rs"));
 
 /// The component bytes of a bundled plugin.
 pub fn find(id: &str) -> Option<&'static [u8]> {
-    PLUGINS.iter().find(|(i, _)| *i == id).map(|(_, bytes)| *bytes)
+    PLUGINS
+        .iter()
+        .find(|(i, _)| *i == id)
+        .map(|(_, bytes)| *bytes)
 }
 
 /// The ids of every bundled plugin, sorted.

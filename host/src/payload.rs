@@ -8,28 +8,26 @@
 //! scalars convert between string, number, integer and boolean where the conversion is exact.
 //! Errors name the field and what is wrong; an invalid payload never reaches the plugin.
 
-use crate::mapping::{Mapping, MappingError};
+use crate::mapping::{Mapping, MappingError, Resolved};
 use crate::runtime::{Action, Field, FieldType};
 use serde_json::{Map, Number, Value};
 
+/// The mapping an action runs with, one compiled mapping per field (in field order).
+#[derive(Debug, Clone)]
+pub struct ActionMapping {
+    fields: Vec<Option<Mapping>>,
+}
+
 /// Builds the mapping an action runs with: each field's default mapping (unless `use_defaults`
 /// is false), then `overrides` field by field. Keys that are not fields of the action are
-/// refused.
+/// refused; errors name the path inside the mapping.
 pub fn action_mapping(
     action: &Action,
     overrides: Option<&Map<String, Value>>,
     use_defaults: bool,
-) -> Result<Mapping, MappingError> {
-    let mut combined = Map::new();
-    if use_defaults {
-        for field in &action.fields {
-            if let Some(default) = &field.default {
-                combined.insert(field.key.clone(), default.clone());
-            }
-        }
-    }
+) -> Result<ActionMapping, MappingError> {
     let mut errors = Vec::new();
-    for (key, value) in overrides.into_iter().flatten() {
+    for key in overrides.into_iter().flat_map(|o| o.keys()) {
         if action.field(key).is_none() {
             let keys: Vec<&str> = action.fields.iter().map(|f| f.key.as_str()).collect();
             errors.push(format!(
@@ -37,116 +35,162 @@ pub fn action_mapping(
                 action.id,
                 keys.join(", ")
             ));
-            continue;
         }
-        combined.insert(key.clone(), value.clone());
     }
-    if !errors.is_empty() {
-        return Err(MappingError(errors));
-    }
-    Mapping::parse(&Value::Object(combined))
-}
-
-/// Maps one event and validates the result against the action's fields. `single` is true for a
-/// single event and false for an event inside a batch (top-level `""` in string fields is kept
-/// there, as in the reference).
-pub fn build(action: &Action, mapping: &Mapping, event: &Value, single: bool) -> Result<Value, String> {
-    let mapped = match mapping.apply(event) {
-        Some(Value::Object(map)) => map,
-        Some(other) => {
-            return Err(format!(
-                "the mapping produced {} instead of an object",
-                kind_of(&other)
-            ));
-        }
-        None => Map::new(),
-    };
-    validate(action, mapped, single).map(Value::Object)
-}
-
-/// Validates and coerces a mapped payload against the action's fields.
-pub fn validate(action: &Action, mut mapped: Map<String, Value>, single: bool) -> Result<Map<String, Value>, String> {
-    let mut out = Map::new();
-    let mut errors = Vec::new();
+    let mut fields = Vec::with_capacity(action.fields.len());
     for field in &action.fields {
-        let value = mapped.remove(&field.key);
-        let value = value.filter(|v| !is_empty(field, v, single));
-        match value {
-            None if field.required => {
-                errors.push(format!("missing the required field '{}'", field.key));
-            }
-            None => {}
-            Some(v) => match coerce_field(field, v) {
-                Ok(v) => {
-                    out.insert(field.key.clone(), v);
+        let source = overrides
+            .and_then(|o| o.get(&field.key))
+            .or(if use_defaults {
+                field.default.as_ref()
+            } else {
+                None
+            });
+        fields.push(match source {
+            None => None,
+            Some(value) => match Mapping::parse_at(value, &format!("/{}", field.key)) {
+                Ok(m) => Some(m),
+                Err(e) => {
+                    errors.extend(e.0);
+                    None
                 }
-                Err(e) => errors.push(format!("field '{}' {e}", field.key)),
             },
-        }
+        });
     }
     if errors.is_empty() {
-        Ok(out)
+        Ok(ActionMapping { fields })
     } else {
-        Err(errors.join("; "))
+        Err(MappingError(errors))
+    }
+}
+
+/// A mapped and validated payload, still borrowing from the event and the mapping.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Payload<'a>(Resolved<'a>);
+
+impl Payload<'_> {
+    /// The JSON text a plugin receives.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&self.0).expect("a mapped payload always serialises")
+    }
+
+    /// The payload as an owned JSON value.
+    pub fn into_value(self) -> Value {
+        self.0.into_value()
+    }
+}
+
+impl ActionMapping {
+    /// Maps one event and validates the result against the action's fields. `single` is true
+    /// for a single event and false for an event inside a batch (top-level `""` in string fields
+    /// is kept there, as in the reference).
+    pub fn build<'a>(
+        &'a self,
+        action: &'a Action,
+        event: &'a Value,
+        single: bool,
+    ) -> Result<Payload<'a>, String> {
+        let mut out = Vec::with_capacity(self.fields.len());
+        let mut errors = Vec::new();
+        for (field, mapping) in action.fields.iter().zip(&self.fields) {
+            let value = mapping.as_ref().and_then(|m| m.resolve(event));
+            match check_field(field, value, single) {
+                Ok(Some(v)) => out.push((field.key.as_str(), v)),
+                Ok(None) => {}
+                Err(e) => errors.push(e),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors.join("; "));
+        }
+        Ok(Payload(Resolved::Object(out)))
+    }
+}
+
+/// Checks one field's mapped value: removes it when empty, refuses a missing required value,
+/// coerces it to the field's type and checks its choices. `Ok(None)` means "no value".
+pub fn check_field<'a>(
+    field: &Field,
+    value: Option<Resolved<'a>>,
+    single: bool,
+) -> Result<Option<Resolved<'a>>, String> {
+    match value.filter(|v| !is_empty(field, v, single)) {
+        None if field.required => Err(format!("missing the required field '{}'", field.key)),
+        None => Ok(None),
+        Some(v) => coerce_field(field, v)
+            .map(Some)
+            .map_err(|e| format!("field '{}' {e}", field.key)),
     }
 }
 
 fn is_string_type(kind: FieldType) -> bool {
-    matches!(kind, FieldType::String | FieldType::Text | FieldType::Datetime)
+    matches!(
+        kind,
+        FieldType::String | FieldType::Text | FieldType::Datetime
+    )
 }
 
 /// `removeEmptyValues`: what counts as no value at all for this field.
-fn is_empty(field: &Field, v: &Value, single: bool) -> bool {
-    match v {
-        Value::Null => !field.allow_null,
-        Value::String(s) if s.is_empty() => single || !is_string_type(field.kind) || field.multiple,
+fn is_empty(field: &Field, v: &Resolved<'_>, single: bool) -> bool {
+    match v.as_value() {
+        Some(Value::Null) => !field.allow_null,
+        Some(Value::String(s)) if s.is_empty() => {
+            single || !is_string_type(field.kind) || field.multiple
+        }
         _ => false,
     }
 }
 
-fn coerce_field(field: &Field, v: Value) -> Result<Value, String> {
+fn coerce_field<'a>(field: &Field, v: Resolved<'a>) -> Result<Resolved<'a>, String> {
     if v.is_null() && field.allow_null {
-        return Ok(Value::Null);
+        return Ok(v);
     }
+    let check = |item: Resolved<'a>| coerce(field.kind, item).and_then(|i| check_choice(field, i));
     if field.multiple {
-        let items = match v {
-            Value::Array(items) => items,
-            scalar => vec![scalar],
+        let items: Vec<Resolved<'a>> = match v {
+            Resolved::Array(items) => items,
+            Resolved::Ref(Value::Array(items)) => items.iter().map(Resolved::Ref).collect(),
+            single => vec![single],
         };
         return items
             .into_iter()
             .enumerate()
-            .map(|(i, item)| {
-                coerce(field.kind, item)
-                    .and_then(|item| check_choice(field, item))
-                    .map_err(|e| format!("item {i} {e}"))
-            })
+            .map(|(i, item)| check(item).map_err(|e| format!("item {i} {e}")))
             .collect::<Result<Vec<_>, _>>()
-            .map(Value::Array);
+            .map(Resolved::Array);
     }
     // A one-element list stands for its element where one value is expected.
     let v = match v {
-        Value::Array(mut items) if items.len() == 1 && field.kind != FieldType::Object => {
+        Resolved::Array(mut items) if items.len() == 1 && field.kind != FieldType::Object => {
             items.remove(0)
+        }
+        Resolved::Ref(Value::Array(items))
+            if items.len() == 1 && field.kind != FieldType::Object =>
+        {
+            Resolved::Ref(&items[0])
         }
         v => v,
     };
-    coerce(field.kind, v).and_then(|v| check_choice(field, v))
+    check(v)
 }
 
-fn check_choice(field: &Field, v: Value) -> Result<Value, String> {
+fn check_choice<'a>(field: &Field, v: Resolved<'a>) -> Result<Resolved<'a>, String> {
     if field.choices.is_empty() {
         return Ok(v);
     }
-    let text = match &v {
-        Value::String(s) => s.clone(),
-        other => other.to_string(),
+    let text = match v.as_value() {
+        Some(Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+        None => return Err("must be one of the listed choices, not a structure".into()),
     };
     if field.choices.iter().any(|c| c.value == text) {
         Ok(v)
     } else {
         let allowed: Vec<&str> = field.choices.iter().map(|c| c.value.as_str()).collect();
-        Err(format!("must be one of {}, not {text:?}", allowed.join(", ")))
+        Err(format!(
+            "must be one of {}, not {text:?}",
+            allowed.join(", ")
+        ))
     }
 }
 
@@ -161,59 +205,84 @@ fn kind_of(v: &Value) -> &'static str {
     }
 }
 
-/// Ajv's scalar coercions, limited to the exact ones.
-fn coerce(kind: FieldType, v: Value) -> Result<Value, String> {
-    let wrong = |want: &str, v: &Value| Err(format!("must be {want}, not {}", kind_of(v)));
+/// Ajv's coercions for one value, limited to the exact ones.
+fn coerce<'a>(kind: FieldType, v: Resolved<'a>) -> Result<Resolved<'a>, String> {
+    let want = want(kind);
+    match v {
+        Resolved::Object(_) if kind == FieldType::Object => Ok(v),
+        Resolved::Object(_) => Err(format!("must be {want}, not an object")),
+        Resolved::Array(_) => Err(format!("must be {want}, not a list")),
+        Resolved::Ref(value) => {
+            Ok(coerce_value(kind, value)?.map_or(Resolved::Ref(value), Resolved::Owned))
+        }
+        Resolved::Owned(value) => {
+            let changed = coerce_value(kind, &value)?;
+            Ok(Resolved::Owned(changed.unwrap_or(value)))
+        }
+    }
+}
+
+fn want(kind: FieldType) -> &'static str {
+    match kind {
+        FieldType::String | FieldType::Text => "a string",
+        FieldType::Datetime => "a date-time string",
+        FieldType::Number => "a number",
+        FieldType::Integer => "an integer",
+        FieldType::Boolean => "a boolean",
+        FieldType::Object => "an object",
+    }
+}
+
+/// `Ok(None)` when the value already has the right type, `Ok(Some(new))` when it converts.
+fn coerce_value(kind: FieldType, v: &Value) -> Result<Option<Value>, String> {
+    let wrong = |v: &Value| Err(format!("must be {}, not {}", want(kind), kind_of(v)));
     match kind {
         FieldType::String | FieldType::Text => match v {
-            Value::String(_) => Ok(v),
-            Value::Number(n) => Ok(Value::String(n.to_string())),
-            Value::Bool(b) => Ok(Value::String(b.to_string())),
-            Value::Null => Ok(Value::String(String::new())),
-            other => wrong("a string", &other),
+            Value::String(_) => Ok(None),
+            Value::Number(n) => Ok(Some(Value::String(n.to_string()))),
+            Value::Bool(b) => Ok(Some(Value::String(b.to_string()))),
+            Value::Null => Ok(Some(Value::String(String::new()))),
+            other => wrong(other),
         },
-        FieldType::Datetime => {
-            let text = match v {
-                Value::String(s) => s,
-                Value::Number(n) => n.to_string(),
-                other => return wrong("a date-time string", &other),
-            };
-            if looks_like_date(&text) {
-                Ok(Value::String(text))
-            } else {
-                Err(format!("must be a date-time, not {text:?}"))
+        FieldType::Datetime => match v {
+            Value::String(s) if looks_like_date(s) => Ok(None),
+            Value::Number(n) if looks_like_date(&n.to_string()) => {
+                Ok(Some(Value::String(n.to_string())))
             }
-        }
+            Value::String(_) | Value::Number(_) => Err(format!("must be a date-time, not {v}")),
+            other => wrong(other),
+        },
         FieldType::Number | FieldType::Integer => {
             let integer = kind == FieldType::Integer;
-            let want = if integer { "an integer" } else { "a number" };
-            let n = match &v {
-                Value::Number(n) => n.clone(),
+            let (n, changed) = match v {
+                Value::Number(n) => (n.clone(), false),
                 Value::String(s) => match s.trim().parse::<f64>() {
-                    Ok(f) if !s.trim().is_empty() && f.is_finite() => number(f),
-                    _ => return Err(format!("must be {want}, not the text {s:?}")),
+                    Ok(f) if !s.trim().is_empty() && f.is_finite() => (number(f), true),
+                    _ => return Err(format!("must be {}, not the text {s:?}", want(kind))),
                 },
-                Value::Bool(b) => Number::from(u8::from(*b)),
-                Value::Null => Number::from(0),
-                other => return wrong(want, other),
+                Value::Bool(b) => (Number::from(u8::from(*b)), true),
+                Value::Null => (Number::from(0), true),
+                other => return wrong(other),
             };
-            if integer && !(n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0)) {
+            if integer
+                && !(n.is_i64() || n.is_u64() || n.as_f64().is_some_and(|f| f.fract() == 0.0))
+            {
                 return Err(format!("must be an integer, not {n}"));
             }
-            Ok(Value::Number(n))
+            Ok(changed.then_some(Value::Number(n)))
         }
         FieldType::Boolean => match v {
-            Value::Bool(_) => Ok(v),
-            Value::String(s) if s == "true" => Ok(Value::Bool(true)),
-            Value::String(s) if s == "false" => Ok(Value::Bool(false)),
-            Value::Number(n) if n.as_f64() == Some(1.0) => Ok(Value::Bool(true)),
-            Value::Number(n) if n.as_f64() == Some(0.0) => Ok(Value::Bool(false)),
-            Value::Null => Ok(Value::Bool(false)),
-            other => wrong("a boolean", &other),
+            Value::Bool(_) => Ok(None),
+            Value::String(s) if s == "true" => Ok(Some(Value::Bool(true))),
+            Value::String(s) if s == "false" => Ok(Some(Value::Bool(false))),
+            Value::Number(n) if n.as_f64() == Some(1.0) => Ok(Some(Value::Bool(true))),
+            Value::Number(n) if n.as_f64() == Some(0.0) => Ok(Some(Value::Bool(false))),
+            Value::Null => Ok(Some(Value::Bool(false))),
+            other => wrong(other),
         },
         FieldType::Object => match v {
-            Value::Object(_) => Ok(v),
-            other => wrong("an object", &other),
+            Value::Object(_) => Ok(None),
+            other => wrong(other),
         },
     }
 }
@@ -274,8 +343,19 @@ mod tests {
         }
     }
 
+    /// Validates a payload as it stands: every field mapped from the key of the same name.
     fn check(a: &Action, payload: Value, single: bool) -> Result<Value, String> {
-        validate(a, payload.as_object().unwrap().clone(), single).map(Value::Object)
+        let identity: Map<String, Value> = a
+            .fields
+            .iter()
+            .map(|f| (f.key.clone(), json!({"@path": format!("$.{}", f.key)})))
+            .collect();
+        let m = action_mapping(a, Some(&identity), false).unwrap();
+        parse(m.build(a, &payload, single))
+    }
+
+    fn parse(built: Result<Payload<'_>, String>) -> Result<Value, String> {
+        built.map(|p| serde_json::from_str(&p.to_json()).unwrap())
     }
 
     #[test]
@@ -295,19 +375,29 @@ mod tests {
     fn removes_empty_values_as_the_reference_does() {
         let mut nullable = field("n", FieldType::String);
         nullable.allow_null = true;
-        let a = action(vec![field("s", FieldType::String), field("x", FieldType::Number), nullable]);
+        let a = action(vec![
+            field("s", FieldType::String),
+            field("x", FieldType::Number),
+            nullable,
+        ]);
         assert_eq!(
             check(&a, json!({"s": null, "x": "", "n": null}), true).unwrap(),
             json!({"n": null})
         );
         // In a batch, a top-level "" in a string field is kept.
-        assert_eq!(check(&a, json!({"s": ""}), false).unwrap(), json!({"s": ""}));
+        assert_eq!(
+            check(&a, json!({"s": ""}), false).unwrap(),
+            json!({"s": ""})
+        );
     }
 
     #[test]
     fn drops_undeclared_keys() {
         let a = action(vec![field("s", FieldType::String)]);
-        assert_eq!(check(&a, json!({"s": "a", "t": 1}), true).unwrap(), json!({"s": "a"}));
+        assert_eq!(
+            check(&a, json!({"s": "a", "t": 1}), true).unwrap(),
+            json!({"s": "a"})
+        );
     }
 
     #[test]
@@ -322,7 +412,12 @@ mod tests {
             tags,
         ]);
         assert_eq!(
-            check(&a, json!({"n": "5.5", "i": "7", "b": "true", "s": 12, "tags": "one"}), true).unwrap(),
+            check(
+                &a,
+                json!({"n": "5.5", "i": "7", "b": "true", "s": 12, "tags": "one"}),
+                true
+            )
+            .unwrap(),
             json!({"n": 5.5, "i": 7, "b": true, "s": "12", "tags": ["one"]})
         );
     }
@@ -335,7 +430,12 @@ mod tests {
             field("o", FieldType::Object),
             field("d", FieldType::Datetime),
         ]);
-        let err = check(&a, json!({"n": "abc", "i": 1.5, "o": "x", "d": "yesterday"}), true).unwrap_err();
+        let err = check(
+            &a,
+            json!({"n": "abc", "i": 1.5, "o": "x", "d": "yesterday"}),
+            true,
+        )
+        .unwrap_err();
         assert_eq!(
             err,
             "field 'n' must be a number, not the text \"abc\"; field 'i' must be an integer, \
@@ -348,7 +448,10 @@ mod tests {
     fn checks_choices() {
         let mut method = field("method", FieldType::String);
         method.choices = ["POST", "PUT"]
-            .map(|v| Choice { value: v.into(), label: v.into() })
+            .map(|v| Choice {
+                value: v.into(),
+                label: v.into(),
+            })
             .to_vec();
         let a = action(vec![method]);
         assert!(check(&a, json!({"method": "PUT"}), true).is_ok());
@@ -368,12 +471,12 @@ mod tests {
         let overrides = json!({"name": {"@template": "did {{event}}"}});
         let m = action_mapping(&a, overrides.as_object(), true).unwrap();
         assert_eq!(
-            build(&a, &m, &json!({"userId": "u1", "event": "Signed Up"}), true).unwrap(),
+            parse(m.build(&a, &json!({"userId": "u1", "event": "Signed Up"}), true)).unwrap(),
             json!({"user_id": "u1", "name": "did Signed Up"})
         );
         let m = action_mapping(&a, overrides.as_object(), false).unwrap();
         assert_eq!(
-            build(&a, &m, &json!({"userId": "u1", "event": "X"}), true).unwrap(),
+            parse(m.build(&a, &json!({"userId": "u1", "event": "X"}), true)).unwrap(),
             json!({"name": "did X"})
         );
         let err = action_mapping(&a, json!({"nope": 1}).as_object(), true).unwrap_err();

@@ -13,7 +13,10 @@ pub struct Secrets(Vec<String>);
 impl Secrets {
     /// Collects the values of the `secret_keys` settings. Very short values (under 4 characters)
     /// are not masked: masking them would garble unrelated text.
-    pub fn from_settings<'a>(settings: &Value, secret_keys: impl IntoIterator<Item = &'a str>) -> Secrets {
+    pub fn from_settings<'a>(
+        settings: &Value,
+        secret_keys: impl IntoIterator<Item = &'a str>,
+    ) -> Secrets {
         let mut values: Vec<String> = secret_keys
             .into_iter()
             .filter_map(|k| settings.get(k))
@@ -82,10 +85,17 @@ mod tests {
 
     #[test]
     fn masks_secret_values_everywhere_in_json() {
-        let secrets = Secrets::from_settings(&json!({"api_key": "sk_live_123", "region": "eu"}), ["api_key", "region"]);
-        let mut body = json!({"url": "https://x.test/?key=sk_live_123", "n": [{"k": "sk_live_123"}]});
+        let secrets = Secrets::from_settings(
+            &json!({"api_key": "sk_live_123", "region": "eu"}),
+            ["api_key", "region"],
+        );
+        let mut body =
+            json!({"url": "https://x.test/?key=sk_live_123", "n": [{"k": "sk_live_123"}]});
         secrets.mask_json(&mut body);
-        assert_eq!(body, json!({"url": "https://x.test/?key=***", "n": [{"k": "***"}]}));
+        assert_eq!(
+            body,
+            json!({"url": "https://x.test/?key=***", "n": [{"k": "***"}]})
+        );
         // Short values are left alone.
         assert_eq!(secrets.mask("eu-west"), "eu-west");
     }

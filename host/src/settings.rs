@@ -2,6 +2,7 @@
 //! required settings are refused (naming the key), defaults fill what is absent, and values get
 //! the same type checks as action fields.
 
+use crate::mapping::Resolved;
 use crate::runtime::{Field, Manifest};
 use serde_json::{Map, Value};
 
@@ -17,14 +18,18 @@ pub fn check(manifest: &Manifest, settings: &Value) -> Result<Value, String> {
             let list = if known.is_empty() {
                 format!("plugin {} takes no settings", manifest.id)
             } else {
-                format!("the settings of plugin {} are: {}", manifest.id, known.join(", "))
+                format!(
+                    "the settings of plugin {} are: {}",
+                    manifest.id,
+                    known.join(", ")
+                )
             };
             errors.push(format!("unknown setting '{key}'; {list}"));
         }
     }
     let mut out = Map::new();
     for s in &manifest.settings {
-        let value = given.get(&s.key).cloned().or_else(|| s.default.clone());
+        let value = given.get(&s.key).or(s.default.as_ref());
         // Settings are checked with the same rules as action fields.
         let as_field = Field {
             key: s.key.clone(),
@@ -37,20 +42,11 @@ pub fn check(manifest: &Manifest, settings: &Value) -> Result<Value, String> {
             choices: s.choices.clone(),
             default: None,
         };
-        let mut one = Map::new();
-        if let Some(v) = value {
-            one.insert(s.key.clone(), v);
-        }
-        let action = crate::runtime::Action {
-            id: String::new(),
-            title: String::new(),
-            description: String::new(),
-            default_trigger: None,
-            fields: vec![as_field],
-            max_batch_size: None,
-        };
-        match crate::payload::validate(&action, one, true) {
-            Ok(mut checked) => out.append(&mut checked),
+        match crate::payload::check_field(&as_field, value.map(Resolved::Ref), true) {
+            Ok(Some(v)) => {
+                out.insert(s.key.clone(), v.into_value());
+            }
+            Ok(None) => {}
             Err(e) => errors.push(e.replace("field '", "setting '")),
         }
     }
@@ -83,7 +79,10 @@ mod tests {
             name: "P".into(),
             version: "1".into(),
             description: String::new(),
-            settings: vec![setting("api_key", true, None), setting("region", false, Some(json!("us")))],
+            settings: vec![
+                setting("api_key", true, None),
+                setting("region", false, Some(json!("us"))),
+            ],
             allowed_hosts: vec![],
             presets: vec![],
             actions: vec![],

@@ -90,7 +90,11 @@ impl Error {
 
     /// Classifies a non-2xx HTTP status the way Segment does: 401 and 403 are auth failures,
     /// 429 is a rate limit, 408, 423 and 5xx except 501 are retryable, everything else is final.
-    pub fn from_status(status: u16, message: impl Into<String>, retry_after: Option<Duration>) -> Error {
+    pub fn from_status(
+        status: u16,
+        message: impl Into<String>,
+        retry_after: Option<Duration>,
+    ) -> Error {
         let message = message.into();
         match status {
             401 | 403 => Error::Auth {
@@ -135,13 +139,25 @@ mod tests {
 
     #[test]
     fn classifies_statuses_like_segment() {
-        assert!(matches!(Error::from_status(401, "", None), Error::Auth { .. }));
-        assert!(matches!(Error::from_status(429, "", None), Error::RateLimited { .. }));
+        assert!(matches!(
+            Error::from_status(401, "", None),
+            Error::Auth { .. }
+        ));
+        assert!(matches!(
+            Error::from_status(429, "", None),
+            Error::RateLimited { .. }
+        ));
         for s in [408, 423, 500, 502, 503, 599] {
-            assert!(matches!(Error::from_status(s, "", None), Error::Retryable { .. }), "{s}");
+            assert!(
+                matches!(Error::from_status(s, "", None), Error::Retryable { .. }),
+                "{s}"
+            );
         }
         for s in [400, 404, 422, 501] {
-            assert!(matches!(Error::from_status(s, "", None), Error::Permanent { .. }), "{s}");
+            assert!(
+                matches!(Error::from_status(s, "", None), Error::Permanent { .. }),
+                "{s}"
+            );
         }
     }
 }

@@ -100,9 +100,7 @@ pub fn describe(p: &Plugin) -> Manifest {
                         default_mapping: f.default.as_ref().map(|v| v.to_string()),
                     })
                     .collect(),
-                batch: a
-                    .max_batch_size
-                    .map(|max_size| wit::Batching { max_size }),
+                batch: a.max_batch_size.map(|max_size| wit::Batching { max_size }),
             })
             .collect(),
     }

@@ -161,7 +161,10 @@ impl FakeHttp {
 
     /// Queues a failure to connect.
     pub fn fail(&self, message: &str) -> &Self {
-        self.0.borrow_mut().answers.push_back(Err(message.to_string()));
+        self.0
+            .borrow_mut()
+            .answers
+            .push_back(Err(message.to_string()));
         self
     }
 
@@ -219,7 +222,8 @@ impl<'a> RequestBuilder<'a> {
 
     /// `Authorization: Basic base64(user:password)`.
     pub fn basic(self, user: &str, password: &str) -> Self {
-        let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+        let encoded =
+            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
         self.header("authorization", &format!("Basic {encoded}"))
     }
 
@@ -250,9 +254,9 @@ impl<'a> RequestBuilder<'a> {
     /// answer at all is a retryable error.
     pub fn send(self) -> Result<Response, Error> {
         let RequestBuilder { transport, request } = self;
-        transport
-            .send(&request)
-            .map_err(|e| Error::retryable(format!("{} {} failed: {e}", request.method, request.url)))
+        transport.send(&request).map_err(|e| {
+            Error::retryable(format!("{} {} failed: {e}", request.method, request.url))
+        })
     }
 }
 

@@ -291,7 +291,11 @@ impl Action {
                 }
             }
             let count = good.len();
-            let answers = if count == 0 { Vec::new() } else { f(ctx, good, settings) };
+            let answers = if count == 0 {
+                Vec::new()
+            } else {
+                f(ctx, good, settings)
+            };
             if answers.len() != count {
                 let e = Error::permanent(format!(
                     "perform_batch answered {} results for {count} payloads",
@@ -400,7 +404,13 @@ impl Plugin {
     }
 
     /// Runs one action on one payload, as the host does. For tests.
-    pub fn perform(&self, ctx: &mut Context, action: &str, payload: &Value, settings: &Value) -> Result<(), Error> {
+    pub fn perform(
+        &self,
+        ctx: &mut Context,
+        action: &str,
+        payload: &Value,
+        settings: &Value,
+    ) -> Result<(), Error> {
         self.perform_text(ctx, action, &payload.to_string(), &settings.to_string())
     }
 
@@ -416,8 +426,16 @@ impl Plugin {
         self.perform_batch_text(ctx, action, &texts, &settings.to_string())
     }
 
-    pub(crate) fn perform_text(&self, ctx: &mut Context, action: &str, payload: &str, settings: &str) -> Result<(), Error> {
-        let found = self.find_action(action).ok_or_else(|| self.unknown(action))?;
+    pub(crate) fn perform_text(
+        &self,
+        ctx: &mut Context,
+        action: &str,
+        payload: &str,
+        settings: &str,
+    ) -> Result<(), Error> {
+        let found = self
+            .find_action(action)
+            .ok_or_else(|| self.unknown(action))?;
         match &found.perform {
             Some(f) => f(ctx, payload, settings),
             None => match &found.perform_batch {

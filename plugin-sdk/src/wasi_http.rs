@@ -41,8 +41,12 @@ impl Transport for WasiHttp {
             other => Method::Other(other.to_string()),
         };
         let invalid = |what: &str| format!("invalid {what} in {:?}", request.url);
-        outgoing.set_method(&method).map_err(|()| invalid("method"))?;
-        outgoing.set_scheme(Some(&scheme)).map_err(|()| invalid("scheme"))?;
+        outgoing
+            .set_method(&method)
+            .map_err(|()| invalid("method"))?;
+        outgoing
+            .set_scheme(Some(&scheme))
+            .map_err(|()| invalid("scheme"))?;
         outgoing
             .set_authority(Some(authority))
             .map_err(|()| invalid("host"))?;
@@ -53,7 +57,9 @@ impl Transport for WasiHttp {
 
         let pending = outgoing_handler::handle(outgoing, None).map_err(|e| format!("{e:?}"))?;
         {
-            let stream = body.write().map_err(|()| "request body stream already taken")?;
+            let stream = body
+                .write()
+                .map_err(|()| "request body stream already taken")?;
             for chunk in request.body.chunks(4096) {
                 stream
                     .blocking_write_and_flush(chunk)
@@ -79,7 +85,9 @@ impl Transport for WasiHttp {
             .into_iter()
             .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
             .collect();
-        let body_handle = incoming.consume().map_err(|()| "response body already taken")?;
+        let body_handle = incoming
+            .consume()
+            .map_err(|()| "response body already taken")?;
         let mut body = Vec::new();
         {
             let stream = body_handle
@@ -90,7 +98,10 @@ impl Transport for WasiHttp {
                     Ok(chunk) => body.extend_from_slice(&chunk),
                     Err(StreamError::Closed) => break,
                     Err(StreamError::LastOperationFailed(e)) => {
-                        return Err(format!("reading the response body: {}", e.to_debug_string()));
+                        return Err(format!(
+                            "reading the response body: {}",
+                            e.to_debug_string()
+                        ));
                     }
                 }
             }

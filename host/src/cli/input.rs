@@ -91,10 +91,19 @@ mod tests {
         let path = dir.join("event.json");
         std::fs::write(&path, "{\n  \"a\": 1,\n  \"b\": \n}").unwrap();
         let err = read_object(&path, "event file").unwrap_err().0;
-        assert!(err.starts_with(&format!("event file {} is not valid at line 4 column 1", path.display())), "{err}");
+        assert!(
+            err.starts_with(&format!(
+                "event file {} is not valid at line 4 column 1",
+                path.display()
+            )),
+            "{err}"
+        );
         std::fs::write(&path, "[1]").unwrap();
         let err = read_object(&path, "event file").unwrap_err().0;
-        assert!(err.ends_with("must hold a JSON object, not an array"), "{err}");
+        assert!(
+            err.ends_with("must hold a JSON object, not an array"),
+            "{err}"
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

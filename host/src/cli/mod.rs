@@ -80,7 +80,13 @@ pub async fn main(cli: Cli) -> anyhow::Result<Exit> {
                 println!("{:<12} {:<10} {:<10} ACTIONS", "ID", "NAME", "VERSION");
                 for m in rows {
                     let actions: Vec<&str> = m.action_ids();
-                    println!("{:<12} {:<10} {:<10} {}", m.id, m.name, m.version, actions.join(", "));
+                    println!(
+                        "{:<12} {:<10} {:<10} {}",
+                        m.id,
+                        m.name,
+                        m.version,
+                        actions.join(", ")
+                    );
                 }
             }
             Ok(Exit::Ok)
@@ -102,6 +108,7 @@ pub(crate) fn runtime() -> anyhow::Result<Arc<Runtime>> {
     Runtime::new(&RuntimeConfig {
         max_instances: 16,
         cache_dir: cache_dir(),
+        ..RuntimeConfig::default()
     })
 }
 
@@ -125,7 +132,9 @@ pub(crate) async fn load(
     name: &str,
 ) -> anyhow::Result<Arc<crate::runtime::Plugin>> {
     if let Some(bytes) = crate::bundled::find(name) {
-        return Ok(runtime.load(bytes, &format!("bundled plugin {name}")).await?);
+        return Ok(runtime
+            .load(bytes, &format!("bundled plugin {name}"))
+            .await?);
     }
     let path = PathBuf::from(name);
     if path.is_file() {

@@ -112,13 +112,19 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
         !args.no_defaults,
     )
     .map_err(|e| {
-        let file = args.mapping.as_ref().map_or(String::new(), |p| p.display().to_string());
+        let file = args
+            .mapping
+            .as_ref()
+            .map_or(String::new(), |p| p.display().to_string());
         InputError(format!("mapping file {file}: {e}"))
     })?;
 
     let mut allowed = AllowList::parse(&manifest.allowed_hosts)
         .map_err(|e| InputError(format!("plugin manifest: {e}")))?;
-    allowed.extend(AllowList::parse(&args.allow_hosts).map_err(|e| InputError(format!("--allow-host: {e}")))?);
+    allowed.extend(
+        AllowList::parse(&args.allow_hosts)
+            .map_err(|e| InputError(format!("--allow-host: {e}")))?,
+    );
     let options = InvokeOptions {
         limits,
         net: Arc::new(NetPolicy {
@@ -135,28 +141,45 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
     let secrets = if args.show_secrets {
         Secrets::default()
     } else {
-        let keys = manifest.settings.iter().filter(|s| s.secret).map(|s| s.key.as_str());
+        let keys = manifest
+            .settings
+            .iter()
+            .filter(|s| s.secret)
+            .map(|s| s.key.as_str());
         Secrets::from_settings(&settings, keys)
     };
     let checked_settings = crate::settings::check(manifest, &settings);
     let single = args.event.is_some();
 
     // Map and validate every event; invalid ones never reach the plugin.
-    let built: Vec<Result<Value, Failure>> = events
+    let built: Vec<Result<String, Failure>> = events
         .iter()
-        .map(|e| payload::build(action, &mapping, e, single).map_err(Failure::InvalidPayload))
+        .map(|e| {
+            mapping
+                .build(action, e, single)
+                .map(|p| p.to_json())
+                .map_err(Failure::InvalidPayload)
+        })
         .collect();
     let mut results: Vec<Result<(), Failure>> = Vec::new();
     let mut invocation = Invocation::default();
     match checked_settings {
         Err(e) => results = vec![Err(Failure::InvalidSettings(e)); events.len()],
         Ok(settings) => {
-            let valid: Vec<Value> = built.iter().filter_map(|b| b.as_ref().ok().cloned()).collect();
+            let settings = settings.to_string();
+            let valid: Vec<String> = built
+                .iter()
+                .filter_map(|b| b.as_ref().ok().cloned())
+                .collect();
             if !valid.is_empty() {
                 invocation = if single {
-                    plugin.perform(&action.id, &valid[0], &settings, &options).await
+                    plugin
+                        .perform(&action.id, &valid[0], &settings, &options)
+                        .await
                 } else {
-                    plugin.perform_batch(&action.id, &valid, &settings, &options).await
+                    plugin
+                        .perform_batch(&action.id, &valid, &settings, &options)
+                        .await
                 };
             }
             let mut answers = invocation.results.clone().into_iter();
@@ -171,9 +194,15 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
 
     let payloads: Vec<Value> = built
         .iter()
-        .map(|b| b.as_ref().cloned().unwrap_or(Value::Null))
+        .map(|b| match b {
+            Ok(text) => serde_json::from_str(text).unwrap_or(Value::Null),
+            Err(_) => Value::Null,
+        })
         .collect();
-    let requests: Vec<Value> = invocation.exchanges.iter().map(|x| shown(x, &secrets, !args.show_secrets))
+    let requests: Vec<Value> = invocation
+        .exchanges
+        .iter()
+        .map(|x| shown(x, &secrets, !args.show_secrets))
         .collect();
     let logs: Vec<Value> = invocation
         .logs

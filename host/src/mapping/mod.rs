@@ -12,9 +12,12 @@
 //! recognised and refused with a clear error until they are implemented.
 
 mod path;
+mod resolved;
+
+pub use resolved::Resolved;
 
 use path::{Path, is_falsy};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::fmt;
 
 /// Every directive name mapping-kit defines.
@@ -94,8 +97,14 @@ enum Piece {
 impl Mapping {
     /// Compiles a mapping, or lists everything wrong with it.
     pub fn parse(value: &Value) -> Result<Mapping, MappingError> {
+        Mapping::parse_at(value, "")
+    }
+
+    /// Compiles a mapping that sits at `at` (a JSON pointer such as `/text`) inside a larger
+    /// one, so errors name the full path.
+    pub fn parse_at(value: &Value, at: &str) -> Result<Mapping, MappingError> {
         let mut errors = Vec::new();
-        let node = compile(value, "", &mut errors);
+        let node = compile(value, at, &mut errors);
         if errors.is_empty() {
             Ok(Mapping(node))
         } else {
@@ -105,6 +114,11 @@ impl Mapping {
 
     /// Resolves the mapping against an event; `None` when the result is undefined.
     pub fn apply(&self, event: &Value) -> Option<Value> {
+        self.resolve(event).map(Resolved::into_value)
+    }
+
+    /// Resolves the mapping against an event without copying what it takes from the event.
+    pub fn resolve<'a>(&'a self, event: &'a Value) -> Option<Resolved<'a>> {
         resolve(&self.0, event)
     }
 }
@@ -200,7 +214,10 @@ fn directive(name: &str, arg: &Value, at: &str, errors: &mut Vec<String>) -> Nod
         "@if" => compile_if(arg, at, errors),
         "@arrayPath" => {
             let Some(items) = arg.as_array() else {
-                errors.push(format!("{at} should be an array but it is {}.", type_name(arg)));
+                errors.push(format!(
+                    "{at} should be an array but it is {}.",
+                    type_name(arg)
+                ));
                 return Node::Raw(Value::Null);
             };
             let Some(first) = items.first() else {
@@ -233,12 +250,17 @@ fn directive(name: &str, arg: &Value, at: &str, errors: &mut Vec<String>) -> Nod
 
 fn compile_if(arg: &Value, at: &str, errors: &mut Vec<String>) -> Node {
     let Some(map) = arg.as_object() else {
-        errors.push(format!("{at} should be an object but it is {}.", type_name(arg)));
+        errors.push(format!(
+            "{at} should be an object but it is {}.",
+            type_name(arg)
+        ));
         return Node::Raw(Value::Null);
     };
     for key in map.keys() {
         if !["exists", "blank", "then", "else"].contains(&key.as_str()) {
-            errors.push(format!("{at} has an unknown key {key:?}; expected exists or blank, then, else."));
+            errors.push(format!(
+                "{at} has an unknown key {key:?}; expected exists or blank, then, else."
+            ));
         }
     }
     let condition = match (map.get("exists"), map.get("blank")) {
@@ -250,7 +272,9 @@ fn compile_if(arg: &Value, at: &str, errors: &mut Vec<String>) -> Node {
         }
         (Some(v), _) | (None, Some(v)) if !is_falsy(v) => Condition::Always,
         _ => {
-            errors.push(format!("{at} requires an \"exists\" key or a \"blank\" key."));
+            errors.push(format!(
+                "{at} requires an \"exists\" key or a \"blank\" key."
+            ));
             Condition::Always
         }
     };
@@ -298,28 +322,32 @@ fn template(text: &str) -> Vec<Piece> {
     pieces
 }
 
-fn resolve(node: &Node, event: &Value) -> Option<Value> {
+fn resolve<'a>(node: &'a Node, event: &'a Value) -> Option<Resolved<'a>> {
     match node {
-        Node::Raw(v) => Some(v.clone()),
+        Node::Raw(v) => Some(Resolved::Ref(v)),
         Node::Object(fields) => {
-            let mut out = Map::with_capacity(fields.len());
+            let mut out = Vec::with_capacity(fields.len());
             for (key, node) in fields {
                 if let Some(v) = resolve(node, event) {
-                    out.insert(key.clone(), v);
+                    out.push((key.as_str(), v));
                 }
             }
-            Some(Value::Object(out))
+            Some(Resolved::Object(out))
         }
-        Node::Array(items) => Some(Value::Array(
+        Node::Array(items) => Some(Resolved::Array(
             items
                 .iter()
-                .map(|n| resolve(n, event).unwrap_or(Value::Null))
+                .map(|n| resolve(n, event).unwrap_or(Resolved::Ref(&Value::Null)))
                 .collect(),
         )),
-        Node::Path(arg) => lookup(arg, event),
-        Node::Template(Arg::Fixed(pieces)) => Some(Value::String(render(pieces, event))),
-        Node::Template(Arg::Computed(node)) => match resolve(node, event) {
-            Some(Value::String(s)) => Some(Value::String(render(&template(&s), event))),
+        Node::Path(arg) => lookup(arg, event).map(Resolved::Ref),
+        Node::Template(Arg::Fixed(pieces)) => {
+            Some(Resolved::Owned(Value::String(render(pieces, event))))
+        }
+        Node::Template(Arg::Computed(node)) => match resolve(node, event)?.as_value() {
+            Some(Value::String(s)) => {
+                Some(Resolved::Owned(Value::String(render(&template(s), event))))
+            }
             _ => None,
         },
         Node::Literal(inner) => resolve(inner, event),
@@ -331,7 +359,8 @@ fn resolve(node: &Node, event: &Value) -> Option<Value> {
             let holds = match condition {
                 Condition::Always => true,
                 Condition::Exists(n) => resolve(n, event).is_some_and(|v| !v.is_null()),
-                Condition::Blank(n) => resolve(n, event).is_some_and(|v| !v.is_null() && !loosely_empty(&v)),
+                Condition::Blank(n) => resolve(n, event)
+                    .is_some_and(|v| !v.is_null() && !v.as_value().is_some_and(loosely_empty)),
             };
             match (holds, then, otherwise) {
                 (true, Some(then), _) => resolve(then, event),
@@ -341,27 +370,27 @@ fn resolve(node: &Node, event: &Value) -> Option<Value> {
         }
         Node::ArrayPath { root, shape } => {
             let root = lookup(root, event)?;
-            match (shape, &root) {
-                (Some(shape), Value::Array(items)) => Some(Value::Array(
+            match (shape, root) {
+                (Some(shape), Value::Array(items)) => Some(Resolved::Array(
                     items
                         .iter()
-                        .map(|item| resolve(shape, item).unwrap_or(Value::Null))
+                        .map(|item| resolve(shape, item).unwrap_or(Resolved::Ref(&Value::Null)))
                         .collect(),
                 )),
-                (Some(shape), Value::Object(_)) => Some(Value::Array(vec![
-                    resolve(shape, &root).unwrap_or(Value::Null),
+                (Some(shape), Value::Object(_)) => Some(Resolved::Array(vec![
+                    resolve(shape, root).unwrap_or(Resolved::Ref(&Value::Null)),
                 ])),
-                _ => Some(root),
+                _ => Some(Resolved::Ref(root)),
             }
         }
     }
 }
 
-fn lookup(arg: &Arg<Path>, event: &Value) -> Option<Value> {
+fn lookup<'a>(arg: &'a Arg<Path>, event: &'a Value) -> Option<&'a Value> {
     match arg {
-        Arg::Fixed(path) => path.get(event).cloned(),
-        Arg::Computed(node) => match resolve(node, event)? {
-            Value::String(s) => Path::parse(&s).get(event).cloned(),
+        Arg::Fixed(path) => path.get(event),
+        Arg::Computed(node) => match resolve(node, event)?.as_value()? {
+            Value::String(s) => Path::parse(s).get(event),
             _ => None,
         },
     }
@@ -423,30 +452,48 @@ mod tests {
 
     #[test]
     fn path_and_nested_path_argument() {
-        assert_eq!(map(json!({"@path": "$.a"}), json!({"a": 3})), Some(json!(3)));
         assert_eq!(
-            map(json!({"@path": {"@path": "$.foo"}}), json!({"foo": "bar", "bar": "baz"})),
+            map(json!({"@path": "$.a"}), json!({"a": 3})),
+            Some(json!(3))
+        );
+        assert_eq!(
+            map(
+                json!({"@path": {"@path": "$.foo"}}),
+                json!({"foo": "bar", "bar": "baz"})
+            ),
             Some(json!("baz"))
         );
-        assert_eq!(map(json!({"x": {"@path": "$.missing"}}), json!({})), Some(json!({})));
+        assert_eq!(
+            map(json!({"x": {"@path": "$.missing"}}), json!({})),
+            Some(json!({}))
+        );
     }
 
     #[test]
     fn template_renders_like_javascript() {
         let e = json!({"a": "<b>Hi</b>", "n": 3, "f": false, "o": {"k": 1}, "nul": null});
         assert_eq!(
-            map(json!({"@template": "<blink>{{a}} {{{a}}}</blink>"}), e.clone()),
+            map(
+                json!({"@template": "<blink>{{a}} {{{a}}}</blink>"}),
+                e.clone()
+            ),
             Some(json!("<blink><b>Hi</b> <b>Hi</b></blink>"))
         );
         assert_eq!(
-            map(json!({"@template": "{{ n }}/{{f}}/{{o}}/{{nul}}/{{oops.yo}}"}), e),
+            map(
+                json!({"@template": "{{ n }}/{{f}}/{{o}}/{{nul}}/{{oops.yo}}"}),
+                e
+            ),
             Some(json!("3/false/[object Object]//"))
         );
     }
 
     #[test]
     fn literal_protects_templates_but_resolves_nested_directives() {
-        assert_eq!(map(json!({"@literal": "{{x}}"}), json!({"x": 1})), Some(json!("{{x}}")));
+        assert_eq!(
+            map(json!({"@literal": "{{x}}"}), json!({"x": 1})),
+            Some(json!("{{x}}"))
+        );
         assert_eq!(
             map(
                 json!({"@literal": {"a": {"@path": "$.a"}, "b": {"@path": "$.b"}}}),
@@ -487,17 +534,29 @@ mod tests {
         let m = json!({"@arrayPath": ["$.properties.products",
             {"product_id": {"@path": "$.productId"}, "monies": {"@path": "$.price"}}]});
         assert_eq!(
-            map(m.clone(), json!({"properties": {"products": [{"productId": "1", "price": 2}]}})),
+            map(
+                m.clone(),
+                json!({"properties": {"products": [{"productId": "1", "price": 2}]}})
+            ),
             Some(json!([{"product_id": "1", "monies": 2}]))
         );
         assert_eq!(
-            map(m.clone(), json!({"properties": {"products": {"productId": "123", "price": 0.5}}})),
+            map(
+                m.clone(),
+                json!({"properties": {"products": {"productId": "123", "price": 0.5}}})
+            ),
             Some(json!([{"product_id": "123", "monies": 0.5}]))
         );
         assert_eq!(map(m.clone(), json!({"properties": {}})), None);
-        assert_eq!(map(m, json!({"properties": {"products": "str"}})), Some(json!("str")));
         assert_eq!(
-            map(json!({"@arrayPath": ["$.p", {"a": {"@path": "$.x"}}]}), json!({"p": {"notAnArray": true}})),
+            map(m, json!({"properties": {"products": "str"}})),
+            Some(json!("str"))
+        );
+        assert_eq!(
+            map(
+                json!({"@arrayPath": ["$.p", {"a": {"@path": "$.x"}}]}),
+                json!({"p": {"notAnArray": true}})
+            ),
             Some(json!([{}]))
         );
     }
@@ -505,7 +564,10 @@ mod tests {
     #[test]
     fn undefined_array_elements_become_null() {
         assert_eq!(
-            map(json!({"a": [{"@path": "$.x"}, "lit", {"@path": "$.missing"}]}), json!({"x": 1})),
+            map(
+                json!({"a": [{"@path": "$.x"}, "lit", {"@path": "$.missing"}]}),
+                json!({"x": 1})
+            ),
             Some(json!({"a": [1, "lit", null]}))
         );
     }
@@ -529,6 +591,9 @@ mod tests {
     #[test]
     fn refuses_directives_not_yet_implemented() {
         let err = Mapping::parse(&json!({"x": {"@liquid": "{{a}}"}})).unwrap_err();
-        assert!(err.to_string().contains("@liquid is not supported"), "{err}");
+        assert!(
+            err.to_string().contains("@liquid is not supported"),
+            "{err}"
+        );
     }
 }

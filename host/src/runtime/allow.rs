@@ -205,17 +205,47 @@ mod tests {
 
     #[test]
     fn exact_host_on_default_port() {
-        assert!(allows("https://hooks.slack.com", "https", "hooks.slack.com", 443));
-        assert!(!allows("https://hooks.slack.com", "https", "hooks.slack.com", 8443));
-        assert!(!allows("https://hooks.slack.com", "http", "hooks.slack.com", 80));
-        assert!(!allows("https://hooks.slack.com", "https", "evil.example", 443));
+        assert!(allows(
+            "https://hooks.slack.com",
+            "https",
+            "hooks.slack.com",
+            443
+        ));
+        assert!(!allows(
+            "https://hooks.slack.com",
+            "https",
+            "hooks.slack.com",
+            8443
+        ));
+        assert!(!allows(
+            "https://hooks.slack.com",
+            "http",
+            "hooks.slack.com",
+            80
+        ));
+        assert!(!allows(
+            "https://hooks.slack.com",
+            "https",
+            "evil.example",
+            443
+        ));
     }
 
     #[test]
     fn wildcard_subdomains_do_not_match_the_bare_domain_or_lookalikes() {
-        assert!(allows("https://*.braze.com", "https", "rest.iad-01.braze.com", 443));
+        assert!(allows(
+            "https://*.braze.com",
+            "https",
+            "rest.iad-01.braze.com",
+            443
+        ));
         assert!(!allows("https://*.braze.com", "https", "braze.com", 443));
-        assert!(!allows("https://*.braze.com", "https", "evilbraze.com", 443));
+        assert!(!allows(
+            "https://*.braze.com",
+            "https",
+            "evilbraze.com",
+            443
+        ));
     }
 
     #[test]

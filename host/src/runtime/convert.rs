@@ -29,8 +29,10 @@ fn choices(list: Vec<wit::Choice>) -> Vec<Choice> {
 
 /// Parses JSON text that a manifest carries, naming where it sits when it does not parse.
 fn json(text: Option<String>, place: impl FnOnce() -> String) -> Result<Option<Value>, String> {
-    text.map(|t| serde_json::from_str(&t).map_err(|e| format!("{} is not valid JSON: {e}", place())))
-        .transpose()
+    text.map(|t| {
+        serde_json::from_str(&t).map_err(|e| format!("{} is not valid JSON: {e}", place()))
+    })
+    .transpose()
 }
 
 /// Turns `describe`'s answer into a [`Manifest`], parsing the JSON it carries.

@@ -76,16 +76,25 @@ pub enum Failure {
     /// The destination's settings are wrong.
     InvalidSettings(String),
     /// The vendor refused the credentials.
-    Auth { message: String, status: Option<u16> },
+    Auth {
+        message: String,
+        status: Option<u16>,
+    },
     /// The vendor throttled us.
     RateLimited {
         message: String,
         retry_after: Option<Duration>,
     },
     /// A passing failure; the same request may succeed later.
-    Retryable { message: String, status: Option<u16> },
+    Retryable {
+        message: String,
+        status: Option<u16>,
+    },
     /// A final failure.
-    Permanent { message: String, status: Option<u16> },
+    Permanent {
+        message: String,
+        status: Option<u16>,
+    },
     /// A sandbox limit was breached.
     LimitExceeded(Limit),
     /// The plugin asked for a host the allow-list does not name.
@@ -254,6 +263,9 @@ mod tests {
         .unwrap();
         assert_eq!(json["kind"], "rate-limited");
         assert_eq!(json["retry_after_ms"], 1500);
-        assert_eq!(json["message"], "rate limited: slow down (retry after 1.5s)");
+        assert_eq!(
+            json["message"],
+            "rate limited: slow down (retry after 1.5s)"
+        );
     }
 }

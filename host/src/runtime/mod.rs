@@ -36,7 +36,6 @@ use bindings::{Destination, DestinationPre, PLUGIN_EXPORT, WIT_VERSION, log, wit
 use limits::{Breach, MemoryLimiter};
 use logs::{Logs, Stdio};
 use outbound::Outbound;
-use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -55,6 +54,10 @@ pub struct RuntimeConfig {
     pub max_instances: u32,
     /// Where compiled plugins are cached on disk; `None` keeps them in memory only.
     pub cache_dir: Option<std::path::PathBuf>,
+    /// Bytes of each pooled linear memory that are zeroed in place when an instance ends,
+    /// rather than returned to the kernel. Returning pages costs a page fault per page on the
+    /// next invocation (and TLB shootdowns); zeroing costs a memset. See BENCHMARKS.md.
+    pub keep_resident_bytes: usize,
 }
 
 impl Default for RuntimeConfig {
@@ -62,6 +65,7 @@ impl Default for RuntimeConfig {
         RuntimeConfig {
             max_instances: 1000,
             cache_dir: None,
+            keep_resident_bytes: 1 << 20,
         }
     }
 }
@@ -162,7 +166,12 @@ impl Runtime {
         Ok(Arc::new(plugin))
     }
 
-    async fn compile(&self, bytes: &[u8], hash: &str, origin: &str) -> Result<Component, LoadError> {
+    async fn compile(
+        &self,
+        bytes: &[u8],
+        hash: &str,
+        origin: &str,
+    ) -> Result<Component, LoadError> {
         if let Some(c) = self.cache().get(hash) {
             return Ok(c.clone());
         }
@@ -205,7 +214,8 @@ fn build_engine(config: &RuntimeConfig) -> anyhow::Result<Engine> {
         .max_memory_size(limits::MAX_MEMORY_BYTES as usize)
         .max_memories_per_module(1)
         .max_tables_per_module(4)
-        .linear_memory_keep_resident(2 << 20);
+        .linear_memory_keep_resident(config.keep_resident_bytes)
+        .table_keep_resident(config.keep_resident_bytes / 8);
     let mut pooled = wasm.clone();
     pooled.allocation_strategy(wasmtime::InstanceAllocationStrategy::Pooling(pool));
     match Engine::new(&pooled) {
@@ -337,8 +347,8 @@ impl std::fmt::Debug for Plugin {
 
 enum Call<'a> {
     Describe,
-    One(&'a str, String, String),
-    Batch(&'a str, Vec<String>, String),
+    One(&'a str, &'a str, &'a str),
+    Batch(&'a str, &'a [String], &'a str),
 }
 
 enum Answer {
@@ -361,15 +371,15 @@ impl Plugin {
         &self.origin
     }
 
-    /// Runs `perform` on one payload.
+    /// Runs `perform` on one payload. Payload and settings are JSON objects as text.
     pub async fn perform(
         &self,
         action: &str,
-        payload: &Value,
-        settings: &Value,
+        payload: &str,
+        settings: &str,
         options: &InvokeOptions,
     ) -> Invocation {
-        let call = Call::One(action, payload.to_string(), settings.to_string());
+        let call = Call::One(action, payload, settings);
         self.run(call, 1, options).await
     }
 
@@ -377,12 +387,11 @@ impl Plugin {
     pub async fn perform_batch(
         &self,
         action: &str,
-        payloads: &[Value],
-        settings: &Value,
+        payloads: &[String],
+        settings: &str,
         options: &InvokeOptions,
     ) -> Invocation {
-        let payloads = payloads.iter().map(Value::to_string).collect();
-        let call = Call::Batch(action, payloads, settings.to_string());
+        let call = Call::Batch(action, payloads, settings);
         self.run(call, 0, options).await
     }
 
@@ -405,6 +414,65 @@ impl Plugin {
             reason,
         })?;
         Ok(manifest)
+    }
+
+    /// A fresh store with the invocation's limits, and the record of its outbound requests.
+    fn store(
+        &self,
+        options: &InvokeOptions,
+        breach: &Breach,
+        logs: &Logs,
+    ) -> (Store<State>, Arc<Mutex<Vec<Exchange>>>) {
+        let limits = &options.limits;
+        let outbound = Outbound::new(
+            options.net.clone(),
+            breach.clone(),
+            limits.max_requests,
+            limits.max_response_bytes,
+        );
+        let exchanges = outbound.exchanges.clone();
+        let mut store = Store::new(&self.engine, State::new(limits, breach, logs, outbound));
+        store.limiter(|s| &mut s.memory);
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut ctx| {
+            let state = ctx.data_mut();
+            state.cpu_ticks += 1;
+            if state.cpu_ticks > state.max_cpu_ticks {
+                state
+                    .breach
+                    .record(Failure::LimitExceeded(Limit::Cpu(state.cpu_limit)));
+                wasmtime::bail!("cpu limit exceeded");
+            }
+            Ok(UpdateDeadline::Yield(1))
+        });
+        (store, exchanges)
+    }
+
+    /// Benchmark hook: the time of `n` `perform` calls on one long-lived instance, without the
+    /// fresh store and instance production uses. Comparing it with [`Plugin::perform`] in the
+    /// same run separates the cost of isolation from the cost of the plugin's work.
+    #[doc(hidden)]
+    pub async fn time_calls_on_one_instance(
+        &self,
+        action: &str,
+        payload: &str,
+        settings: &str,
+        options: &InvokeOptions,
+        n: u64,
+    ) -> anyhow::Result<std::time::Duration> {
+        let breach = Breach::default();
+        let logs = Logs::new(u64::MAX, breach.clone());
+        let (mut store, _) = self.store(options, &breach, &logs);
+        store.data_mut().max_cpu_ticks = u64::MAX;
+        let instance = self.pre.instantiate_async(&mut store).await?;
+        let plugin = instance.switchyard_destination_plugin();
+        let started = std::time::Instant::now();
+        for _ in 0..n {
+            let _ = plugin
+                .call_perform(&mut store, action, payload, settings)
+                .await?;
+        }
+        Ok(started.elapsed())
     }
 
     async fn run(&self, call: Call<'_>, expected: usize, options: &InvokeOptions) -> Invocation {
@@ -457,27 +525,7 @@ impl Plugin {
         }
         let breach = Breach::default();
         let logs = Logs::new(limits.max_log_bytes, breach.clone());
-        let outbound = Outbound::new(
-            options.net.clone(),
-            breach.clone(),
-            limits.max_requests,
-            limits.max_response_bytes,
-        );
-        let exchanges = outbound.exchanges.clone();
-        let mut store = Store::new(&self.engine, State::new(limits, &breach, &logs, outbound));
-        store.limiter(|s| &mut s.memory);
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(|mut ctx| {
-            let state = ctx.data_mut();
-            state.cpu_ticks += 1;
-            if state.cpu_ticks > state.max_cpu_ticks {
-                state
-                    .breach
-                    .record(Failure::LimitExceeded(Limit::Cpu(state.cpu_limit)));
-                wasmtime::bail!("cpu limit exceeded");
-            }
-            Ok(UpdateDeadline::Yield(1))
-        });
+        let (mut store, exchanges) = self.store(options, &breach, &logs);
 
         let outcome = tokio::time::timeout(limits.wall_clock(), async {
             let instance: Destination = self.pre.instantiate_async(&mut store).await?;
@@ -486,12 +534,12 @@ impl Plugin {
                 Call::Describe => Answer::Manifest(plugin.call_describe(&mut store).await?),
                 Call::One(action, payload, settings) => Answer::Results(vec![
                     plugin
-                        .call_perform(&mut store, action, &payload, &settings)
+                        .call_perform(&mut store, action, payload, settings)
                         .await?,
                 ]),
                 Call::Batch(action, payloads, settings) => Answer::Results(
                     plugin
-                        .call_perform_batch(&mut store, action, &payloads, &settings)
+                        .call_perform_batch(&mut store, action, payloads, settings)
                         .await?,
                 ),
             })
@@ -521,15 +569,18 @@ fn trap(error: &wasmtime::Error, logs: &Logs) -> Failure {
         .filter(|l| l.level == "stderr")
         .map(|l| l.message.as_str())
         .collect();
-    let panic = stderr.iter().position(|l| l.contains("panicked at ")).map(|at| {
-        let place = stderr[at].split_once("panicked at ").map_or("", |(_, p)| p);
-        let message: Vec<&str> = stderr[at + 1..]
-            .iter()
-            .take_while(|l| !l.starts_with("note:"))
-            .copied()
-            .collect();
-        format!("panicked at {place} {}", message.join(" "))
-    });
+    let panic = stderr
+        .iter()
+        .position(|l| l.contains("panicked at "))
+        .map(|at| {
+            let place = stderr[at].split_once("panicked at ").map_or("", |(_, p)| p);
+            let message: Vec<&str> = stderr[at + 1..]
+                .iter()
+                .take_while(|l| !l.starts_with("note:"))
+                .copied()
+                .collect();
+            format!("panicked at {place} {}", message.join(" "))
+        });
     let message = match (panic, error.downcast_ref::<wasmtime::Trap>()) {
         (Some(p), _) => p.trim_end().to_string(),
         (None, Some(t)) => t.to_string(),
@@ -570,7 +621,10 @@ fn check_manifest(m: &Manifest) -> Result<(), String> {
             }
             if let Some(default) = &f.default {
                 crate::mapping::Mapping::parse(default).map_err(|e| {
-                    format!("default mapping of field {:?} of action {:?}: {e}", f.key, a.id)
+                    format!(
+                        "default mapping of field {:?} of action {:?}: {e}",
+                        f.key, a.id
+                    )
                 })?;
             }
         }

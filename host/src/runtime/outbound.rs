@@ -317,11 +317,19 @@ fn canned(answer: CannedResponse) -> http::Response<WasiBody> {
         builder = builder.header(http::header::CONTENT_TYPE, kind);
     }
     builder
-        .body(Full::new(body).map_err(|never| match never {}).boxed_unsync())
+        .body(
+            Full::new(body)
+                .map_err(|never| match never {})
+                .boxed_unsync(),
+        )
         .unwrap_or_else(|_| {
             http::Response::builder()
                 .status(500)
-                .body(Full::new(Bytes::new()).map_err(|n| match n {}).boxed_unsync())
+                .body(
+                    Full::new(Bytes::new())
+                        .map_err(|n| match n {})
+                        .boxed_unsync(),
+                )
                 .expect("a bare 500 response is valid")
         })
 }
@@ -356,8 +364,7 @@ async fn send(
     let mut last = HttpError::DestinationNotFound;
     let mut stream = None;
     for address in &addresses {
-        match tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(address)).await
-        {
+        match tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(address)).await {
             Ok(Ok(s)) => {
                 stream = Some(s);
                 break;
@@ -399,12 +406,10 @@ async fn exchange<I>(
 where
     I: hyper::rt::Read + hyper::rt::Write + Send + Unpin + 'static,
 {
-    let (mut sender, connection) = tokio::time::timeout(
-        CONNECT_TIMEOUT,
-        hyper::client::conn::http1::handshake(io),
-    )
-    .await
-    .map_err(|_| HttpError::ConnectionTimeout)??;
+    let (mut sender, connection) =
+        tokio::time::timeout(CONNECT_TIMEOUT, hyper::client::conn::http1::handshake(io))
+            .await
+            .map_err(|_| HttpError::ConnectionTimeout)??;
     tokio::spawn(async move {
         if let Err(e) = connection.await {
             tracing::debug!(error = %e, "Outbound connection ended with an error.");

@@ -90,7 +90,8 @@ impl Mock {
                     }
                     .unwrap_or_else(|| Reply::new(200, "{}"));
                     tokio::time::sleep(reply.delay).await;
-                    let mut response = axum::response::Response::new(axum::body::Body::from(reply.body));
+                    let mut response =
+                        axum::response::Response::new(axum::body::Body::from(reply.body));
                     *response.status_mut() = StatusCode::from_u16(reply.status).unwrap();
                     for (k, v) in reply.headers {
                         response.headers_mut().insert(

@@ -43,7 +43,11 @@ pub(crate) fn is_slack_url(url: &str) -> bool {
         && path.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'/')
 }
 
-pub(crate) fn post_to_channel(ctx: &mut Context, m: Message, _settings: serde_json::Value) -> Result<(), Error> {
+pub(crate) fn post_to_channel(
+    ctx: &mut Context,
+    m: Message,
+    _settings: serde_json::Value,
+) -> Result<(), Error> {
     if !is_slack_url(&m.url) {
         return Err(Error::invalid_payload(format!(
             "Invalid Slack URL {:?}: it must be an https://….slack.com webhook URL",
@@ -126,7 +130,19 @@ mod tests {
                 &json!({}),
             )
         };
-        assert!(matches!(run(&http), Err(Error::Retryable { status: Some(500), .. })));
-        assert!(matches!(run(&http), Err(Error::Permanent { status: Some(404), .. })));
+        assert!(matches!(
+            run(&http),
+            Err(Error::Retryable {
+                status: Some(500),
+                ..
+            })
+        ));
+        assert!(matches!(
+            run(&http),
+            Err(Error::Permanent {
+                status: Some(404),
+                ..
+            })
+        ));
     }
 }

@@ -48,7 +48,11 @@ pub(crate) fn send(ctx: &mut Context, p: Send, _settings: Value) -> Result<(), E
 
 /// One request per distinct (url, method, headers), its body the array of the group's `data`;
 /// every event of a group shares that request's outcome.
-pub(crate) fn send_batch(ctx: &mut Context, payloads: Vec<Send>, _settings: Value) -> Vec<Result<(), Error>> {
+pub(crate) fn send_batch(
+    ctx: &mut Context,
+    payloads: Vec<Send>,
+    _settings: Value,
+) -> Vec<Result<(), Error>> {
     let mut results: Vec<Result<(), Error>> = payloads.iter().map(check).collect();
     let mut groups: Vec<(usize, Vec<usize>)> = Vec::new();
     for (i, p) in payloads.iter().enumerate() {
@@ -123,7 +127,13 @@ mod tests {
         assert_eq!(sent[0].json(), json!([{"n": 1}, {"n": 3}]));
         assert_eq!(sent[1].json(), json!([{"n": 2}]));
         assert!(results[0].is_ok() && results[2].is_ok());
-        assert!(matches!(results[1], Err(Error::Retryable { status: Some(503), .. })));
+        assert!(matches!(
+            results[1],
+            Err(Error::Retryable {
+                status: Some(503),
+                ..
+            })
+        ));
         assert!(matches!(results[3], Err(Error::InvalidPayload(_))));
     }
 }
