@@ -22,7 +22,7 @@ fn main() {
         .collect();
     ids.sort();
     components::watch(&[
-        plugins_dir.clone(),
+        plugins_dir,
         workspace.join("plugin-sdk"),
         workspace.join("wit"),
         host.join("build"),

@@ -119,7 +119,7 @@ mod wasi_http;
 pub use context::{Context, Level};
 pub use error::Error;
 pub use http::{FakeHttp, Request, RequestBuilder, Response, Transport};
-pub use plugin::{Action, Field, FieldType, Plugin, Preset, Setting};
+pub use plugin::{Action, BatchResults, Field, FieldType, Plugin, Preset, Setting};
 
 /// The `user-agent` every request carries unless the plugin sets its own.
 pub const USER_AGENT: &str = concat!("Switchyard/", env!("CARGO_PKG_VERSION"));

@@ -192,6 +192,9 @@ impl Field {
     }
 }
 
+/// What a batch answers: one result per payload, in the order the payloads came.
+pub type BatchResults = Vec<Result<(), Error>>;
+
 type PerformFn = Box<dyn Fn(&mut Context, &str, &str) -> Result<(), Error>>;
 type BatchFn = Box<dyn Fn(&mut Context, &[String], &str) -> Vec<Result<(), Error>>>;
 
@@ -266,7 +269,7 @@ impl Action {
     pub fn perform_batch<P, S>(
         mut self,
         max_size: u32,
-        f: fn(&mut Context, Vec<P>, S) -> Vec<Result<(), Error>>,
+        f: fn(&mut Context, Vec<P>, S) -> BatchResults,
     ) -> Self
     where
         P: DeserializeOwned + 'static,

@@ -244,10 +244,11 @@ fn shown(x: &Exchange, secrets: &Secrets, mask_credentials: bool) -> Value {
     let mut value = serde_json::to_value(x).unwrap_or(Value::Null);
     if let Some(headers) = value.get_mut("headers").and_then(Value::as_object_mut) {
         for (name, v) in headers.iter_mut() {
-            if mask_credentials && redact::is_credential_header(name) {
-                if let Some(text) = v.as_str() {
-                    *v = Value::String(redact::mask_credential(text));
-                }
+            if mask_credentials
+                && redact::is_credential_header(name)
+                && let Some(text) = v.as_str()
+            {
+                *v = Value::String(redact::mask_credential(text));
             }
         }
     }
