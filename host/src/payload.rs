@@ -8,7 +8,7 @@
 //! scalars convert between string, number, integer and boolean where the conversion is exact.
 //! Errors name the field and what is wrong; an invalid payload never reaches the plugin.
 
-use crate::mapping::{Mapping, MappingError, Resolved};
+use crate::mapping::{Mapping, MappingError, Resolved, kind_of};
 use crate::runtime::{Action, Field, FieldType};
 use serde_json::{Map, Number, Value};
 
@@ -194,24 +194,13 @@ fn check_choice<'a>(field: &Field, v: Resolved<'a>) -> Result<Resolved<'a>, Stri
     }
 }
 
-fn kind_of(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
-}
-
 /// Ajv's coercions for one value, limited to the exact ones.
 fn coerce<'a>(kind: FieldType, v: Resolved<'a>) -> Result<Resolved<'a>, String> {
     let want = want(kind);
     match v {
         Resolved::Object(_) if kind == FieldType::Object => Ok(v),
         Resolved::Object(_) => Err(format!("must be {want}, not an object")),
-        Resolved::Array(_) => Err(format!("must be {want}, not a list")),
+        Resolved::Array(_) => Err(format!("must be {want}, not an array")),
         Resolved::Ref(value) => {
             Ok(coerce_value(kind, value)?.map_or(Resolved::Ref(value), Resolved::Owned))
         }

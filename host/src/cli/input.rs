@@ -1,5 +1,6 @@
 //! Reading the JSON files the CLI takes, with errors that name the file and the position.
 
+use crate::mapping::kind_of;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::path::Path;
@@ -41,7 +42,7 @@ pub(super) fn read_object(path: &Path, what: &str) -> Result<Value, InputError> 
         return Err(InputError(format!(
             "{what} {} must hold a JSON object, not {}",
             path.display(),
-            kind(&value)
+            kind_of(&value)
         )));
     }
     Ok(value)
@@ -54,7 +55,7 @@ pub(super) fn read_objects(path: &Path, what: &str) -> Result<Vec<Value>, InputE
         return Err(InputError(format!(
             "{what} {} must hold a JSON array of events, not {}",
             path.display(),
-            kind(&value)
+            kind_of(&value)
         )));
     };
     for (i, item) in items.iter().enumerate() {
@@ -62,22 +63,11 @@ pub(super) fn read_objects(path: &Path, what: &str) -> Result<Vec<Value>, InputE
             return Err(InputError(format!(
                 "{what} {}: item {i} must be a JSON object, not {}",
                 path.display(),
-                kind(item)
+                kind_of(item)
             )));
         }
     }
     Ok(items)
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 #[cfg(test)]

@@ -168,7 +168,8 @@ fn shown(at: &str) -> &str {
     if at.is_empty() { "/" } else { at }
 }
 
-fn type_name(v: &Value) -> &'static str {
+/// "a string", "an object", …: a JSON value's kind, for error messages.
+pub(crate) fn kind_of(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -198,7 +199,7 @@ fn string_arg<T>(
         v => {
             errors.push(format!(
                 "{at} should be a string or a mapping directive but it is {}.",
-                type_name(v)
+                kind_of(v)
             ));
             let _ = name;
             Arg::Computed(Box::new(Node::Raw(Value::Null)))
@@ -216,7 +217,7 @@ fn directive(name: &str, arg: &Value, at: &str, errors: &mut Vec<String>) -> Nod
             let Some(items) = arg.as_array() else {
                 errors.push(format!(
                     "{at} should be an array but it is {}.",
-                    type_name(arg)
+                    kind_of(arg)
                 ));
                 return Node::Raw(Value::Null);
             };
@@ -252,7 +253,7 @@ fn compile_if(arg: &Value, at: &str, errors: &mut Vec<String>) -> Node {
     let Some(map) = arg.as_object() else {
         errors.push(format!(
             "{at} should be an object but it is {}.",
-            type_name(arg)
+            kind_of(arg)
         ));
         return Node::Raw(Value::Null);
     };
