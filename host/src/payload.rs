@@ -8,14 +8,16 @@
 //! scalars convert between string, number, integer and boolean where the conversion is exact.
 //! Errors name the field and what is wrong; an invalid payload never reaches the plugin.
 
-use crate::mapping::{Mapping, MappingError, Resolved, kind_of};
+use crate::mapping::{Mapping, MappingError, PathTable, Resolved, SharedLookups, kind_of};
 use crate::runtime::{Action, Field, FieldType};
 use serde_json::{Map, Number, Value};
 
 /// The mapping an action runs with, one compiled mapping per field (in field order).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ActionMapping {
     fields: Vec<Option<Mapping>>,
+    /// The fields' root paths, numbered so common prefixes are looked up once per event.
+    paths: PathTable,
 }
 
 /// Builds the mapping an action runs with: each field's default mapping (unless `use_defaults`
@@ -58,7 +60,11 @@ pub fn action_mapping(
         });
     }
     if errors.is_empty() {
-        Ok(ActionMapping { fields })
+        let mut paths = PathTable::default();
+        for m in fields.iter_mut().flatten() {
+            m.share_paths(&mut paths);
+        }
+        Ok(ActionMapping { fields, paths })
     } else {
         Err(MappingError(errors))
     }
@@ -92,8 +98,11 @@ impl ActionMapping {
     ) -> Result<Payload<'a>, String> {
         let mut out = Vec::with_capacity(self.fields.len());
         let mut errors = Vec::new();
+        let mut lookups = SharedLookups::new(&self.paths);
         for (field, mapping) in action.fields.iter().zip(&self.fields) {
-            let value = mapping.as_ref().and_then(|m| m.resolve(event));
+            let value = mapping
+                .as_ref()
+                .and_then(|m| m.resolve_shared(event, &mut lookups));
             match check_field(field, value, single) {
                 Ok(Some(v)) => out.push((field.key.as_str(), v)),
                 Ok(None) => {}
@@ -473,5 +482,54 @@ mod tests {
             err.to_string(),
             "/nope is not a field of action test; its fields are: user_id, name"
         );
+    }
+
+    #[test]
+    fn shared_prefix_lookups_give_the_same_payload_as_separate_mappings() {
+        let spec: Value =
+            serde_json::from_str(include_str!("../benches/data/amplitude-logEventV2.json"))
+                .unwrap();
+        let event: Value =
+            serde_json::from_str(include_str!("../benches/data/track-order-completed.json"))
+                .unwrap();
+        let kind = |t: &str| match t {
+            "string" => FieldType::String,
+            "number" => FieldType::Number,
+            "integer" => FieldType::Integer,
+            "boolean" => FieldType::Boolean,
+            "datetime" => FieldType::Datetime,
+            _ => FieldType::Object,
+        };
+        let fields: Vec<Field> = spec["fields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| Field {
+                multiple: f["multiple"].as_bool().unwrap_or(false),
+                allow_null: f["allow_null"].as_bool().unwrap_or(false),
+                default: f.get("default").cloned(),
+                ..field(
+                    f["key"].as_str().unwrap(),
+                    kind(f["type"].as_str().unwrap()),
+                )
+            })
+            .collect();
+        let a = action(fields);
+        let shared = action_mapping(&a, None, true)
+            .unwrap()
+            .build(&a, &event, true)
+            .unwrap()
+            .into_value();
+        let mut separate = Map::new();
+        for f in &a.fields {
+            let Some(default) = &f.default else { continue };
+            let m = Mapping::parse(default).unwrap();
+            if let Some(v) = check_field(f, m.resolve(&event), true).unwrap() {
+                separate.insert(f.key.clone(), v.into_value());
+            }
+        }
+        assert_eq!(shared, Value::Object(separate));
+        assert_eq!(shared["device_id"], "B5372DB0-C21E-11E4-8DFC-AA07A5B093DB");
+        assert_eq!(shared["setAlways"]["utm_campaign"], "winter-sale");
     }
 }

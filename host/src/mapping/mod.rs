@@ -16,7 +16,7 @@ mod resolved;
 
 pub use resolved::Resolved;
 
-use path::{Path, is_falsy};
+use path::{Memo, Path, Prefixes, is_falsy};
 use serde_json::Value;
 use std::fmt;
 
@@ -52,6 +52,56 @@ impl std::error::Error for MappingError {}
 /// A compiled mapping.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mapping(Node);
+
+/// The distinct root-path prefixes of a set of mappings (e.g. all fields of an action).
+#[derive(Debug, Default)]
+pub(crate) struct PathTable(Prefixes);
+
+/// Per-event memory of prefix lookups for the mappings of one [`PathTable`].
+pub(crate) struct SharedLookups<'a>(Vec<Option<Option<&'a Value>>>);
+
+impl<'a> SharedLookups<'a> {
+    /// Empty, for one event.
+    pub(crate) fn new(table: &PathTable) -> SharedLookups<'a> {
+        SharedLookups(vec![None; table.0.len()])
+    }
+}
+
+/// Numbers the root paths of a node (not those inside `@arrayPath` shapes, which are relative
+/// to each item).
+fn number(node: &mut Node, prefixes: &mut Prefixes) {
+    let arg = |arg: &mut Arg<Path>, prefixes: &mut Prefixes| match arg {
+        Arg::Fixed(path) => path.number(prefixes),
+        Arg::Computed(node) => number(node, prefixes),
+    };
+    match node {
+        Node::Raw(_) => {}
+        Node::Object(fields) => fields.iter_mut().for_each(|(_, n)| number(n, prefixes)),
+        Node::Array(items) => items.iter_mut().for_each(|n| number(n, prefixes)),
+        Node::Path(a) => arg(a, prefixes),
+        Node::Template(Arg::Fixed(pieces)) => {
+            for piece in pieces {
+                if let Piece::Value(path) = piece {
+                    path.number(prefixes);
+                }
+            }
+        }
+        Node::Template(Arg::Computed(n)) | Node::Literal(n) => number(n, prefixes),
+        Node::If {
+            condition,
+            then,
+            otherwise,
+        } => {
+            if let Condition::Exists(n) | Condition::Blank(n) = condition {
+                number(n, prefixes);
+            }
+            for n in [then, otherwise].into_iter().flatten() {
+                number(n, prefixes);
+            }
+        }
+        Node::ArrayPath { root, .. } => arg(root, prefixes),
+    }
+}
 
 #[derive(Debug, Clone, PartialEq)]
 enum Node {
@@ -119,7 +169,23 @@ impl Mapping {
 
     /// Resolves the mapping against an event without copying what it takes from the event.
     pub fn resolve<'a>(&'a self, event: &'a Value) -> Option<Resolved<'a>> {
-        resolve(&self.0, event)
+        resolve(&self.0, event, &mut [])
+    }
+
+    /// Like [`Mapping::resolve`], sharing prefix lookups with the other mappings numbered by
+    /// the same [`PathTable`].
+    pub(crate) fn resolve_shared<'a>(
+        &'a self,
+        event: &'a Value,
+        lookups: &mut SharedLookups<'a>,
+    ) -> Option<Resolved<'a>> {
+        resolve(&self.0, event, &mut lookups.0)
+    }
+
+    /// Numbers this mapping's root paths in `table`, so mappings numbered by one table share
+    /// the lookups of common prefixes per event.
+    pub(crate) fn share_paths(&mut self, table: &mut PathTable) {
+        number(&mut self.0, &mut table.0);
     }
 }
 
@@ -323,13 +389,13 @@ fn template(text: &str) -> Vec<Piece> {
     pieces
 }
 
-fn resolve<'a>(node: &'a Node, event: &'a Value) -> Option<Resolved<'a>> {
+fn resolve<'a>(node: &'a Node, event: &'a Value, memo: &mut Memo<'a>) -> Option<Resolved<'a>> {
     match node {
         Node::Raw(v) => Some(Resolved::Ref(v)),
         Node::Object(fields) => {
             let mut out = Vec::with_capacity(fields.len());
             for (key, node) in fields {
-                if let Some(v) = resolve(node, event) {
+                if let Some(v) = resolve(node, event, memo) {
                     out.push((key.as_str(), v));
                 }
             }
@@ -338,20 +404,22 @@ fn resolve<'a>(node: &'a Node, event: &'a Value) -> Option<Resolved<'a>> {
         Node::Array(items) => Some(Resolved::Array(
             items
                 .iter()
-                .map(|n| resolve(n, event).unwrap_or(Resolved::Ref(&Value::Null)))
+                .map(|n| resolve(n, event, memo).unwrap_or(Resolved::Ref(&Value::Null)))
                 .collect(),
         )),
-        Node::Path(arg) => lookup(arg, event).map(Resolved::Ref),
+        Node::Path(arg) => lookup(arg, event, memo).map(Resolved::Ref),
         Node::Template(Arg::Fixed(pieces)) => {
-            Some(Resolved::Owned(Value::String(render(pieces, event))))
+            Some(Resolved::Owned(Value::String(render(pieces, event, memo))))
         }
-        Node::Template(Arg::Computed(node)) => match resolve(node, event)?.as_value() {
-            Some(Value::String(s)) => {
-                Some(Resolved::Owned(Value::String(render(&template(s), event))))
-            }
+        Node::Template(Arg::Computed(node)) => match resolve(node, event, memo)?.as_value() {
+            Some(Value::String(s)) => Some(Resolved::Owned(Value::String(render(
+                &template(s),
+                event,
+                &mut [],
+            )))),
             _ => None,
         },
-        Node::Literal(inner) => resolve(inner, event),
+        Node::Literal(inner) => resolve(inner, event, memo),
         Node::If {
             condition,
             then,
@@ -359,27 +427,29 @@ fn resolve<'a>(node: &'a Node, event: &'a Value) -> Option<Resolved<'a>> {
         } => {
             let holds = match condition {
                 Condition::Always => true,
-                Condition::Exists(n) => resolve(n, event).is_some_and(|v| !v.is_null()),
-                Condition::Blank(n) => resolve(n, event)
+                Condition::Exists(n) => resolve(n, event, memo).is_some_and(|v| !v.is_null()),
+                Condition::Blank(n) => resolve(n, event, memo)
                     .is_some_and(|v| !v.is_null() && !v.as_value().is_some_and(loosely_empty)),
             };
             match (holds, then, otherwise) {
-                (true, Some(then), _) => resolve(then, event),
-                (false, _, Some(otherwise)) => resolve(otherwise, event),
+                (true, Some(then), _) => resolve(then, event, memo),
+                (false, _, Some(otherwise)) => resolve(otherwise, event, memo),
                 _ => None,
             }
         }
         Node::ArrayPath { root, shape } => {
-            let root = lookup(root, event)?;
+            let root = lookup(root, event, memo)?;
             match (shape, root) {
                 (Some(shape), Value::Array(items)) => Some(Resolved::Array(
                     items
                         .iter()
-                        .map(|item| resolve(shape, item).unwrap_or(Resolved::Ref(&Value::Null)))
+                        .map(|item| {
+                            resolve(shape, item, &mut []).unwrap_or(Resolved::Ref(&Value::Null))
+                        })
                         .collect(),
                 )),
                 (Some(shape), Value::Object(_)) => Some(Resolved::Array(vec![
-                    resolve(shape, root).unwrap_or(Resolved::Ref(&Value::Null)),
+                    resolve(shape, root, &mut []).unwrap_or(Resolved::Ref(&Value::Null)),
                 ])),
                 _ => Some(Resolved::Ref(root)),
             }
@@ -387,10 +457,10 @@ fn resolve<'a>(node: &'a Node, event: &'a Value) -> Option<Resolved<'a>> {
     }
 }
 
-fn lookup<'a>(arg: &'a Arg<Path>, event: &'a Value) -> Option<&'a Value> {
+fn lookup<'a>(arg: &'a Arg<Path>, event: &'a Value, memo: &mut Memo<'a>) -> Option<&'a Value> {
     match arg {
-        Arg::Fixed(path) => path.get(event),
-        Arg::Computed(node) => match resolve(node, event)?.as_value()? {
+        Arg::Fixed(path) => path.get_memo(event, memo),
+        Arg::Computed(node) => match resolve(node, event, memo)?.as_value()? {
             Value::String(s) => Path::parse(s).get(event),
             _ => None,
         },
@@ -408,13 +478,13 @@ fn loosely_empty(v: &Value) -> bool {
     }
 }
 
-fn render(pieces: &[Piece], event: &Value) -> String {
+fn render<'a>(pieces: &'a [Piece], event: &'a Value, memo: &mut Memo<'a>) -> String {
     let mut out = String::new();
     for piece in pieces {
         match piece {
             Piece::Text(t) => out.push_str(t),
             Piece::Value(path) => {
-                if let Some(v) = path.get(event) {
+                if let Some(v) = path.get_memo(event, memo) {
                     js_string(v, &mut out);
                 }
             }

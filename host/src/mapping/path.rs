@@ -8,7 +8,26 @@ use serde_json::Value;
 
 /// A parsed path; no segments means the whole event.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Path(Vec<String>);
+pub(crate) struct Path {
+    segments: Vec<String>,
+    /// For paths from the event's root inside an action's mapping: the id of each prefix
+    /// (`context`, `context.device`, …) in the action's [`Prefixes`], so paths that share a
+    /// prefix look it up once per event.
+    ids: Vec<usize>,
+}
+
+/// The distinct root-path prefixes of one action's mapping, numbered.
+#[derive(Debug, Default)]
+pub(crate) struct Prefixes(std::collections::HashMap<(usize, String), usize>);
+
+impl Prefixes {
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+}
+
+/// Per event: what each numbered prefix resolved to (`Some(None)`: missing).
+pub(crate) type Memo<'a> = [Option<Option<&'a Value>>];
 
 impl Path {
     pub(crate) fn parse(text: &str) -> Path {
@@ -43,13 +62,60 @@ impl Path {
         }
         segments.push(current);
         segments.retain(|s| !s.is_empty());
-        Path(segments)
+        Path {
+            segments,
+            ids: Vec::new(),
+        }
+    }
+
+    /// Numbers this path's prefixes in `prefixes` (a root path of an action's mapping).
+    pub(crate) fn number(&mut self, prefixes: &mut Prefixes) {
+        let mut parent = usize::MAX;
+        self.ids = self
+            .segments
+            .iter()
+            .map(|s| {
+                let next = prefixes.0.len();
+                parent = *prefixes.0.entry((parent, s.clone())).or_insert(next);
+                parent
+            })
+            .collect();
+    }
+
+    /// Like [`Path::get`], reusing and recording prefix results in `memo` when the path is
+    /// numbered.
+    pub(crate) fn get_memo<'a>(&self, root: &'a Value, memo: &mut Memo<'a>) -> Option<&'a Value> {
+        if self.ids.is_empty() || memo.is_empty() {
+            return self.get(root);
+        }
+        let mut start = 0;
+        let mut current = root;
+        for (i, id) in self.ids.iter().enumerate().rev() {
+            if let Some(known) = memo[*id] {
+                current = known?;
+                start = i + 1;
+                break;
+            }
+        }
+        for (i, key) in self.segments.iter().enumerate().skip(start) {
+            if is_falsy(current) {
+                return Some(current);
+            }
+            let next = match current {
+                Value::Object(map) => map.get(key),
+                Value::Array(items) => key.parse::<usize>().ok().and_then(|n| items.get(n)),
+                _ => None,
+            };
+            memo[self.ids[i]] = Some(next);
+            current = next?;
+        }
+        Some(current)
     }
 
     /// The value at this path, or `None` when it is missing.
     pub(crate) fn get<'a>(&self, root: &'a Value) -> Option<&'a Value> {
         let mut current = root;
-        for key in &self.0 {
+        for key in &self.segments {
             if is_falsy(current) {
                 return Some(current);
             }
@@ -111,6 +177,34 @@ mod tests {
         assert_eq!(get("$.x.y", &json!({"x": null})), Some(Value::Null));
         assert_eq!(get("$.x.y", &json!({"x": ""})), Some(json!("")));
         assert_eq!(get("$.x.y", &json!({"x": 5})), None);
+    }
+
+    #[test]
+    fn memoised_lookups_agree_with_plain_ones() {
+        let e = json!({"context": {"device": {"id": "d", "type": "ios"}, "ip": "1.2.3.4", "z": 0},
+            "properties": {"items": [{"a": 1}]}});
+        let mut prefixes = Prefixes::default();
+        let mut paths: Vec<Path> = [
+            "$.context.device.id",
+            "$.context.device.type",
+            "$.context.ip",
+            "$.context.nope.deeper",
+            "$.context.z.y",
+            "$.properties.items[0].a",
+            "$.context.device",
+        ]
+        .iter()
+        .map(|p| Path::parse(p))
+        .collect();
+        for p in &mut paths {
+            p.number(&mut prefixes);
+        }
+        let mut memo = vec![None; prefixes.len()];
+        for _ in 0..2 {
+            for p in &paths {
+                assert_eq!(p.get_memo(&e, &mut memo), p.get(&e), "{p:?}");
+            }
+        }
     }
 
     #[test]
