@@ -25,6 +25,7 @@ fn main() {
         plugins_dir,
         workspace.join("plugin-sdk"),
         workspace.join("wit"),
+        workspace.join(".cargo/config.toml"),
         host.join("build"),
     ]);
     let packages: Vec<String> = ids

@@ -24,6 +24,7 @@ fn main() {
         fixtures,
         workspace.join("plugin-sdk"),
         workspace.join("wit"),
+        workspace.join(".cargo/config.toml"),
         workspace.join("host/build"),
     ]);
     let packages: Vec<String> = names

@@ -86,7 +86,7 @@ fn bench(c: &mut Criterion) {
         b.iter(|| rt.block_on(plugin.perform("postToChannel", &good, settings, &dry_run)))
     });
     // The pool's keep-resident setting, compared in the same run (the default is above).
-    for keep in [0, 1 << 20] {
+    for keep in [0, 4 << 20] {
         let plugin = load(keep);
         group.bench_function(
             format!("slack_refused_payload_keep_resident_{}k", keep >> 10),

@@ -65,7 +65,7 @@ impl Default for RuntimeConfig {
         RuntimeConfig {
             max_instances: 1000,
             cache_dir: None,
-            keep_resident_bytes: 4 << 20,
+            keep_resident_bytes: 1 << 20,
         }
     }
 }
