@@ -8,6 +8,7 @@
 //! `cargo bench -p switchyard --bench mapping`
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use serde::Deserialize;
 use serde_json::Value;
 use std::hint::black_box;
 use switchyard::payload;
@@ -16,15 +17,6 @@ use switchyard::runtime::{Action, Field, FieldType};
 fn action() -> Action {
     let spec: Value =
         serde_json::from_str(include_str!("data/amplitude-logEventV2.json")).expect("valid JSON");
-    let kind = |t: &str| match t {
-        "string" => FieldType::String,
-        "number" => FieldType::Number,
-        "integer" => FieldType::Integer,
-        "boolean" => FieldType::Boolean,
-        "datetime" => FieldType::Datetime,
-        "object" => FieldType::Object,
-        other => panic!("unknown type {other}"),
-    };
     let fields = spec["fields"]
         .as_array()
         .expect("fields")
@@ -33,7 +25,7 @@ fn action() -> Action {
             key: f["key"].as_str().expect("key").into(),
             label: String::new(),
             description: String::new(),
-            kind: kind(f["type"].as_str().expect("type")),
+            kind: FieldType::deserialize(&f["type"]).expect("a field type"),
             required: false,
             multiple: f["multiple"].as_bool().unwrap_or(false),
             allow_null: f["allow_null"].as_bool().unwrap_or(false),

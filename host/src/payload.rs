@@ -314,6 +314,7 @@ fn looks_like_date(s: &str) -> bool {
 mod tests {
     use super::*;
     use crate::runtime::Choice;
+    use serde::Deserialize;
     use serde_json::json;
 
     fn field(key: &str, kind: FieldType) -> Field {
@@ -492,14 +493,6 @@ mod tests {
         let event: Value =
             serde_json::from_str(include_str!("../benches/data/track-order-completed.json"))
                 .unwrap();
-        let kind = |t: &str| match t {
-            "string" => FieldType::String,
-            "number" => FieldType::Number,
-            "integer" => FieldType::Integer,
-            "boolean" => FieldType::Boolean,
-            "datetime" => FieldType::Datetime,
-            _ => FieldType::Object,
-        };
         let fields: Vec<Field> = spec["fields"]
             .as_array()
             .unwrap()
@@ -510,7 +503,7 @@ mod tests {
                 default: f.get("default").cloned(),
                 ..field(
                     f["key"].as_str().unwrap(),
-                    kind(f["type"].as_str().unwrap()),
+                    FieldType::deserialize(&f["type"]).unwrap(),
                 )
             })
             .collect();

@@ -1,11 +1,11 @@
 //! A plugin's manifest as the host keeps it: what `describe` answered, parsed and checked once at
 //! load time, so the rest of the host never sees raw WIT values or unparsed JSON text.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// The type of an action field or a setting.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FieldType {
     String,
