@@ -547,23 +547,23 @@ impl Plugin {
         .await;
         drop(store);
 
+        let lines = logs.take();
         let answer = match (breach.take(), outcome) {
             (Some(failure), _) => Err(failure),
             (None, Err(_elapsed)) => Err(Failure::LimitExceeded(Limit::WallClock(
                 limits.wall_clock(),
             ))),
             (None, Ok(Ok(answer))) => Ok(answer),
-            (None, Ok(Err(error))) => Err(trap(&error, &logs)),
+            (None, Ok(Err(error))) => Err(trap(&error, &lines)),
         };
         let exchanges = std::mem::take(&mut *exchanges.lock().unwrap_or_else(|e| e.into_inner()));
-        (answer, exchanges, logs.take())
+        (answer, exchanges, lines)
     }
 }
 
 /// Describes a trap, with the plugin's panic message when stderr has one. Rust prints a panic as
 /// `thread '…' panicked at FILE:LINE:COL:` followed by the message on the next lines.
-fn trap(error: &wasmtime::Error, logs: &Logs) -> Failure {
-    let lines = logs.take();
+fn trap(error: &wasmtime::Error, lines: &[LogLine]) -> Failure {
     let stderr: Vec<&str> = lines
         .iter()
         .filter(|l| l.level == "stderr")
@@ -586,10 +586,6 @@ fn trap(error: &wasmtime::Error, logs: &Logs) -> Failure {
         (None, Some(t)) => t.to_string(),
         (None, None) => format!("{error:#}"),
     };
-    // Keep the lines for the caller.
-    for l in lines {
-        logs.push(l.level, &l.message);
-    }
     Failure::Trap { message }
 }
 
