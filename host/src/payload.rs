@@ -96,17 +96,27 @@ impl ActionMapping {
         event: &'a Value,
         single: bool,
     ) -> Result<Payload<'a>, String> {
-        let mut out = Vec::with_capacity(self.fields.len());
+        let mut out: Vec<(&str, Resolved<'a>)> = Vec::with_capacity(self.fields.len());
         let mut errors = Vec::new();
         let mut lookups = SharedLookups::new(&self.paths);
         for (field, mapping) in action.fields.iter().zip(&self.fields) {
             let value = mapping
                 .as_ref()
-                .and_then(|m| m.resolve_shared(event, &mut lookups));
-            match check_field(field, value, single) {
-                Ok(Some(v)) => out.push((field.key.as_str(), v)),
-                Ok(None) => {}
-                Err(e) => errors.push(e),
+                .and_then(|m| m.resolve_shared(event, &mut lookups))
+                .filter(|v| !is_empty(field, v, single));
+            match value {
+                None if field.required => errors.push(missing(field)),
+                None => {}
+                Some(v) => {
+                    // Checked where it lies in the payload: moving values around costs more
+                    // than the checks themselves.
+                    out.push((field.key.as_str(), v));
+                    let (_, slot) = out.last_mut().expect("just pushed");
+                    if let Err(e) = coerce_field(field, slot) {
+                        errors.push(format!("field '{}' {e}", field.key));
+                        out.pop();
+                    }
+                }
             }
         }
         if !errors.is_empty() {
@@ -124,12 +134,17 @@ pub fn check_field<'a>(
     single: bool,
 ) -> Result<Option<Resolved<'a>>, String> {
     match value.filter(|v| !is_empty(field, v, single)) {
-        None if field.required => Err(format!("missing the required field '{}'", field.key)),
+        None if field.required => Err(missing(field)),
         None => Ok(None),
-        Some(v) => coerce_field(field, v)
-            .map(Some)
-            .map_err(|e| format!("field '{}' {e}", field.key)),
+        Some(mut v) => match coerce_field(field, &mut v) {
+            Ok(()) => Ok(Some(v)),
+            Err(e) => Err(format!("field '{}' {e}", field.key)),
+        },
     }
+}
+
+fn missing(field: &Field) -> String {
+    format!("missing the required field '{}'", field.key)
 }
 
 fn is_string_type(kind: FieldType) -> bool {
@@ -150,42 +165,51 @@ fn is_empty(field: &Field, v: &Resolved<'_>, single: bool) -> bool {
     }
 }
 
-fn coerce_field<'a>(field: &Field, v: Resolved<'a>) -> Result<Resolved<'a>, String> {
+/// Coerces a field's value in place and checks its choices.
+fn coerce_field(field: &Field, v: &mut Resolved<'_>) -> Result<(), String> {
     if v.is_null() && field.allow_null {
-        return Ok(v);
+        return Ok(());
     }
-    let check = |item: Resolved<'a>| coerce(field.kind, item).and_then(|i| check_choice(field, i));
+    let check = |item: &mut Resolved<'_>| {
+        coerce(field.kind, item)?;
+        check_choice(field, item)
+    };
     if field.multiple {
-        let items: Vec<Resolved<'a>> = match v {
-            Resolved::Array(items) => items,
-            Resolved::Ref(Value::Array(items)) => items.iter().map(Resolved::Ref).collect(),
-            single => vec![single],
+        match &*v {
+            Resolved::Array(_) => {}
+            Resolved::Ref(Value::Array(items)) => {
+                *v = Resolved::Array(items.iter().map(Resolved::Ref).collect());
+            }
+            _ => *v = Resolved::Array(vec![std::mem::replace(v, NULL)]),
+        }
+        let Resolved::Array(items) = v else {
+            unreachable!("made a list just above")
         };
-        return items
-            .into_iter()
-            .enumerate()
-            .map(|(i, item)| check(item).map_err(|e| format!("item {i} {e}")))
-            .collect::<Result<Vec<_>, _>>()
-            .map(Resolved::Array);
+        for (i, item) in items.iter_mut().enumerate() {
+            check(item).map_err(|e| format!("item {i} {e}"))?;
+        }
+        return Ok(());
     }
     // A one-element list stands for its element where one value is expected.
-    let v = match v {
-        Resolved::Array(mut items) if items.len() == 1 && field.kind != FieldType::Object => {
-            items.remove(0)
+    if field.kind != FieldType::Object {
+        match v {
+            Resolved::Array(items) if items.len() == 1 => {
+                *v = items.pop().expect("one element");
+            }
+            Resolved::Ref(Value::Array(items)) if items.len() == 1 => {
+                *v = Resolved::Ref(&items[0]);
+            }
+            _ => {}
         }
-        Resolved::Ref(Value::Array(items))
-            if items.len() == 1 && field.kind != FieldType::Object =>
-        {
-            Resolved::Ref(&items[0])
-        }
-        v => v,
-    };
+    }
     check(v)
 }
 
-fn check_choice<'a>(field: &Field, v: Resolved<'a>) -> Result<Resolved<'a>, String> {
+const NULL: Resolved<'static> = Resolved::Ref(&Value::Null);
+
+fn check_choice(field: &Field, v: &Resolved<'_>) -> Result<(), String> {
     if field.choices.is_empty() {
-        return Ok(v);
+        return Ok(());
     }
     let text = match v.as_value() {
         Some(Value::String(s)) => s.clone(),
@@ -193,7 +217,7 @@ fn check_choice<'a>(field: &Field, v: Resolved<'a>) -> Result<Resolved<'a>, Stri
         None => return Err("must be one of the listed choices, not a structure".into()),
     };
     if field.choices.iter().any(|c| c.value == text) {
-        Ok(v)
+        Ok(())
     } else {
         let allowed: Vec<&str> = field.choices.iter().map(|c| c.value.as_str()).collect();
         Err(format!(
@@ -204,18 +228,23 @@ fn check_choice<'a>(field: &Field, v: Resolved<'a>) -> Result<Resolved<'a>, Stri
 }
 
 /// Ajv's coercions for one value, limited to the exact ones.
-fn coerce<'a>(kind: FieldType, v: Resolved<'a>) -> Result<Resolved<'a>, String> {
+fn coerce(kind: FieldType, v: &mut Resolved<'_>) -> Result<(), String> {
     let want = want(kind);
     match v {
-        Resolved::Object(_) if kind == FieldType::Object => Ok(v),
+        Resolved::Object(_) if kind == FieldType::Object => Ok(()),
         Resolved::Object(_) => Err(format!("must be {want}, not an object")),
         Resolved::Array(_) => Err(format!("must be {want}, not an array")),
         Resolved::Ref(value) => {
-            Ok(coerce_value(kind, value)?.map_or(Resolved::Ref(value), Resolved::Owned))
+            if let Some(changed) = coerce_value(kind, value)? {
+                *v = Resolved::Owned(changed);
+            }
+            Ok(())
         }
         Resolved::Owned(value) => {
-            let changed = coerce_value(kind, &value)?;
-            Ok(Resolved::Owned(changed.unwrap_or(value)))
+            if let Some(changed) = coerce_value(kind, value)? {
+                *value = changed;
+            }
+            Ok(())
         }
     }
 }
