@@ -4,7 +4,9 @@
 //! - `slack_refused_payload`: the plugin refuses the payload before any HTTP (store + instance +
 //!   call + JSON in and out: the fixed cost of isolation);
 //! - `slack_dry_run`: the full action with one captured outbound request (wasi:http included);
-//! - `…_same_instance`: the same calls on one long-lived instance; the difference is the
+//! - `…_same_instance`: the same calls on one long-lived instance (each with a fresh request
+//!   budget, so every call really sends; a call the sandbox stops fails the benchmark); the
+//!   difference is the
 //!   per-invocation cost of isolation (new store, instance, memory reset).
 //!
 //! `cargo bench -p switchyard --bench invocation`

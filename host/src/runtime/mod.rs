@@ -468,9 +468,15 @@ impl Plugin {
         let plugin = instance.switchyard_destination_plugin();
         let started = std::time::Instant::now();
         for _ in 0..n {
-            let _ = plugin
+            // Each call gets the budget and record a fresh instance would have.
+            store.data_mut().outbound.start_over();
+            let answer = plugin
                 .call_perform(&mut store, action, payload, settings)
                 .await?;
+            if let Some(failure) = breach.take() {
+                anyhow::bail!("the sandbox stopped a call: {failure}");
+            }
+            let _ = answer;
         }
         Ok(started.elapsed())
     }

@@ -136,6 +136,15 @@ impl Outbound {
         }
     }
 
+    /// A new request budget and record, for benchmarks that reuse one instance for many calls.
+    pub(crate) fn start_over(&mut self) {
+        self.sent = 0;
+        self.exchanges
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
     fn deny(&self, failure: Failure) -> SendFuture {
         self.breach.record(failure);
         Box::new(async { Err(HttpError::HttpRequestDenied) })
