@@ -3,7 +3,9 @@
 //!
 //! - `amplitude_logEventV2_defaults`: the mapping with the payload checks (empty-value removal,
 //!   type checks and coercion), ready to send;
-//! - `…_to_json`: the same, then serialised to the JSON text a plugin receives.
+//! - `…_to_json`: the same, then serialised to the JSON text a plugin receives;
+//! - `trigger_and_mapping`: the action's default trigger (`type = "track"`), then the mapping;
+//! - `amplitude_preset_triggers`: the five triggers of Amplitude's cloud presets on one event.
 //!
 //! `cargo bench -p switchyard --bench mapping`
 
@@ -13,6 +15,16 @@ use serde_json::Value;
 use std::hint::black_box;
 use switchyard::payload;
 use switchyard::runtime::{Action, Field, FieldType};
+use switchyard::trigger::Trigger;
+
+/// The triggers of Amplitude's cloud presets (shared/reference/destinations/amplitude.md).
+const PRESETS: [&str; 5] = [
+    r#"type = "track" and event != "Order Completed""#,
+    r#"type = "track" and event = "Order Completed""#,
+    r#"type = "page""#,
+    r#"type = "screen""#,
+    r#"type = "identify""#,
+];
 
 fn action() -> Action {
     let spec: Value =
@@ -70,6 +82,30 @@ fn bench(c: &mut Criterion) {
                 .build(&action, black_box(&event), true)
                 .expect("valid")
                 .to_json()
+        })
+    });
+    let trigger = Trigger::parse(r#"type = "track""#).expect("valid trigger");
+    assert!(trigger.matches(&event));
+    group.bench_function("trigger_and_mapping", |b| {
+        b.iter(|| {
+            let event = black_box(&event);
+            trigger
+                .matches(event)
+                .then(|| mapping.build(&action, event, true).expect("valid"))
+        })
+    });
+    let presets: Vec<Trigger> = PRESETS
+        .iter()
+        .map(|t| Trigger::parse(t).expect("valid trigger"))
+        .collect();
+    let matching = presets.iter().filter(|t| t.matches(&event)).count();
+    assert_eq!(matching, 1, "Order Completed goes to logPurchase only");
+    group.bench_function("amplitude_preset_triggers", |b| {
+        b.iter(|| {
+            presets
+                .iter()
+                .filter(|t| t.matches(black_box(&event)))
+                .count()
         })
     });
     group.finish();

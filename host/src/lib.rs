@@ -1,8 +1,9 @@
 //! Switchyard: a self-hosted runtime for customer-data destination actions.
 //!
-//! Events are shaped by Segment-compatible mappings ([`mapping`], [`payload`]) and delivered by
-//! destination plugins, WebAssembly components run in a sandbox ([`runtime`]). The bundled
-//! plugins ([`bundled`]) are compiled into the binary; operators can load more from .wasm files.
+//! Events are picked by triggers ([`trigger`]), shaped by Segment-compatible mappings
+//! ([`mapping`], [`payload`]) and delivered by destination plugins, WebAssembly components run in
+//! a sandbox ([`runtime`]). The bundled plugins ([`bundled`]) are compiled into the binary;
+//! operators can load more from .wasm files.
 //! The `switchyard` binary ([`cli`]) drives all of it.
 
 pub mod bundled;
@@ -12,3 +13,4 @@ pub mod payload;
 pub mod redact;
 pub mod runtime;
 pub mod settings;
+pub mod trigger;

@@ -70,6 +70,37 @@ pub(super) fn read_objects(path: &Path, what: &str) -> Result<Vec<Value>, InputE
     Ok(items)
 }
 
+/// Reads a JSON Lines file of events (blank lines skipped); errors name the line.
+pub(super) fn read_jsonl(path: &Path, what: &str) -> Result<Vec<Value>, InputError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| InputError(format!("cannot read {what} {}: {e}", path.display())))?;
+    let mut events = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let value: Value = serde_json::from_str(line).map_err(|e| {
+            InputError(format!(
+                "{what} {} is not valid at line {} column {}: {}",
+                path.display(),
+                i + 1,
+                e.column(),
+                strip_position(&e.to_string())
+            ))
+        })?;
+        if !value.is_object() {
+            return Err(InputError(format!(
+                "{what} {}: line {} must hold a JSON object, not {}",
+                path.display(),
+                i + 1,
+                kind_of(&value)
+            )));
+        }
+        events.push(value);
+    }
+    Ok(events)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

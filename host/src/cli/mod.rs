@@ -4,6 +4,7 @@
 
 mod input;
 mod run;
+mod tools;
 
 pub use input::InputError;
 
@@ -28,6 +29,10 @@ pub enum Command {
     Plugin(PluginCommand),
     /// Run one action of a plugin on an event (or a batch) and show the requests it makes.
     Run(run::RunArgs),
+    /// Show whether a trigger matches events: prints true or false per event.
+    Trigger(tools::TriggerArgs),
+    /// Apply a mapping to events and print the result per event.
+    Map(tools::MapArgs),
 }
 
 /// `switchyard plugin …`
@@ -100,6 +105,8 @@ pub async fn main(cli: Cli) -> anyhow::Result<Exit> {
             Ok(Exit::Ok)
         }
         Command::Run(args) => run::run(args).await,
+        Command::Trigger(args) => tools::trigger(args),
+        Command::Map(args) => tools::map(args),
     }
 }
 

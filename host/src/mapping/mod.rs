@@ -8,9 +8,12 @@
 //! reference. Semantics, including the quirks we keep, are in
 //! `shared/reference/segment-framework.md` §2.
 //!
-//! Supported now: `@path`, `@template`, `@literal`, `@if`, `@arrayPath`. The other eight names are
-//! recognised and refused with a clear error until they are implemented.
+//! All 13 directives are supported: `@path`, `@template`, `@literal`, `@if` and `@arrayPath` here,
+//! the ones that compute new values in [`more`]. A mapping whose object has the key
+//! `__segment_internal_directive` is that directive with the object's other keys as its
+//! `mapping` argument, as in mapping-kit.
 
+mod more;
 mod path;
 mod resolved;
 
@@ -19,23 +22,6 @@ pub use resolved::Resolved;
 use path::{Memo, Path, Prefixes, is_falsy};
 use serde_json::Value;
 use std::fmt;
-
-/// Every directive name mapping-kit defines.
-const KNOWN: [&str; 13] = [
-    "@path",
-    "@template",
-    "@literal",
-    "@if",
-    "@case",
-    "@replace",
-    "@arrayPath",
-    "@json",
-    "@flatten",
-    "@merge",
-    "@transform",
-    "@excludeWhenNull",
-    "@liquid",
-];
 
 /// Every problem found in a mapping, each starting with its path inside the mapping.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -100,6 +86,8 @@ fn number(node: &mut Node, prefixes: &mut Prefixes) {
             }
         }
         Node::ArrayPath { root, .. } => arg(root, prefixes),
+        // Their paths are looked up on their own (some read other values than the event).
+        Node::More(_) => {}
     }
 }
 
@@ -122,6 +110,7 @@ enum Node {
         root: Arg<Path>,
         shape: Option<Box<Node>>,
     },
+    More(Box<more::Directive>),
 }
 
 /// A directive argument: fixed when written as a string, or computed by a nested directive.
@@ -191,6 +180,7 @@ impl Mapping {
 
 fn compile(value: &Value, at: &str, errors: &mut Vec<String>) -> Node {
     match value {
+        Value::Object(map) if map.contains_key(ROOT_DIRECTIVE) => root_directive(map, at, errors),
         Value::Object(map) => {
             let directives: Vec<&String> = map.keys().filter(|k| k.starts_with('@')).collect();
             if directives.is_empty() {
@@ -213,7 +203,7 @@ fn compile(value: &Value, at: &str, errors: &mut Vec<String>) -> Node {
                 return Node::Raw(Value::Null);
             }
             let name = directives[0].as_str();
-            directive(name, &map[name], &format!("{at}/{name}"), errors)
+            directive_node(name, &map[name], &format!("{at}/{name}"), errors)
         }
         Value::Array(items) => {
             let nodes: Vec<Node> = items
@@ -228,6 +218,48 @@ fn compile(value: &Value, at: &str, errors: &mut Vec<String>) -> Node {
         }
         other => Node::Raw(other.clone()),
     }
+}
+
+/// The key under which a mapping names a directive that takes the rest of the mapping.
+const ROOT_DIRECTIVE: &str = "__segment_internal_directive";
+
+/// `{"__segment_internal_directive": {"@transform": {"apply": …}}, "a": …}` is the directive
+/// with `mapping` set to the other keys (`{"a": …}`).
+fn root_directive(
+    map: &serde_json::Map<String, Value>,
+    at: &str,
+    errors: &mut Vec<String>,
+) -> Node {
+    let inner_at = format!("{at}/{ROOT_DIRECTIVE}");
+    let directive = map[ROOT_DIRECTIVE]
+        .as_object()
+        .filter(|d| d.len() == 1 && d.keys().all(|k| k.starts_with('@')));
+    let Some(directive) = directive else {
+        errors.push(format!(
+            "{inner_at} should be an object with exactly one @-prefixed key."
+        ));
+        return Node::Raw(Value::Null);
+    };
+    let (name, arg) = directive.iter().next().expect("one key");
+    let mut arg = arg.clone();
+    let rest: serde_json::Map<String, Value> = map
+        .iter()
+        .filter(|(k, _)| *k != ROOT_DIRECTIVE)
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    match arg.as_object_mut() {
+        Some(fields) => {
+            fields.insert("mapping".into(), Value::Object(rest));
+        }
+        None => {
+            errors.push(format!(
+                "{inner_at}/{name} should be an object but it is {}.",
+                kind_of(&arg)
+            ));
+            return Node::Raw(Value::Null);
+        }
+    }
+    directive_node(name, &arg, &format!("{inner_at}/{name}"), errors)
 }
 
 fn shown(at: &str) -> &str {
@@ -273,7 +305,7 @@ fn string_arg<T>(
     }
 }
 
-fn directive(name: &str, arg: &Value, at: &str, errors: &mut Vec<String>) -> Node {
+fn directive_node(name: &str, arg: &Value, at: &str, errors: &mut Vec<String>) -> Node {
     match name {
         "@path" => Node::Path(string_arg(name, arg, at, errors, Path::parse)),
         "@template" => Node::Template(string_arg(name, arg, at, errors, template)),
@@ -298,12 +330,7 @@ fn directive(name: &str, arg: &Value, at: &str, errors: &mut Vec<String>) -> Nod
                 .map(|s| Box::new(compile(s, &format!("{at}/1"), errors)));
             Node::ArrayPath { root, shape }
         }
-        known if KNOWN.contains(&known) => {
-            errors.push(format!(
-                "{at}: the directive {known} is not supported by this version of Switchyard."
-            ));
-            Node::Raw(Value::Null)
-        }
+        name if more::NAMES.contains(&name) => more::compile_directive(name, arg, at, errors),
         other => {
             let parent = at.rsplit_once('/').map_or("", |(p, _)| p);
             errors.push(format!(
@@ -454,6 +481,7 @@ fn resolve<'a>(node: &'a Node, event: &'a Value, memo: &mut Memo<'a>) -> Option<
                 _ => Some(Resolved::Ref(root)),
             }
         }
+        Node::More(directive) => directive.resolve(event, memo),
     }
 }
 
@@ -660,11 +688,111 @@ mod tests {
     }
 
     #[test]
-    fn refuses_directives_not_yet_implemented() {
-        let err = Mapping::parse(&json!({"x": {"@liquid": "{{a}}"}})).unwrap_err();
-        assert!(
-            err.to_string().contains("@liquid is not supported"),
-            "{err}"
+    fn root_directive_takes_the_other_keys_as_its_mapping() {
+        let m = json!({
+            "__segment_internal_directive": {"@transform": {"apply": {"flat": {"@flatten": {
+                "value": {"@path": "$.properties"}, "separator": "_"}}}}},
+            "total": {"@path": "$.flat.order_total"},
+        });
+        assert_eq!(
+            map(m, json!({"properties": {"order": {"total": 5}}})),
+            Some(json!({"total": 5}))
         );
+        let err = Mapping::parse(&json!({"__segment_internal_directive": 1})).unwrap_err();
+        assert_eq!(
+            err.0,
+            ["/__segment_internal_directive should be an object with exactly one @-prefixed key."]
+        );
+    }
+}
+
+/// The engine never panics, whatever the mapping and the event.
+#[cfg(test)]
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    const KEYS: [&str; 28] = [
+        "@path",
+        "@template",
+        "@literal",
+        "@if",
+        "@case",
+        "@replace",
+        "@arrayPath",
+        "@json",
+        "@flatten",
+        "@merge",
+        "@transform",
+        "@excludeWhenNull",
+        "@liquid",
+        "@oops",
+        "_metadata",
+        "__segment_internal_directive",
+        "exists",
+        "blank",
+        "then",
+        "else",
+        "operator",
+        "value",
+        "pattern",
+        "mode",
+        "separator",
+        "objects",
+        "direction",
+        "apply",
+    ];
+    const TEXTS: [&str; 14] = [
+        "$.a",
+        "$.a.b",
+        "a[0]",
+        "$.",
+        "{{a}}",
+        "{{{a.b}}}",
+        "{{",
+        "upper",
+        "encode",
+        "decode",
+        "left",
+        "right",
+        "{% if a %}x{% endif %}",
+        "{{ a | plus: 1 }}",
+    ];
+
+    fn json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            (-3i64..3).prop_map(Value::from),
+            proptest::sample::select(&TEXTS[..]).prop_map(Value::from),
+            "\\PC{0,8}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(5, 64, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                proptest::collection::vec(
+                    (
+                        proptest::sample::select(&KEYS[..]).prop_map(String::from),
+                        inner
+                    ),
+                    0..4
+                )
+                .prop_map(|pairs| Value::Object(pairs.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn on_any_mapping_and_event(mapping in json(), event in json()) {
+            if let Ok(m) = Mapping::parse(&mapping) {
+                let _ = m.apply(&event);
+                let mut table = PathTable::default();
+                let mut shared = m;
+                shared.share_paths(&mut table);
+                let mut lookups = SharedLookups::new(&table);
+                let _ = shared.resolve_shared(&event, &mut lookups);
+            }
+        }
     }
 }

@@ -4,13 +4,14 @@ use crate::mock::{Mock, Reply};
 use serde_json::{Value, json};
 use std::path::PathBuf;
 
-struct Run {
-    code: i32,
-    out: Value,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) code: i32,
+    pub(crate) out: Value,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
-async fn switchyard(args: &[&str]) -> Run {
+pub(crate) async fn switchyard(args: &[&str]) -> Run {
     let cache = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("compile-cache");
     let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
         .args(args)
@@ -22,12 +23,13 @@ async fn switchyard(args: &[&str]) -> Run {
     Run {
         code: output.status.code().unwrap_or(-1),
         out: serde_json::from_str(&stdout).unwrap_or(Value::Null),
+        stdout: stdout.into_owned(),
         stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
 
 /// A temporary folder with the given files.
-fn files(list: &[(&str, &str)]) -> tempfile::TempDir {
+pub(crate) fn files(list: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     for (name, text) in list {
         std::fs::write(dir.path().join(name), text).unwrap();
@@ -35,7 +37,7 @@ fn files(list: &[(&str, &str)]) -> tempfile::TempDir {
     dir
 }
 
-fn path(dir: &tempfile::TempDir, name: &str) -> String {
+pub(crate) fn path(dir: &tempfile::TempDir, name: &str) -> String {
     dir.path().join(name).display().to_string()
 }
 
