@@ -8,9 +8,14 @@
 
 pub mod bundled;
 pub mod cli;
+pub mod config;
+pub mod deliver;
+pub mod ingest;
 pub mod mapping;
 pub mod payload;
 pub mod redact;
+pub mod routes;
 pub mod runtime;
+pub mod serve;
 pub mod settings;
 pub mod trigger;

@@ -4,13 +4,24 @@ use clap::Parser;
 use std::process::ExitCode;
 use switchyard::cli::{Cli, Exit, InputError};
 
+// Parsing and routing JSON events allocates many small objects; mimalloc does that markedly
+// faster than the system allocator (see BENCHMARKS.md, ingest).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The server reports each delivery; one-off commands only warnings.
+    let level = match cli.command {
+        switchyard::cli::Command::Serve { .. } => "info",
+        _ => "warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SWITCHYARD_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
         )
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_writer(std::io::stderr)
         .init();
     let runtime = match tokio::runtime::Runtime::new() {

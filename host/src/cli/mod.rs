@@ -27,6 +27,12 @@ pub enum Command {
     /// List, inspect and manage plugins.
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Receive events over HTTP (Segment-compatible) and deliver them to destinations.
+    Serve {
+        /// The configuration file (TOML); without one, the built-in default.
+        #[arg(long, value_name = "FILE")]
+        config: Option<PathBuf>,
+    },
     /// Run one action of a plugin on an event (or a batch) and show the requests it makes.
     Run(run::RunArgs),
     /// Show whether a trigger matches events: prints true or false per event.
@@ -102,6 +108,16 @@ pub async fn main(cli: Cli) -> anyhow::Result<Exit> {
             let mut manifest = serde_json::to_value(plugin.manifest())?;
             manifest["sha256"] = plugin.hash().into();
             println!("{}", serde_json::to_string_pretty(&manifest)?);
+            Ok(Exit::Ok)
+        }
+        Command::Serve { config } => {
+            let builtin = config.is_none();
+            let config = match config {
+                Some(path) => crate::config::Config::load(&path),
+                None => crate::config::Config::builtin(),
+            }
+            .map_err(|e| InputError(e.0))?;
+            crate::serve::serve(config, builtin).await?;
             Ok(Exit::Ok)
         }
         Command::Run(args) => run::run(args).await,

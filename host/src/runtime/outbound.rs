@@ -34,6 +34,10 @@ pub enum Mode {
     Send,
     /// Capture them and answer each from the script (dry run).
     DryRun(Responder),
+    /// Send every request to this base URL instead (staging, tests), keeping its path and
+    /// query, with the original host in `x-switchyard-original-host`. The operator chose the
+    /// address, so it may be private.
+    Redirect(url::Url),
 }
 
 /// Network policy for one destination.
@@ -218,6 +222,13 @@ impl WasiHttpHooks for Outbound {
                     )
                     .await
                 }
+                Mode::Redirect(base) => match redirect(parts, base) {
+                    Ok((parts, target)) => {
+                        let request = http::Request::from_parts(parts, Full::new(body));
+                        send(request, &target, true, &breach).await
+                    }
+                    Err(e) => Err(e),
+                },
             };
             let mut exchanges = exchanges.lock().unwrap_or_else(|e| e.into_inner());
             match answer {
@@ -344,6 +355,45 @@ fn canned(answer: CannedResponse) -> http::Response<WasiBody> {
 }
 
 /// Resolves, checks every address, connects to a checked one, and sends.
+/// The request sent to `base` instead: same method, headers and body; base path + the
+/// original path and query; the original host in `x-switchyard-original-host`.
+fn redirect(
+    mut parts: http::request::Parts,
+    base: &url::Url,
+) -> Result<(http::request::Parts, Target), HttpError> {
+    let original = parts
+        .uri
+        .authority()
+        .map(|a| a.as_str().to_string())
+        .unwrap_or_default();
+    let prefix = base.path().trim_end_matches('/');
+    let rest = parts.uri.path_and_query().map_or("/", |p| p.as_str());
+    let host = base.host_str().ok_or(HttpError::HttpRequestUriInvalid)?;
+    let port = base.port_or_known_default().unwrap_or(80);
+    let authority = match base.port() {
+        Some(p) => format!("{host}:{p}"),
+        None => host.to_string(),
+    };
+    parts.uri = http::Uri::builder()
+        .scheme(base.scheme())
+        .authority(authority.as_str())
+        .path_and_query(format!("{prefix}{rest}"))
+        .build()
+        .map_err(|_| HttpError::HttpRequestUriInvalid)?;
+    if let Ok(value) = http::HeaderValue::from_str(&original) {
+        parts.headers.insert("x-switchyard-original-host", value);
+    }
+    parts.headers.insert(
+        http::header::HOST,
+        http::HeaderValue::from_str(&authority).map_err(|_| HttpError::HttpRequestUriInvalid)?,
+    );
+    let target = Target {
+        host: host.to_ascii_lowercase(),
+        port,
+    };
+    Ok((parts, target))
+}
+
 async fn send(
     mut request: http::Request<Full<Bytes>>,
     target: &Target,

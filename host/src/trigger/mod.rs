@@ -144,28 +144,29 @@ impl Parser {
     }
 
     fn or(&mut self) -> Result<Expr, TriggerError> {
-        let mut items = vec![self.and()?];
-        while self.keyword("or") {
-            self.bump();
-            items.push(self.and()?);
-        }
-        Ok(if items.len() == 1 {
-            items.remove(0)
-        } else {
-            Expr::Or(items)
-        })
+        self.joined("or", Parser::and, Expr::Or)
     }
 
     fn and(&mut self) -> Result<Expr, TriggerError> {
-        let mut items = vec![self.unary()?];
-        while self.keyword("and") {
+        self.joined("and", Parser::unary, Expr::And)
+    }
+
+    /// `item (word item)*`, one item standing for itself.
+    fn joined(
+        &mut self,
+        word: &str,
+        item: fn(&mut Parser) -> Result<Expr, TriggerError>,
+        group: fn(Vec<Expr>) -> Expr,
+    ) -> Result<Expr, TriggerError> {
+        let mut items = vec![item(self)?];
+        while self.keyword(word) {
             self.bump();
-            items.push(self.unary()?);
+            items.push(item(self)?);
         }
         Ok(if items.len() == 1 {
             items.remove(0)
         } else {
-            Expr::And(items)
+            group(items)
         })
     }
 
@@ -211,14 +212,14 @@ impl Parser {
         self.expect(&Token::Open, &format!("\"(\" after {what}"))?;
         let field = self.field()?;
         self.expect(&Token::Comma, "\",\" after the field")?;
-        let text = match self.bump() {
-            Token::Text(t) => t,
+        let text = match self.peek() {
+            Token::Text(t) => t.clone(),
             other => {
-                self.next -= 1;
                 let message = format!("{what}() takes a quoted text, not {}", other.shown());
                 return Err(self.error(message));
             }
         };
+        self.bump();
         self.expect(&Token::Close, &format!("\")\" to end {what}()"))?;
         let check = match (contains, negated) {
             (true, false) => Check::Contains(text),
@@ -241,10 +242,9 @@ impl Parser {
 
     fn field(&mut self) -> Result<Field, TriggerError> {
         let column = self.column();
-        let segments = match self.bump() {
-            Token::Path(s) => s,
+        let segments = match self.peek() {
+            Token::Path(s) => s.clone(),
             other => {
-                self.next -= 1;
                 let message = format!(
                     "expected a field such as type, event or properties.name, found {}",
                     other.shown()
@@ -252,6 +252,7 @@ impl Parser {
                 return Err(self.error(message));
             }
         };
+        self.bump();
         let (first, rest) = segments.split_first().expect("a path has a segment");
         let top = ["type", "event", "name", "userId"];
         let below = ["properties", "traits", "context"];
@@ -288,10 +289,9 @@ impl Parser {
 
     fn comparison(&mut self) -> Result<Expr, TriggerError> {
         let field = self.field()?;
-        let op = match self.bump() {
-            Token::Op(op) => op,
+        let op = match self.peek() {
+            Token::Op(op) => *op,
             other => {
-                self.next -= 1;
                 let message = format!(
                     "expected an operator (=, !=, <, <=, >, >=) after the field, found {}",
                     other.shown()
@@ -299,6 +299,7 @@ impl Parser {
                 return Err(self.error(message));
             }
         };
+        self.bump();
         let value_column = self.column();
         let value = self.bump();
         let check = match (&value, op) {

@@ -197,6 +197,15 @@ fn errors_name_the_column() {
         "at column 1: name a key inside properties, as in properties.plan"
     );
     assert_eq!(error("type = @"), "at column 8: unexpected character '@'");
+    assert_eq!(
+        error("type = \"track\" and"),
+        "at column 19: expected a field such as type, event or properties.name, found the end \
+         of the trigger"
+    );
+    assert_eq!(
+        error("contains(event, 3)"),
+        "at column 17: contains() takes a quoted text, not the number 3"
+    );
 }
 
 #[test]

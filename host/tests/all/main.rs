@@ -2,4 +2,5 @@
 
 mod cli;
 mod mock;
+mod serve;
 mod tools;

@@ -1,0 +1,313 @@
+//! The ingest API, compatible with Segment's HTTP tracking API so that Segment's client
+//! libraries work unchanged: `POST /v1/{track,identify,page,screen,group,alias,batch,import}`.
+//!
+//! A request is authenticated by a source's write key (HTTP Basic user name, or `writeKey` in
+//! the body), read with a size limit (gzip bodies are decompressed with the same limit), and
+//! every message is checked ([`message`]). Accepted messages are handed to the delivery buffer
+//! all together or not at all: when the buffer is full the request is answered `503` with
+//! `Retry-After`, which Segment's clients retry, so nothing accepted is dropped.
+//!
+//! In a batch, messages that fail their checks are left out and listed in the answer
+//! (`{"success": true, "rejected": [{"index": 3, "error": …}]}`); the rest are accepted, since
+//! a client cannot do better with a batch than resend it whole. A request where nothing is
+//! acceptable is a `400`.
+
+pub mod message;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use base64::Engine;
+use message::Received;
+use serde_json::value::RawValue;
+use serde_json::{Map, Value, json};
+use std::io::Read;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// Largest request body, before and after decompression, as Segment allows for a batch.
+pub const MAX_BODY_BYTES: usize = 500 * 1024;
+
+/// An accepted event on its way to delivery.
+#[derive(Debug)]
+pub struct Envelope {
+    pub source: Arc<str>,
+    pub event: Value,
+}
+
+/// What the ingest endpoints share.
+pub struct Ingest {
+    /// Write key → source name.
+    keys: std::collections::HashMap<String, Arc<str>>,
+    buffer: mpsc::Sender<Envelope>,
+}
+
+impl Ingest {
+    pub fn new(sources: &[crate::config::Source], buffer: mpsc::Sender<Envelope>) -> Ingest {
+        let keys = sources
+            .iter()
+            .map(|s| (s.write_key.clone(), Arc::from(s.name.as_str())))
+            .collect();
+        Ingest { keys, buffer }
+    }
+}
+
+/// The ingest routes.
+pub fn router(ingest: Arc<Ingest>) -> Router {
+    Router::new()
+        .route("/v1/{kind}", post(receive))
+        .fallback(|| async {
+            refuse(
+                StatusCode::NOT_FOUND,
+                "no such endpoint; events go to POST /v1/track, /v1/identify, /v1/page, \
+                 /v1/screen, /v1/group, /v1/alias or /v1/batch",
+            )
+        })
+        .with_state(ingest)
+}
+
+fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
+    let body = json!({"success": false, "error": message.into()});
+    (status, axum::Json(body)).into_response()
+}
+
+async fn receive(
+    State(ingest): State<Arc<Ingest>>,
+    Path(kind): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: axum::body::Body,
+) -> Response {
+    let batch = matches!(kind.as_str(), "batch" | "import");
+    if !batch && !message::TYPES.contains(&kind.as_str()) {
+        return refuse(
+            StatusCode::NOT_FOUND,
+            format!(
+                "no such endpoint /v1/{kind}; the types are {}, batch and import",
+                message::TYPES.join(", ")
+            ),
+        );
+    }
+    // Refuse early, before reading and parsing, when there is no room for anything.
+    if ingest.buffer.capacity() == 0 {
+        return busy();
+    }
+    let body = match read_body(&headers, body).await {
+        Ok(b) => b,
+        Err(response) => return response,
+    };
+    let (mut request, items) = match parse(&body, batch) {
+        Ok(parsed) => parsed,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, e),
+    };
+    let source = match write_key(&headers, &request).map(|k| ingest.keys.get(&k)) {
+        Some(Some(source)) => source.clone(),
+        Some(None) => return refuse(StatusCode::UNAUTHORIZED, "unknown write key"),
+        None => {
+            return refuse(
+                StatusCode::UNAUTHORIZED,
+                "no write key: send it as the HTTP Basic user name, or as \"writeKey\" in the body",
+            );
+        }
+    };
+    let received = Received {
+        at: time::OffsetDateTime::now_utc(),
+        sent_at: request
+            .get("sentAt")
+            .and_then(Value::as_str)
+            .and_then(message::parse_time),
+        ip: peer.ip(),
+    };
+
+    let mut accepted = Vec::new();
+    let mut rejected = Vec::new();
+    if batch {
+        let shared_context = request.get("context").and_then(Value::as_object).cloned();
+        let shared_integrations = request
+            .get("integrations")
+            .and_then(Value::as_object)
+            .cloned();
+        for (i, item) in items.into_iter().enumerate() {
+            let size = item.get().len();
+            let Ok(Value::Object(mut m)) = serde_json::from_str::<Value>(item.get()) else {
+                rejected.push(json!({"index": i, "error": "a message must be a JSON object"}));
+                continue;
+            };
+            inherit(&mut m, "context", shared_context.as_ref());
+            inherit(&mut m, "integrations", shared_integrations.as_ref());
+            match message::accept(m, None, size, &received) {
+                Ok(m) => accepted.push(Value::Object(m)),
+                Err(e) => rejected.push(json!({"index": i, "error": e})),
+            }
+        }
+    } else {
+        let size = body.len();
+        match message::accept(std::mem::take(&mut request), Some(&kind), size, &received) {
+            Ok(m) => accepted.push(Value::Object(m)),
+            Err(e) => return refuse(StatusCode::BAD_REQUEST, e),
+        }
+    }
+    if accepted.is_empty() {
+        let body = json!({"success": false, "error": "no message in the batch is valid", "rejected": rejected});
+        return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
+    }
+    if !rejected.is_empty() {
+        tracing::warn!(source = %source, rejected = rejected.len(), "Some messages of a batch were refused.");
+    }
+
+    // All or nothing: a client resends the whole request when told to retry.
+    let permits = match ingest.buffer.try_reserve_many(accepted.len()) {
+        Ok(permits) => permits,
+        Err(mpsc::error::TrySendError::Full(())) => return busy(),
+        Err(mpsc::error::TrySendError::Closed(())) => {
+            return refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the server is shutting down; retry shortly",
+            );
+        }
+    };
+    for (permit, event) in permits.zip(accepted) {
+        permit.send(Envelope {
+            source: source.clone(),
+            event,
+        });
+    }
+    let mut answer = json!({"success": true});
+    if !rejected.is_empty() {
+        answer["rejected"] = Value::Array(rejected);
+    }
+    axum::Json(answer).into_response()
+}
+
+/// `503` with `Retry-After`: Segment's clients send the request again.
+fn busy() -> Response {
+    let mut response = refuse(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the delivery buffer is full; retry shortly",
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    response
+}
+
+/// The request object, and a batch's messages as received.
+type Parsed = (Map<String, Value>, Vec<Box<RawValue>>);
+
+/// The request object and, for a batch, its messages as received (their text gives their
+/// size without writing them out again).
+fn parse(body: &[u8], batch: bool) -> Result<Parsed, String> {
+    let not_json = |e: serde_json::Error| format!("the body is not valid JSON: {e}");
+    if !batch {
+        return match serde_json::from_slice(body).map_err(not_json)? {
+            Value::Object(m) => Ok((m, Vec::new())),
+            _ => Err("the body must be a JSON object".into()),
+        };
+    }
+    let mut request: std::collections::BTreeMap<String, Box<RawValue>> =
+        match serde_json::from_slice(body) {
+            Ok(m) => m,
+            Err(e) if e.is_data() => return Err("the body must be a JSON object".into()),
+            Err(e) => return Err(not_json(e)),
+        };
+    let items = match request.remove("batch") {
+        Some(raw) => match serde_json::from_str::<Vec<Box<RawValue>>>(raw.get()) {
+            Ok(items) if items.is_empty() => return Err("\"batch\" is empty".into()),
+            Ok(items) => items,
+            Err(_) => return Err("\"batch\" must be an array of messages".into()),
+        },
+        None => return Err("\"batch\" is missing: a batch is {\"batch\": [messages]}".into()),
+    };
+    let mut rest = Map::new();
+    for (key, raw) in request {
+        rest.insert(key, serde_json::from_str(raw.get()).map_err(not_json)?);
+    }
+    Ok((rest, items))
+}
+
+/// A batch's `context` and `integrations` apply to each message; the message's own keys win.
+fn inherit(message: &mut Map<String, Value>, key: &str, shared: Option<&Map<String, Value>>) {
+    let Some(shared) = shared else { return };
+    match message.get_mut(key) {
+        Some(Value::Object(own)) => {
+            for (k, v) in shared {
+                own.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+        Some(_) => {}
+        None => {
+            message.insert(key.into(), Value::Object(shared.clone()));
+        }
+    }
+}
+
+/// The write key: the HTTP Basic user name, else `writeKey` in the body.
+fn write_key(headers: &HeaderMap, body: &Map<String, Value>) -> Option<String> {
+    let basic = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Basic ")
+                .or_else(|| v.strip_prefix("basic "))
+        })
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
+        .and_then(|b| String::from_utf8(b).ok())
+        .map(|userpass| userpass.split(':').next().unwrap_or("").to_string())
+        .filter(|user| !user.is_empty());
+    basic.or_else(|| {
+        body.get("writeKey")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    })
+}
+
+/// Reads the body with the size limit, decompressing gzip with the same limit.
+async fn read_body(headers: &HeaderMap, body: axum::body::Body) -> Result<Vec<u8>, Response> {
+    let too_large = || {
+        refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the request body is larger than {} KB, the limit per request",
+                MAX_BODY_BYTES / 1024
+            ),
+        )
+    };
+    let raw = axum::body::to_bytes(body, MAX_BODY_BYTES)
+        .await
+        .map_err(|_| too_large())?;
+    let encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("identity")
+        .trim()
+        .to_ascii_lowercase();
+    match encoding.as_str() {
+        "identity" | "" => Ok(raw.to_vec()),
+        "gzip" | "x-gzip" => {
+            let mut out = Vec::new();
+            let mut decoder =
+                flate2::read::GzDecoder::new(&raw[..]).take(MAX_BODY_BYTES as u64 + 1);
+            decoder.read_to_end(&mut out).map_err(|e| {
+                refuse(
+                    StatusCode::BAD_REQUEST,
+                    format!("the body is not valid gzip: {e}"),
+                )
+            })?;
+            if out.len() > MAX_BODY_BYTES {
+                return Err(too_large());
+            }
+            Ok(out)
+        }
+        other => Err(refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Content-Encoding {other:?} is not supported; send identity or gzip"),
+        )),
+    }
+}

@@ -1,0 +1,242 @@
+//! Which data goes where: the routing table built from the configuration and the loaded plugins.
+//!
+//! Everything a route needs is checked and compiled here, once, at startup: the plugin and its
+//! actions exist, the settings fit the plugin's manifest, triggers parse and mappings compile.
+//! Problems are reported all together, each with the config file line. Per event, [`Routes::
+//! route`] then only evaluates triggers and builds payloads.
+//!
+//! The table is plain data so that the web console can show it later ("which data goes where").
+
+use crate::config::{Config, Destination};
+use crate::payload::{self, ActionMapping};
+use crate::redact::Secrets;
+use crate::runtime::{Action, AllowList, InvokeOptions, Mode, NetPolicy, Plugin};
+use crate::trigger::Trigger;
+use serde_json::Value;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// All routes of a configuration.
+pub struct Routes {
+    pub destinations: Vec<Route>,
+}
+
+/// One destination: its plugin, settings, sandbox options and subscriptions.
+pub struct Route {
+    pub name: String,
+    pub sources: Vec<String>,
+    pub plugin: Arc<Plugin>,
+    /// Settings as checked against the manifest (defaults filled), as JSON text.
+    pub settings: String,
+    /// The secret setting values, to mask in logs.
+    pub secrets: Secrets,
+    pub options: InvokeOptions,
+    pub subscriptions: Vec<Subscription>,
+}
+
+/// One subscription: a trigger and the action it feeds.
+pub struct Subscription {
+    pub name: String,
+    pub trigger: Trigger,
+    pub action: Action,
+    pub mapping: ActionMapping,
+}
+
+/// One delivery to make: this payload to this destination's action.
+pub struct Job {
+    pub route: usize,
+    pub subscription: usize,
+    /// The payload as the plugin receives it.
+    pub payload: String,
+}
+
+impl Routes {
+    /// Builds the table; `plugins` maps plugin ids to loaded plugins. Errors list every problem.
+    pub fn build(
+        config: &Config,
+        plugins: &HashMap<String, Arc<Plugin>>,
+    ) -> Result<Routes, String> {
+        let mut errors = Vec::new();
+        let mut destinations = Vec::new();
+        for d in config.destinations.iter().filter(|d| d.enabled) {
+            let at = format!(
+                "{} line {} (destination {:?})",
+                config.origin, d.line, d.name
+            );
+            match route(d, plugins, &at) {
+                Ok(r) => destinations.push(r),
+                Err(mut e) => errors.append(&mut e),
+            }
+        }
+        if errors.is_empty() {
+            Ok(Routes { destinations })
+        } else {
+            Err(errors.join("\n"))
+        }
+    }
+
+    /// The deliveries an event from `source` makes, with payloads built; mapping or validation
+    /// failures are returned beside them, one per subscription that could not use the event.
+    pub fn route(&self, source: &str, event: &Value) -> (Vec<Job>, Vec<String>) {
+        let mut jobs = Vec::new();
+        let mut refused = Vec::new();
+        for (r, route) in self.destinations.iter().enumerate() {
+            if !route.sources.iter().any(|s| s == source) {
+                continue;
+            }
+            for (s, sub) in route.subscriptions.iter().enumerate() {
+                if !sub.trigger.matches(event) {
+                    continue;
+                }
+                match sub.mapping.build(&sub.action, event, true) {
+                    Ok(payload) => jobs.push(Job {
+                        route: r,
+                        subscription: s,
+                        payload: payload.to_json(),
+                    }),
+                    Err(e) => refused.push(format!(
+                        "destination {:?}, subscription {:?}: {}",
+                        route.name,
+                        sub.name,
+                        route.secrets.mask(&e)
+                    )),
+                }
+            }
+        }
+        (jobs, refused)
+    }
+}
+
+/// A subscription as configured (or preset), before checking.
+struct Wanted {
+    name: String,
+    action: String,
+    trigger: String,
+    mapping: Option<serde_json::Map<String, Value>>,
+    use_defaults: bool,
+    /// Where it was written, for messages.
+    place: String,
+}
+
+fn route(
+    d: &Destination,
+    plugins: &HashMap<String, Arc<Plugin>>,
+    at: &str,
+) -> Result<Route, Vec<String>> {
+    let Some(plugin) = plugins.get(&d.plugin) else {
+        let mut known: Vec<&str> = plugins.keys().map(String::as_str).collect();
+        known.sort_unstable();
+        return Err(vec![format!(
+            "{at}: unknown plugin {:?}; the plugins are: {}",
+            d.plugin,
+            known.join(", ")
+        )]);
+    };
+    let manifest = plugin.manifest();
+    let mut errors = Vec::new();
+    let settings = crate::settings::check(manifest, &d.settings).unwrap_or_else(|e| {
+        errors.push(format!("{at}: settings: {e}"));
+        Value::Null
+    });
+    let secret_keys = manifest
+        .settings
+        .iter()
+        .filter(|s| s.secret)
+        .map(|s| s.key.as_str());
+    let secrets = Secrets::from_settings(&d.settings, secret_keys);
+
+    let mut allowed = AllowList::parse(&manifest.allowed_hosts).unwrap_or_else(|e| {
+        errors.push(format!("{at}: the plugin's allowed hosts: {e}"));
+        AllowList::default()
+    });
+    match AllowList::parse(&d.allowed_hosts) {
+        Ok(extra) => allowed.extend(extra),
+        Err(e) => errors.push(format!("{at}: allowed_hosts: {e}")),
+    }
+
+    let wanted: Vec<Wanted> = match &d.subscriptions {
+        Some(list) => list
+            .iter()
+            .filter(|s| s.enabled)
+            .map(|s| Wanted {
+                name: s.name.clone(),
+                action: s.action.clone(),
+                trigger: s.trigger.clone(),
+                mapping: s.mapping.clone(),
+                use_defaults: s.use_defaults,
+                place: format!("line {}", s.line),
+            })
+            .collect(),
+        None => manifest
+            .presets
+            .iter()
+            .map(|p| Wanted {
+                name: p.name.clone(),
+                action: p.action.clone(),
+                trigger: p.trigger.clone(),
+                mapping: p.mapping.as_ref().and_then(Value::as_object).cloned(),
+                use_defaults: true,
+                place: "plugin preset".into(),
+            })
+            .collect(),
+    };
+    let mut subscriptions = Vec::new();
+    for Wanted {
+        name,
+        action: action_id,
+        trigger: trigger_text,
+        mapping,
+        use_defaults,
+        place,
+    } in wanted
+    {
+        let at = format!("{at}, subscription {name:?} ({place})");
+        let Some(action) = manifest.action(&action_id) else {
+            errors.push(format!(
+                "{at}: plugin {} has no action {action_id:?}; its actions are: {}",
+                manifest.id,
+                manifest.action_ids().join(", ")
+            ));
+            continue;
+        };
+        let trigger = match Trigger::parse(&trigger_text) {
+            Ok(t) => t,
+            Err(e) => {
+                errors.push(format!("{at}: trigger {trigger_text:?} is not valid {e}"));
+                continue;
+            }
+        };
+        match payload::action_mapping(action, mapping.as_ref(), use_defaults) {
+            Ok(mapping) => subscriptions.push(Subscription {
+                name,
+                trigger,
+                action: action.clone(),
+                mapping,
+            }),
+            Err(e) => errors.push(format!("{at}: mapping: {e}")),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mode = match &d.redirect_outbound {
+        Some(base) => Mode::Redirect(base.clone()),
+        None => Mode::Send,
+    };
+    Ok(Route {
+        name: d.name.clone(),
+        sources: d.sources.clone(),
+        plugin: plugin.clone(),
+        settings: settings.to_string(),
+        secrets,
+        options: InvokeOptions {
+            limits: d.limits.clone(),
+            net: Arc::new(NetPolicy {
+                allowed,
+                allow_private: d.allow_private,
+                mode,
+            }),
+        },
+        subscriptions,
+    })
+}
