@@ -1,5 +1,5 @@
-//! `switchyard serve` end to end: Segment's official Python library sends events to the real
-//! server, whose Slack and webhook plugins deliver the mapped requests to a local mock server
+//! `switchyard serve` end to end: Segment's official Python and Node libraries send events to
+//! the real server, whose Slack and webhook plugins deliver the mapped requests to a local mock server
 //! through `redirect_outbound`.
 
 use crate::mock::Mock;
@@ -11,6 +11,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 /// The Segment library version the test installs from PyPI.
 const SEGMENT_PYTHON: &str = "segment-analytics-python==2.4.0";
+/// The Segment library version the test installs from npm.
+const SEGMENT_NODE: &str = "@segment/analytics-node@3.1.0";
 
 /// A virtualenv with Segment's Python library, made once per target folder.
 fn python_with_segment() -> PathBuf {
@@ -155,6 +157,13 @@ if errors:
         String::from_utf8_lossy(&out.stderr)
     );
 
+    delivered_to_slack_and_webhook(&mock).await;
+    stop(&mut server).await;
+}
+
+/// What the client's three events (a booked trip, an unrelated track, an identify) must
+/// produce at the mock: the Slack message and the webhook call, nothing else.
+async fn delivered_to_slack_and_webhook(mock: &Mock) {
     let received = tokio::time::timeout(Duration::from_secs(30), async {
         loop {
             let got = mock.received();
@@ -191,10 +200,75 @@ if errors:
         json!({"email": "ada@example.com", "plan": "pro"})
     );
 
-    // "Page Scrolled" matched no trigger: nothing more arrives.
+    // The other event matched no trigger: nothing more arrives.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(mock.received().len(), 2);
+}
 
+/// `@segment/analytics-node`, installed from npm once per target folder.
+fn node_with_segment() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("segment-node");
+    let ready = dir.join("installed");
+    if std::fs::read_to_string(&ready).ok().as_deref() == Some(SEGMENT_NODE) {
+        return dir;
+    }
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("package.json"),
+        r#"{"name": "switchyard-test", "private": true}"#,
+    )
+    .unwrap();
+    let status = std::process::Command::new("npm")
+        .args([
+            "install",
+            "--silent",
+            "--no-audit",
+            "--no-fund",
+            SEGMENT_NODE,
+        ])
+        .current_dir(&dir)
+        .status()
+        .expect("npm is installed (.ci/run installs it)");
+    assert!(status.success(), "npm install {SEGMENT_NODE} failed");
+    std::fs::write(&ready, SEGMENT_NODE).unwrap();
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn segment_node_library_to_slack_and_webhook() {
+    let dir_with_node = tokio::task::spawn_blocking(node_with_segment)
+        .await
+        .unwrap();
+    let mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &mock);
+    let (mut server, address) = start_server(&config).await;
+    let script = format!(
+        r#"
+import {{ Analytics }} from '@segment/analytics-node'
+const analytics = new Analytics({{ writeKey: 'key-123', host: '{address}', flushAt: 3 }})
+analytics.on('error', (e) => {{ console.error(e); process.exitCode = 1 }})
+analytics.track({{ userId: 'u-42', event: 'Trip Booked', properties: {{ destination: 'Lisbon' }} }})
+analytics.track({{ userId: 'u-42', event: 'Page Scrolled', properties: {{ depth: 3 }} }})
+analytics.identify({{ userId: 'u-42', traits: {{ email: 'ada@example.com', plan: 'pro' }} }})
+await analytics.closeAndFlush()
+"#
+    );
+    let path = dir_with_node.join("send.mjs");
+    std::fs::write(&path, script).unwrap();
+    let out = tokio::process::Command::new("node")
+        .arg(&path)
+        .current_dir(&dir_with_node)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "the Node client failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    delivered_to_slack_and_webhook(&mock).await;
     stop(&mut server).await;
 }
 
