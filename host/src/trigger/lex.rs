@@ -171,8 +171,11 @@ fn number(chars: &[char], start: usize) -> Result<(Token, usize), TriggerError> 
 /// `properties.order.total`, `traits.a\ b`, `properties.items[0].sku`.
 fn path(chars: &[char], start: usize) -> Result<(Token, usize), TriggerError> {
     let mut segments = vec![String::new()];
+    // Just after `[n]`, where the next segment starts empty.
+    let mut after_index = false;
     let mut i = start;
     loop {
+        let was_after_index = std::mem::take(&mut after_index);
         match chars.get(i) {
             Some('\\') => match chars.get(i + 1) {
                 Some(c) => {
@@ -209,6 +212,7 @@ fn path(chars: &[char], start: usize) -> Result<(Token, usize), TriggerError> {
                 segments.push(index);
                 segments.push(String::new());
                 i = close + 1;
+                after_index = true;
                 if chars.get(i) == Some(&'.') {
                     i += 1;
                 }
@@ -217,10 +221,13 @@ fn path(chars: &[char], start: usize) -> Result<(Token, usize), TriggerError> {
                 segments.last_mut().expect("one segment").push(*c);
                 i += 1;
             }
-            _ => break,
+            _ => {
+                after_index = was_after_index;
+                break;
+            }
         }
     }
-    if chars.get(i - 1) == Some(&']') {
+    if after_index {
         segments.pop();
     }
     if segments.iter().any(String::is_empty) {

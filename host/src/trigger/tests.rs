@@ -197,6 +197,16 @@ fn errors_name_the_column() {
         "at column 1: name a key inside properties, as in properties.plan"
     );
     assert_eq!(error("type = @"), "at column 8: unexpected character '@'");
+    // Found by the property test: an escaped "]" is part of a name, not the end of an index.
+    assert_eq!(
+        error("\\] = 1"),
+        "at column 1: unknown field \"]\"; triggers read type, event, name, userId, \
+         properties.…, traits.… and context.…"
+    );
+    assert!(matches(
+        "properties.a\\] = 1",
+        json!({"properties": {"a]": 1}})
+    ));
     assert_eq!(
         error("type = \"track\" and"),
         "at column 19: expected a field such as type, event or properties.name, found the end \
