@@ -207,6 +207,13 @@ impl Config {
                     place(source.write_key.span(), &key)
                 )));
             }
+            if let Some(other) = sources.iter().find(|s: &&Source| s.write_key == write_key) {
+                return Err(ConfigError(format!(
+                    "{}: the same write key as source {:?}; each source needs its own",
+                    place(source.write_key.span(), &key),
+                    other.name
+                )));
+            }
             sources.push(Source {
                 name: source.name.clone(),
                 write_key,

@@ -105,6 +105,15 @@ fn errors_name_the_file_line_and_key() {
         .unwrap_err(),
         "config file test.toml line 7 (destinations[0].sources): there is no source named \"t\""
     );
+    assert_eq!(
+        parse(
+            "[[sources]]\nname = \"a\"\nwrite_key = \"k\"\n[[sources]]\nname = \"b\"\n\
+             write_key = \"k\"\n"
+        )
+        .unwrap_err(),
+        "config file test.toml line 6 (sources[1].write_key): the same write key as source \"a\"; \
+         each source needs its own"
+    );
     let limits = parse(
         "[[destinations]]\nname = \"d\"\nplugin = \"slack\"\n[destinations.limits]\nmemory_gb = 1\n",
     )

@@ -121,13 +121,9 @@ async fn segment_python_library_to_slack_and_webhook() {
     let python = tokio::task::spawn_blocking(python_with_segment)
         .await
         .unwrap();
-    let mock = Mock::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = config(dir.path(), &mock);
-    let (mut server, address) = start_server(&config).await;
-
-    let script = format!(
-        r#"
+    client_delivers("Python", |address| {
+        let script = format!(
+            r#"
 import sys
 import segment.analytics as analytics
 errors = []
@@ -144,19 +140,28 @@ if errors:
     print(errors)
     sys.exit(1)
 "#
-    );
-    let out = tokio::process::Command::new(&python)
-        .args(["-c", &script])
-        .output()
-        .await
-        .unwrap();
+        );
+        let mut command = tokio::process::Command::new(&python);
+        command.args(["-c", &script]);
+        command
+    })
+    .await;
+}
+
+/// Starts the mock and the server, runs the client `client(address)` makes, then checks the
+/// deliveries and that the server stops cleanly.
+async fn client_delivers(name: &str, client: impl FnOnce(&str) -> tokio::process::Command) {
+    let mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &mock);
+    let (mut server, address) = start_server(&config).await;
+    let out = client(&address).output().await.unwrap();
     assert!(
         out.status.success(),
-        "the Python client failed: {}{}",
+        "the {name} client failed: {}{}",
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
-
     delivered_to_slack_and_webhook(&mock).await;
     stop(&mut server).await;
 }
@@ -239,12 +244,9 @@ async fn segment_node_library_to_slack_and_webhook() {
     let dir_with_node = tokio::task::spawn_blocking(node_with_segment)
         .await
         .unwrap();
-    let mock = Mock::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = config(dir.path(), &mock);
-    let (mut server, address) = start_server(&config).await;
-    let script = format!(
-        r#"
+    client_delivers("Node", |address| {
+        let script = format!(
+            r#"
 import {{ Analytics }} from '@segment/analytics-node'
 const analytics = new Analytics({{ writeKey: 'key-123', host: '{address}', flushAt: 3 }})
 analytics.on('error', (e) => {{ console.error(e); process.exitCode = 1 }})
@@ -253,23 +255,14 @@ analytics.track({{ userId: 'u-42', event: 'Page Scrolled', properties: {{ depth:
 analytics.identify({{ userId: 'u-42', traits: {{ email: 'ada@example.com', plan: 'pro' }} }})
 await analytics.closeAndFlush()
 "#
-    );
-    let path = dir_with_node.join("send.mjs");
-    std::fs::write(&path, script).unwrap();
-    let out = tokio::process::Command::new("node")
-        .arg(&path)
-        .current_dir(&dir_with_node)
-        .output()
-        .await
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "the Node client failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    delivered_to_slack_and_webhook(&mock).await;
-    stop(&mut server).await;
+        );
+        let path = dir_with_node.join("send.mjs");
+        std::fs::write(&path, script).unwrap();
+        let mut command = tokio::process::Command::new("node");
+        command.arg(&path).current_dir(&dir_with_node);
+        command
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
