@@ -57,32 +57,29 @@ pub fn accept(
     // The write key authenticated the request; it is a secret and not part of the event.
     message.remove("writeKey");
 
-    for id in ["userId", "anonymousId"] {
-        if let Some(Value::Number(n)) = message.get(id) {
-            let text = n.to_string();
-            message.insert(id.into(), Value::String(text));
-        }
-    }
-    let present = |m: &Map<String, Value>, key: &str| matches!(m.get(key), Some(Value::String(s)) if !s.is_empty());
-    if !present(&message, "userId") && !present(&message, "anonymousId") {
-        return Err("\"userId\" or \"anonymousId\" is required".into());
-    }
     let required = match kind.as_str() {
         "track" => Some("event"),
         "group" => Some("groupId"),
         "alias" => Some("previousId"),
         _ => None,
     };
-    if let Some(key) = required {
+    // Ids sent as numbers are read as their text, as Segment does.
+    for key in ["userId", "anonymousId"].into_iter().chain(required) {
         if let Some(Value::Number(n)) = message.get(key) {
             let text = n.to_string();
             message.insert(key.into(), Value::String(text));
         }
-        if !present(&message, key) {
-            return Err(format!(
-                "{kind} messages need \"{key}\", a non-empty string"
-            ));
-        }
+    }
+    let present = |m: &Map<String, Value>, key: &str| matches!(m.get(key), Some(Value::String(s)) if !s.is_empty());
+    if !present(&message, "userId") && !present(&message, "anonymousId") {
+        return Err("\"userId\" or \"anonymousId\" is required".into());
+    }
+    if let Some(key) = required
+        && !present(&message, key)
+    {
+        return Err(format!(
+            "{kind} messages need \"{key}\", a non-empty string"
+        ));
     }
     for key in ["properties", "traits", "context", "integrations"] {
         match message.get(key) {
