@@ -4,6 +4,7 @@
 //! - `slack_refused_payload`: the plugin refuses the payload before any HTTP (store + instance +
 //!   call + JSON in and out: the fixed cost of isolation);
 //! - `slack_dry_run`: the full action with one captured outbound request (wasi:http included);
+//! - `instantiate_and_drop`: a fresh store and instance, created and dropped without a call;
 //! - `…_same_instance`: the same calls on one long-lived instance (each with a fresh request
 //!   budget, so every call really sends; a call the sandbox stops fails the benchmark); the
 //!   difference is the
@@ -81,6 +82,12 @@ fn bench(c: &mut Criterion) {
             .expect("calls")
         })
     });
+    group.bench_function("instantiate_and_drop", |b| {
+        b.iter_custom(|n| {
+            rt.block_on(plugin.time_instantiations(&dry_run, n))
+                .expect("instances")
+        })
+    });
     group.bench_function("slack_refused_payload", |b| {
         b.iter(|| rt.block_on(plugin.perform("postToChannel", &refused, settings, &dry_run)))
     });
@@ -91,12 +98,8 @@ fn bench(c: &mut Criterion) {
     for keep in [0, 4 << 20] {
         let plugin = load(keep);
         group.bench_function(
-            format!("slack_refused_payload_keep_resident_{}k", keep >> 10),
-            |b| {
-                b.iter(|| {
-                    rt.block_on(plugin.perform("postToChannel", &refused, settings, &dry_run))
-                })
-            },
+            format!("slack_dry_run_keep_resident_{}k", keep >> 10),
+            |b| b.iter(|| rt.block_on(plugin.perform("postToChannel", &good, settings, &dry_run))),
         );
     }
     group.finish();

@@ -481,6 +481,25 @@ impl Plugin {
         Ok(started.elapsed())
     }
 
+    /// Benchmark hook: the time of `n` fresh stores and instances created and dropped without a
+    /// call, the fixed part of isolation.
+    #[doc(hidden)]
+    pub async fn time_instantiations(
+        &self,
+        options: &InvokeOptions,
+        n: u64,
+    ) -> anyhow::Result<std::time::Duration> {
+        let started = std::time::Instant::now();
+        for _ in 0..n {
+            let breach = Breach::default();
+            let logs = Logs::new(options.limits.max_log_bytes, breach.clone());
+            let (mut store, _) = self.store(options, &breach, &logs);
+            self.pre.instantiate_async(&mut store).await?;
+            drop(store);
+        }
+        Ok(started.elapsed())
+    }
+
     async fn run(&self, call: Call<'_>, expected: usize, options: &InvokeOptions) -> Invocation {
         let expected = match &call {
             Call::Batch(_, payloads, _) => payloads.len(),
