@@ -1,9 +1,12 @@
-//! Ingest throughput: events per second accepted through `POST /v1/batch`, 100 events a batch,
-//! by the real ingest router on 127.0.0.1, with the load generated in the same process over
-//! real TCP connections (keep-alive, HTTP/1.1), as a Segment client library sends them.
+//! Durable ingest throughput: events per second accepted through `POST /v1/batch`, 100 events a
+//! batch, by the real ingest router on 127.0.0.1, each request answered only after its events
+//! are routed (one webhook subscription, payload mapped) and committed to the SQLite queue with
+//! fsync. The load is generated in the same process over real TCP connections (keep-alive,
+//! HTTP/1.1), as a Segment client library sends them.
 //!
 //! `cargo bench -p switchyard --bench ingest` (bounded: 3,000 batches per run, 8 connections).
-//! The accepted events are drained from the buffer as the delivery stage would take them.
+//! The events carry no messageId, so the server gives each its own, as for a client that does
+//! not set one; delivery workers are not running, so the queue only grows.
 
 use base64::Engine;
 use http_body_util::{BodyExt, Full};
@@ -12,8 +15,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use switchyard::config::Source;
+use switchyard::config::Config;
 use switchyard::ingest::{self, Ingest};
+use switchyard::intake::Intake;
+use switchyard::queue::sqlite::{self, Retention, SqliteQueue};
 
 // As in the `switchyard` binary.
 #[global_allocator]
@@ -29,7 +34,8 @@ fn batch(n: usize) -> Vec<u8> {
     let items: Vec<Value> = (0..PER_BATCH)
         .map(|i| {
             let mut e = event.clone();
-            e["messageId"] = json!(format!("bench-{n}-{i}"));
+            e.as_object_mut().expect("an object").remove("messageId");
+            e["properties"]["bench"] = json!(format!("{n}-{i}"));
             e
         })
         .collect();
@@ -82,25 +88,40 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let (sender, mut receiver) = tokio::sync::mpsc::channel(switchyard::serve::BUFFER);
-        let drained = Arc::new(AtomicU64::new(0));
-        let count = drained.clone();
-        tokio::spawn(async move {
-            let mut taken = Vec::with_capacity(256);
-            loop {
-                let n = receiver.recv_many(&mut taken, 256).await;
-                if n == 0 {
-                    break;
-                }
-                taken.clear();
-                count.fetch_add(n as u64, Ordering::Relaxed);
-            }
-        });
-        let sources = [Source {
-            name: "bench".into(),
-            write_key: "bench-key".into(),
-        }];
-        let app = ingest::router(Arc::new(Ingest::new(&sources, sender)));
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let config = Config::parse(
+            r#"
+            [[sources]]
+            name = "bench"
+            write_key = "bench-key"
+            [[destinations]]
+            name = "hook"
+            plugin = "webhook"
+            allowed_hosts = ["https://hooks.example"]
+              [[destinations.subscriptions]]
+              name = "All tracks"
+              action = "send"
+              trigger = 'type = "track"'
+              mapping = { url = "https://hooks.example/in" }
+            "#,
+            "bench",
+            |_| Err("no environment"),
+        )
+        .expect("config");
+        let runtime = switchyard::runtime::Runtime::new(&Default::default()).expect("runtime");
+        let webhook = switchyard::bundled::find("webhook").expect("bundled");
+        let plugin = runtime.load(webhook, "webhook").await.expect("load");
+        let plugins = [("webhook".to_string(), plugin)].into_iter().collect();
+        let routes =
+            Arc::new(switchyard::routes::Routes::build(&config, &plugins).expect("routes"));
+        let queue = Arc::new(
+            SqliteQueue::open(&sqlite::path_in(dir.path()), Retention::default()).expect("queue"),
+        );
+        let intake = Intake {
+            routes,
+            queue: queue.clone(),
+        };
+        let app = ingest::router(Arc::new(Ingest::new(&config.sources, Arc::new(intake))));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -119,7 +140,6 @@ fn main() {
             body.len() / 1024
         );
         for run in 1..=3 {
-            drained.store(0, Ordering::Relaxed);
             let next = Arc::new(AtomicU64::new(0));
             let started = Instant::now();
             let clients: Vec<_> = (0..CONNECTIONS)
@@ -132,9 +152,17 @@ fn main() {
                 busy += b;
             }
             let elapsed = started.elapsed();
-            while drained.load(Ordering::Relaxed) < accepted {
-                tokio::time::sleep(Duration::from_millis(1)).await;
-            }
+            let conn = rusqlite::Connection::open(sqlite::path_in(dir.path())).expect("open");
+            let stored: i64 = sqlite::pending(&conn)
+                .expect("count")
+                .iter()
+                .map(|(_, n)| n)
+                .sum();
+            assert_eq!(
+                stored as u64,
+                accepted * run,
+                "every accepted event is stored"
+            );
             println!(
                 "run {run}: {accepted} events accepted in {:.2} s: {:.0} events/s \
                  ({busy} answers 503, resent)",

@@ -8,6 +8,7 @@
 //! The table is plain data so that the web console can show it later ("which data goes where").
 
 use crate::config::{Config, Destination};
+use crate::deliver::policy::Delivery;
 use crate::payload::{self, ActionMapping};
 use crate::redact::Secrets;
 use crate::runtime::{Action, AllowList, InvokeOptions, Mode, NetPolicy, Plugin};
@@ -31,6 +32,7 @@ pub struct Route {
     /// The secret setting values, to mask in logs.
     pub secrets: Secrets,
     pub options: InvokeOptions,
+    pub delivery: Delivery,
     pub subscriptions: Vec<Subscription>,
 }
 
@@ -40,6 +42,8 @@ pub struct Subscription {
     pub trigger: Trigger,
     pub action: Action,
     pub mapping: ActionMapping,
+    /// The most events one invocation takes, when the subscription is batched.
+    pub batch: Option<u32>,
 }
 
 /// One delivery to make: this payload to this destination's action.
@@ -48,6 +52,14 @@ pub struct Job {
     pub subscription: usize,
     /// The payload as the plugin receives it.
     pub payload: String,
+}
+
+/// A subscription that matched an event but could not build a payload from it.
+pub struct Unmapped {
+    pub route: usize,
+    pub subscription: usize,
+    /// Why, with secret setting values masked.
+    pub error: String,
 }
 
 impl Routes {
@@ -77,7 +89,7 @@ impl Routes {
 
     /// The deliveries an event from `source` makes, with payloads built; mapping or validation
     /// failures are returned beside them, one per subscription that could not use the event.
-    pub fn route(&self, source: &str, event: &Value) -> (Vec<Job>, Vec<String>) {
+    pub fn route(&self, source: &str, event: &Value) -> (Vec<Job>, Vec<Unmapped>) {
         let mut jobs = Vec::new();
         let mut refused = Vec::new();
         for (r, route) in self.destinations.iter().enumerate() {
@@ -88,18 +100,17 @@ impl Routes {
                 if !sub.trigger.matches(event) {
                     continue;
                 }
-                match sub.mapping.build(&sub.action, event, true) {
+                match sub.mapping.build(&sub.action, event, sub.batch.is_none()) {
                     Ok(payload) => jobs.push(Job {
                         route: r,
                         subscription: s,
                         payload: payload.to_json(),
                     }),
-                    Err(e) => refused.push(format!(
-                        "destination {:?}, subscription {:?}: {}",
-                        route.name,
-                        sub.name,
-                        route.secrets.mask(&e)
-                    )),
+                    Err(e) => refused.push(Unmapped {
+                        route: r,
+                        subscription: s,
+                        error: route.secrets.mask(&e),
+                    }),
                 }
             }
         }
@@ -206,12 +217,14 @@ fn route(
                 continue;
             }
         };
+        let batch = batching(action, mapping.as_ref(), use_defaults);
         match payload::action_mapping(action, mapping.as_ref(), use_defaults) {
             Ok(mapping) => subscriptions.push(Subscription {
                 name,
                 trigger,
                 action: action.clone(),
                 mapping,
+                batch,
             }),
             Err(e) => errors.push(format!("{at}: mapping: {e}")),
         }
@@ -237,6 +250,37 @@ fn route(
                 mode,
             }),
         },
+        delivery: d.delivery.clone(),
         subscriptions,
     })
+}
+
+/// Batching is opt-in per subscription, as in Segment: the action must have `perform-batch`,
+/// and the mapping (or, with defaults, the field's default) sets `enable_batching` to `true`.
+/// A positive `batch_size` lowers the action's maximum. Only literal values count: a batch is
+/// formed before any one event is mapped.
+fn batching(
+    action: &Action,
+    mapping: Option<&serde_json::Map<String, Value>>,
+    use_defaults: bool,
+) -> Option<u32> {
+    let max = action.max_batch_size?;
+    let value = |key: &str| {
+        mapping
+            .and_then(|m| m.get(key))
+            .or_else(|| {
+                use_defaults
+                    .then(|| action.field(key).and_then(|f| f.default.as_ref()))
+                    .flatten()
+            })
+            .cloned()
+    };
+    if value("enable_batching") != Some(Value::Bool(true)) {
+        return None;
+    }
+    let size = value("batch_size")
+        .and_then(|v| v.as_u64())
+        .filter(|n| *n > 0)
+        .map_or(max, |n| n.min(u64::from(max)) as u32);
+    Some(size.max(1))
 }

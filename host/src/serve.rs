@@ -1,19 +1,28 @@
-//! `switchyard serve`: load plugins and configuration, then ingest events and deliver them until
-//! stopped (Ctrl-C or SIGTERM), draining what was accepted before exiting.
+//! `switchyard serve`: load plugins and configuration, open the queue, then ingest events and
+//! deliver them until stopped (Ctrl-C or SIGTERM).
+//!
+//! Stopping: the ingest server stops accepting and finishes the requests it has (each is
+//! answered only once stored), the delivery workers stop leasing, attempts in flight get
+//! [`GRACE`] to finish and be recorded, and the queue writer commits what it was sent. Whatever
+//! was not delivered stays in the queue for the next start.
 
 use crate::config::Config;
 use crate::deliver;
 use crate::ingest::{self, Ingest};
+use crate::intake::Intake;
+use crate::queue::Queue;
+use crate::queue::sqlite::{self, Retention, SqliteQueue};
 use crate::routes::Routes;
 use crate::runtime::{Plugin, Runtime, RuntimeConfig};
 use anyhow::Context as _;
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::sync::mpsc;
+use std::time::Duration;
+use tokio::sync::watch;
 
-/// Events accepted and not yet routed, at most.
-pub const BUFFER: usize = 10_000;
+/// How long attempts in flight may take to finish when the server stops.
+pub const GRACE: Duration = Duration::from_secs(10);
 
 /// Runs the server with this configuration until it is told to stop.
 pub async fn serve(config: Config, builtin: bool) -> anyhow::Result<()> {
@@ -26,9 +35,29 @@ pub async fn serve(config: Config, builtin: bool) -> anyhow::Result<()> {
     let plugins = load_plugins(&runtime, &config).await?;
     let routes = Arc::new(Routes::build(&config, &plugins).map_err(crate::cli::InputError)?);
 
-    let (sender, receiver) = mpsc::channel(BUFFER);
-    let delivery = tokio::spawn(deliver::run(routes.clone(), receiver));
-    let app = ingest::router(Arc::new(Ingest::new(&config.sources, sender)));
+    std::fs::create_dir_all(&data_dir)
+        .with_context(|| format!("cannot create the data folder {}", data_dir.display()))?;
+    let retention = Retention {
+        dedup_window: config.dedup_window.as_millis() as i64,
+        ..Retention::default()
+    };
+    let queue = Arc::new(
+        SqliteQueue::open(&sqlite::path_in(&data_dir), retention)
+            .map_err(|e| crate::cli::InputError(e.to_string()))?,
+    );
+    report_waiting(&data_dir, &routes);
+    let (stop, stopping) = watch::channel(false);
+    let delivery = tokio::spawn(deliver::run(
+        routes.clone(),
+        queue.clone() as Arc<dyn Queue>,
+        stopping,
+        GRACE,
+    ));
+    let intake = Intake {
+        routes: routes.clone(),
+        queue: queue.clone(),
+    };
+    let app = ingest::router(Arc::new(Ingest::new(&config.sources, Arc::new(intake))));
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("cannot listen on {} (server.listen)", config.listen))?;
@@ -41,10 +70,34 @@ pub async fn serve(config: Config, builtin: bool) -> anyhow::Result<()> {
     )
     .with_graceful_shutdown(stopped())
     .await?;
-    // The router (and with it the buffer's sender) is gone: deliver what was accepted.
-    tracing::info!("Stopping: delivering the events already accepted.");
+    tracing::info!("Stopping: finishing the deliveries in flight; the rest stay queued.");
+    let _ = stop.send(true);
     delivery.await?;
+    // Every other handle (ingest, workers) is gone once the server and workers are.
+    match Arc::try_unwrap(queue) {
+        Ok(queue) => queue.close(),
+        Err(_) => tracing::warn!("The queue is still in use at exit."),
+    }
     Ok(())
+}
+
+/// Logs what waits in the queue from before, and for destinations no longer configured.
+fn report_waiting(data_dir: &std::path::Path, routes: &Routes) {
+    let Ok(conn) = rusqlite::Connection::open(sqlite::path_in(data_dir)) else {
+        return;
+    };
+    for (destination, count) in sqlite::pending(&conn).unwrap_or_default() {
+        if routes.destinations.iter().any(|r| r.name == destination) {
+            tracing::info!(destination = %destination, count, "Deliveries waiting from before.");
+        } else {
+            tracing::warn!(
+                destination = %destination,
+                count,
+                "Deliveries are waiting for a destination that is not configured; they stay \
+                 queued until it is configured again."
+            );
+        }
+    }
 }
 
 /// The bundled plugins, and every .wasm file of `[plugins] dir`.

@@ -3,6 +3,7 @@
 //! problem into an [`InputError`] (exit status 2) that names the file and what is wrong.
 
 mod input;
+mod queue;
 mod run;
 mod tools;
 
@@ -39,6 +40,11 @@ pub enum Command {
     Trigger(tools::TriggerArgs),
     /// Apply a mapping to events and print the result per event.
     Map(tools::MapArgs),
+    /// List, replay or purge dead letters (deliveries given up on).
+    #[command(subcommand)]
+    Dlq(queue::DlqCommand),
+    /// Show the delivery log: every attempt, newest last.
+    Deliveries(queue::DeliveriesArgs),
 }
 
 /// `switchyard plugin …`
@@ -123,6 +129,8 @@ pub async fn main(cli: Cli) -> anyhow::Result<Exit> {
         Command::Run(args) => run::run(args).await,
         Command::Trigger(args) => tools::trigger(args),
         Command::Map(args) => tools::map(args),
+        Command::Dlq(command) => queue::dlq(command).map(|()| Exit::Ok),
+        Command::Deliveries(args) => queue::deliveries(args).map(|()| Exit::Ok),
     }
 }
 

@@ -5,6 +5,7 @@
 //! mappings) is checked by [`crate::routes`], which reports the same way using the line numbers
 //! kept here. The key reference is in README.md ("Configuration").
 
+use crate::deliver::policy::Delivery;
 use crate::runtime::Limits;
 use serde::Deserialize;
 use serde_json::Value;
@@ -20,6 +21,8 @@ pub struct Config {
     pub listen: SocketAddr,
     pub admin_listen: SocketAddr,
     pub data_dir: PathBuf,
+    /// A messageId seen from the same source within this window is accepted once.
+    pub dedup_window: std::time::Duration,
     /// Extra plugins: every .wasm file in this folder.
     pub plugin_dir: Option<PathBuf>,
     pub sources: Vec<Source>,
@@ -42,6 +45,7 @@ pub struct Destination {
     pub sources: Vec<String>,
     pub settings: Value,
     pub limits: Limits,
+    pub delivery: Delivery,
     pub allowed_hosts: Vec<String>,
     pub allow_private: bool,
     pub redirect_outbound: Option<url::Url>,
@@ -90,6 +94,7 @@ struct ServerSection {
     listen: Option<Spanned<String>>,
     admin_listen: Option<Spanned<String>>,
     data_dir: Option<PathBuf>,
+    dedup_window_s: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -115,6 +120,8 @@ struct DestinationEntry {
     settings: Option<Spanned<Value>>,
     #[serde(default)]
     limits: Limits,
+    #[serde(default)]
+    delivery: Delivery,
     #[serde(default)]
     allowed_hosts: Vec<String>,
     #[serde(default)]
@@ -145,6 +152,7 @@ fn yes() -> bool {
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8088";
 pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:8089";
 pub const DEFAULT_DATA_DIR: &str = "./switchyard-data";
+pub const DEFAULT_DEDUP_WINDOW_S: u64 = 24 * 3600;
 
 impl Config {
     /// Reads a configuration file.
@@ -264,6 +272,9 @@ impl Config {
             d.limits
                 .validate()
                 .map_err(|e| ConfigError(format!("{}: {e}", place(entry.span(), &at("limits")))))?;
+            d.delivery.validate().map_err(|e| {
+                ConfigError(format!("{}: {e}", place(entry.span(), &at("delivery"))))
+            })?;
             let redirect_outbound = match &d.redirect_outbound {
                 None => None,
                 Some(v) => Some(
@@ -303,6 +314,7 @@ impl Config {
                 sources: names,
                 settings,
                 limits: d.limits.clone(),
+                delivery: d.delivery.clone(),
                 allowed_hosts: d.allowed_hosts.clone(),
                 allow_private: d.allow_private,
                 redirect_outbound,
@@ -323,6 +335,9 @@ impl Config {
                 .server
                 .data_dir
                 .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            dedup_window: std::time::Duration::from_secs(
+                file.server.dedup_window_s.unwrap_or(DEFAULT_DEDUP_WINDOW_S),
+            ),
             plugin_dir: file.plugins.dir,
             sources,
             destinations,
@@ -339,6 +354,7 @@ impl Config {
             listen: DEFAULT_LISTEN.parse().expect("a valid address"),
             admin_listen: DEFAULT_ADMIN_LISTEN.parse().expect("a valid address"),
             data_dir,
+            dedup_window: std::time::Duration::from_secs(DEFAULT_DEDUP_WINDOW_S),
             plugin_dir: None,
             sources: vec![Source {
                 name: "default".into(),

@@ -3,9 +3,11 @@
 //!
 //! A request is authenticated by a source's write key (HTTP Basic user name, or `writeKey` in
 //! the body), read with a size limit (gzip bodies are decompressed with the same limit), and
-//! every message is checked ([`message`]). Accepted messages are handed to the delivery buffer
-//! all together or not at all: when the buffer is full the request is answered `503` with
-//! `Retry-After`, which Segment's clients retry, so nothing accepted is dropped.
+//! every message is checked ([`message`]). Accepted messages are handed to a [`Sink`] (in the
+//! server: routed and stored in the durable queue) all together or not at all, and the request
+//! is answered `200` only once the sink has them safe. When the sink is busy or cannot store,
+//! the answer is `503` with `Retry-After`, which Segment's clients retry, so nothing answered
+//! `200` is ever dropped.
 //!
 //! In a batch, messages that fail their checks are left out and listed in the answer
 //! (`{"success": true, "rejected": [{"index": 3, "error": …}]}`); the rest are accepted, since
@@ -23,35 +25,48 @@ use base64::Engine;
 use message::Received;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value, json};
+use std::future::Future;
 use std::io::Read;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
-use tokio::sync::mpsc;
 
 /// Largest request body, before and after decompression, as Segment allows for a batch.
 pub const MAX_BODY_BYTES: usize = 500 * 1024;
 
-/// An accepted event on its way to delivery.
-#[derive(Debug)]
-pub struct Envelope {
-    pub source: Arc<str>,
-    pub event: Value,
+/// Where accepted events go.
+pub trait Sink: Send + Sync + 'static {
+    /// Takes a request's accepted events (all or none); answers once they are safe.
+    fn take(
+        &self,
+        source: Arc<str>,
+        events: Vec<Value>,
+    ) -> Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send + '_>>;
+}
+
+/// Why a sink did not take events.
+#[derive(Debug, Clone)]
+pub enum Refusal {
+    /// Too much is waiting; the client should retry shortly.
+    Busy,
+    /// The events cannot be stored now (the reason is logged, not sent to the client).
+    Unavailable(String),
 }
 
 /// What the ingest endpoints share.
 pub struct Ingest {
     /// Write key → source name.
     keys: std::collections::HashMap<String, Arc<str>>,
-    buffer: mpsc::Sender<Envelope>,
+    sink: Arc<dyn Sink>,
 }
 
 impl Ingest {
-    pub fn new(sources: &[crate::config::Source], buffer: mpsc::Sender<Envelope>) -> Ingest {
+    pub fn new(sources: &[crate::config::Source], sink: Arc<dyn Sink>) -> Ingest {
         let keys = sources
             .iter()
             .map(|s| (s.write_key.clone(), Arc::from(s.name.as_str())))
             .collect();
-        Ingest { keys, buffer }
+        Ingest { keys, sink }
     }
 }
 
@@ -90,10 +105,6 @@ async fn receive(
                 message::TYPES.join(", ")
             ),
         );
-    }
-    // Refuse early, before reading and parsing, when there is no room for anything.
-    if ingest.buffer.capacity() == 0 {
-        return busy();
     }
     let body = match read_body(&headers, body).await {
         Ok(b) => b,
@@ -159,21 +170,13 @@ async fn receive(
     }
 
     // All or nothing: a client resends the whole request when told to retry.
-    let permits = match ingest.buffer.try_reserve_many(accepted.len()) {
-        Ok(permits) => permits,
-        Err(mpsc::error::TrySendError::Full(())) => return busy(),
-        Err(mpsc::error::TrySendError::Closed(())) => {
-            return refuse(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "the server is shutting down; retry shortly",
-            );
+    match ingest.sink.take(source.clone(), accepted).await {
+        Ok(()) => {}
+        Err(Refusal::Busy) => return busy("the server is busy; retry shortly"),
+        Err(Refusal::Unavailable(reason)) => {
+            tracing::error!(source = %source, "Events refused: they cannot be stored: {reason}");
+            return busy("the server cannot store events right now; retry later");
         }
-    };
-    for (permit, event) in permits.zip(accepted) {
-        permit.send(Envelope {
-            source: source.clone(),
-            event,
-        });
     }
     let mut answer = json!({"success": true});
     if !rejected.is_empty() {
@@ -183,11 +186,8 @@ async fn receive(
 }
 
 /// `503` with `Retry-After`: Segment's clients send the request again.
-fn busy() -> Response {
-    let mut response = refuse(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "the delivery buffer is full; retry shortly",
-    );
+fn busy(message: &str) -> Response {
+    let mut response = refuse(StatusCode::SERVICE_UNAVAILABLE, message);
     response
         .headers_mut()
         .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));

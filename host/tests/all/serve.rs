@@ -45,7 +45,7 @@ fn python_with_segment() -> PathBuf {
 }
 
 /// Starts `switchyard serve --config FILE` and returns it with its ingest address.
-async fn start_server(config: &Path) -> (tokio::process::Child, String) {
+pub(crate) async fn start_server(config: &Path) -> (tokio::process::Child, String) {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
         .args(["serve", "--config"])
         .arg(config)
@@ -346,7 +346,7 @@ async fn ingest_checks_requests_as_segment_does() {
 }
 
 /// SIGTERM, then the server drains and exits 0.
-async fn stop(server: &mut tokio::process::Child) {
+pub(crate) async fn stop(server: &mut tokio::process::Child) {
     let pid = server.id().expect("running") as i32;
     let status = std::process::Command::new("kill")
         .args(["-TERM", &pid.to_string()])
@@ -361,23 +361,23 @@ async fn stop(server: &mut tokio::process::Child) {
 }
 
 /// A small HTTP client over hyper for the ingest checks.
-mod reqwest_like {
+pub(crate) mod reqwest_like {
     use base64::Engine;
     use http_body_util::{BodyExt, Full};
     use serde_json::Value;
 
-    pub(super) struct Client {
+    pub(crate) struct Client {
         base: String,
     }
 
     impl Client {
-        pub(super) fn new(base: &str) -> Client {
+        pub(crate) fn new(base: &str) -> Client {
             Client {
                 base: base.to_string(),
             }
         }
 
-        pub(super) async fn post(
+        pub(crate) async fn post(
             &self,
             path: &str,
             key: Option<&str>,
@@ -387,7 +387,7 @@ mod reqwest_like {
                 .await
         }
 
-        pub(super) async fn raw(&self, path: &str, key: &str, body: Vec<u8>) -> (u16, Value) {
+        pub(crate) async fn raw(&self, path: &str, key: &str, body: Vec<u8>) -> (u16, Value) {
             self.send(path, Some(key), body).await
         }
 

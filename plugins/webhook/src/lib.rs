@@ -1,7 +1,8 @@
 //! Webhook: send events to any HTTP endpoint, as Segment's Webhook destination does.
 //!
 //! Action `send`: `url`, `method` (POST, PUT, PATCH), `headers`, and `data` (the body, by default
-//! the whole event). Batches go out as one JSON array per distinct url, method and headers.
+//! the whole event). With `enable_batching` (off by default, as in Segment), batches go out as
+//! one JSON array per distinct url, method and headers.
 //! The plugin declares no outbound hosts: the operator lists the endpoints in the destination's
 //! `allowed_hosts`.
 
@@ -42,6 +43,19 @@ pub fn plugin() -> Plugin {
                     Field::object("data", "Data")
                         .description("Payload to deliver to the webhook URL (JSON-encoded).")
                         .default(json!({"@path": "$."})),
+                )
+                .field(
+                    Field::boolean("enable_batching", "Batch data")
+                        .description(
+                            "Send events in batches: one request with a JSON array of the \
+                             events' data.",
+                        )
+                        .default(json!(false)),
+                )
+                .field(
+                    Field::integer("batch_size", "Batch size")
+                        .description("Most events in one batch; 0 for the largest (1000).")
+                        .default(json!(0)),
                 )
                 .perform(request::send)
                 .perform_batch(MAX_BATCH_SIZE, request::send_batch),

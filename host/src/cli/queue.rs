@@ -1,0 +1,279 @@
+//! `switchyard dlq list|replay|purge` and `switchyard deliveries`: the dead letters and the
+//! delivery log, read from the queue file while the server runs or not (SQLite's WAL lets both
+//! use it at once). A replayed delivery is picked up by a running server within seconds.
+
+use super::InputError;
+use crate::queue::sqlite;
+use crate::queue::{Filter, Millis};
+use clap::{Args, Subcommand};
+use std::path::PathBuf;
+
+/// Which queue, and which entries.
+#[derive(Debug, Args)]
+pub struct Selection {
+    /// The configuration file whose data folder to use.
+    #[arg(long, value_name = "FILE", conflicts_with = "data_dir")]
+    config: Option<PathBuf>,
+    /// The data folder (default ./switchyard-data, as `switchyard serve` without a config).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Only this destination.
+    #[arg(long)]
+    destination: Option<String>,
+    /// Only this action.
+    #[arg(long)]
+    action: Option<String>,
+    /// Only entries at or after this time: RFC 3339 (2026-11-28T10:00:00Z) or an age (30m, 2h, 7d).
+    #[arg(long, value_name = "TIME")]
+    since: Option<String>,
+    /// Only entries before this time (same forms as --since).
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+}
+
+/// `switchyard dlq …`
+#[derive(Debug, Subcommand)]
+pub enum DlqCommand {
+    /// List dead letters, oldest first.
+    List {
+        #[command(flatten)]
+        select: Selection,
+        /// Only this reason (e.g. permanent, auth, invalid-payload, retry-window, trap).
+        #[arg(long)]
+        reason: Option<String>,
+        /// At most this many.
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
+        /// One JSON object per line instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Put dead letters back in the queue, due now, with a fresh retry window.
+    Replay {
+        #[command(flatten)]
+        select: Selection,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+    /// Delete dead letters for good.
+    Purge {
+        #[command(flatten)]
+        select: Selection,
+        #[arg(long)]
+        reason: Option<String>,
+        /// Required when no filter is given: purge every dead letter.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+/// `switchyard deliveries`
+#[derive(Debug, Args)]
+pub struct DeliveriesArgs {
+    #[command(flatten)]
+    select: Selection,
+    /// Only this outcome: delivered, retry or dead-letter.
+    #[arg(long)]
+    outcome: Option<String>,
+    /// The most recent this many.
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+    /// One JSON object per line instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+impl Selection {
+    fn open(&self) -> anyhow::Result<rusqlite::Connection> {
+        let data_dir = match (&self.config, &self.data_dir) {
+            (Some(file), _) => {
+                crate::config::Config::load(file)
+                    .map_err(|e| InputError(e.0))?
+                    .data_dir
+            }
+            (None, Some(dir)) => dir.clone(),
+            (None, None) => PathBuf::from(crate::config::DEFAULT_DATA_DIR),
+        };
+        let path = sqlite::path_in(&data_dir);
+        if !path.is_file() {
+            return Err(InputError(format!(
+                "no queue in {}: {} does not exist (has switchyard serve run with this data \
+                 folder?)",
+                data_dir.display(),
+                path.display()
+            ))
+            .into());
+        }
+        Ok(sqlite::open(&path).map_err(|e| InputError(e.to_string()))?)
+    }
+
+    fn filter(&self, reason: Option<String>, limit: Option<usize>) -> anyhow::Result<Filter> {
+        let now = crate::queue::now();
+        Ok(Filter {
+            destination: self.destination.clone(),
+            action: self.action.clone(),
+            reason,
+            since: self
+                .since
+                .as_deref()
+                .map(|t| parse_time(t, now, "--since"))
+                .transpose()?,
+            until: self
+                .until
+                .as_deref()
+                .map(|t| parse_time(t, now, "--until"))
+                .transpose()?,
+            limit,
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.destination.is_none()
+            && self.action.is_none()
+            && self.since.is_none()
+            && self.until.is_none()
+    }
+}
+
+/// RFC 3339, or an age before `now` such as `90s`, `30m`, `2h`, `7d`.
+fn parse_time(text: &str, now: Millis, flag: &str) -> Result<Millis, InputError> {
+    if let Ok(t) = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+    {
+        return Ok((t.unix_timestamp_nanos() / 1_000_000) as Millis);
+    }
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let unit_ms = match unit {
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        _ => 0,
+    };
+    match number.parse::<i64>() {
+        Ok(n) if unit_ms > 0 => Ok(now - n.saturating_mul(unit_ms)),
+        _ => Err(InputError(format!(
+            "{flag} {text:?}: expected an RFC 3339 time (2026-11-28T10:00:00Z) or an age such \
+             as 30m, 2h or 7d"
+        ))),
+    }
+}
+
+fn shown_time(ms: Millis) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| ms.to_string())
+}
+
+pub(super) fn dlq(command: DlqCommand) -> anyhow::Result<()> {
+    match command {
+        DlqCommand::List {
+            select,
+            reason,
+            limit,
+            json,
+        } => {
+            let conn = select.open()?;
+            let letters = sqlite::dead_letters(&conn, &select.filter(reason, Some(limit))?)?;
+            if json {
+                for l in &letters {
+                    println!("{}", serde_json::to_string(l)?);
+                }
+                return Ok(());
+            }
+            if letters.is_empty() {
+                println!("No dead letters.");
+            }
+            for l in &letters {
+                println!(
+                    "#{} {} {} / {} / {} message {} after {} attempt(s): {}{}",
+                    l.id,
+                    shown_time(l.dead_at),
+                    l.destination,
+                    l.subscription,
+                    l.action,
+                    l.message_id,
+                    l.attempts,
+                    l.reason,
+                    l.error
+                        .as_deref()
+                        .map(|e| format!(": {e}"))
+                        .unwrap_or_default()
+                );
+                if let Some(r) = &l.request {
+                    println!("    last request: {r}");
+                }
+            }
+            Ok(())
+        }
+        DlqCommand::Replay { select, reason } => {
+            let conn = select.open()?;
+            let (replayed, skipped) =
+                sqlite::replay(&conn, &select.filter(reason, None)?, crate::queue::now())?;
+            println!("Replayed {replayed} dead letter(s); they are due now.");
+            if skipped > 0 {
+                println!(
+                    "Left {skipped} whose payload could not be built (reason invalid-payload): \
+                     fix the mapping, then send the events again; `dlq list --json` shows them."
+                );
+            }
+            Ok(())
+        }
+        DlqCommand::Purge {
+            select,
+            reason,
+            all,
+        } => {
+            if select.is_empty() && reason.is_none() && !all {
+                return Err(InputError(
+                    "purge deletes dead letters for good: give a filter (--destination, \
+                     --action, --reason, --since, --until) or --all"
+                        .into(),
+                )
+                .into());
+            }
+            let conn = select.open()?;
+            let n = sqlite::purge(&conn, &select.filter(reason, None)?)?;
+            println!("Purged {n} dead letter(s).");
+            Ok(())
+        }
+    }
+}
+
+pub(super) fn deliveries(args: DeliveriesArgs) -> anyhow::Result<()> {
+    let conn = args.select.open()?;
+    let log = sqlite::attempts(&conn, &args.select.filter(args.outcome, Some(args.limit))?)?;
+    if args.json {
+        for a in &log {
+            println!("{}", serde_json::to_string(a)?);
+        }
+        return Ok(());
+    }
+    if log.is_empty() {
+        println!("No delivery attempts recorded.");
+    }
+    for a in &log {
+        println!(
+            "{} {} / {} / {} message {}: {}{} in {} ms{}",
+            shown_time(a.at),
+            a.destination,
+            a.subscription,
+            a.action,
+            a.message_id,
+            a.outcome,
+            a.status.map(|s| format!(" (HTTP {s})")).unwrap_or_default(),
+            a.latency_ms,
+            a.error
+                .as_deref()
+                .map(|e| format!(": {e}"))
+                .unwrap_or_default()
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,198 @@
+//! The durable delivery queue: what ingest stores before it answers 200, and what the delivery
+//! workers lease, settle, retry and dead-letter.
+//!
+//! One unit is a *delivery*: one event's payload for one subscription of one destination, built
+//! (triggered and mapped) when the event is accepted. Storing deliveries rather than raw events
+//! keeps every later step local to one destination: a destination's worker leases only its own
+//! rows, so a slow or failing destination never holds up another.
+//!
+//! [`Queue`] is the contract a backend meets; [`sqlite`] is the embedded default (one file in
+//! the data folder, WAL, one writer thread that commits concurrent requests together). A
+//! networked backend (NATS JetStream) is meant to implement the same trait: every operation
+//! names its destination, takes the clock as an argument, and leases are owned by the process
+//! that took them, so nothing here assumes SQLite.
+
+pub mod sqlite;
+#[cfg(test)]
+mod tests;
+
+use serde::Serialize;
+use std::future::Future;
+use std::pin::Pin;
+
+/// Milliseconds since the Unix epoch: the queue's clock, passed in so tests can drive it.
+pub type Millis = i64;
+
+/// The current time on the queue's clock.
+pub fn now() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
+}
+
+/// A boxed future, so that [`Queue`] can be used as a trait object.
+pub type QueueFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, QueueError>> + Send + 'a>>;
+
+/// Why the queue could not do what was asked. The message names the cause (disk full, file not
+/// writable, database corrupt) and is meant for operators.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum QueueError {
+    /// Too many requests are waiting for the store; the caller may retry shortly.
+    #[error("the queue is busy")]
+    Busy,
+    /// The store cannot take writes now.
+    #[error("{0}")]
+    Unavailable(String),
+}
+
+/// An accepted event: its source, its messageId (for de-duplication) and what it is to become.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub source: String,
+    pub message_id: String,
+    pub deliveries: Vec<NewDelivery>,
+    /// Subscriptions that matched but could not build a payload; they go to dead letters.
+    pub refused: Vec<Refused>,
+}
+
+/// One payload for one subscription of one destination.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewDelivery {
+    pub destination: String,
+    pub subscription: String,
+    pub action: String,
+    pub payload: String,
+    /// Deliveries with the same key (userId, else anonymousId) on one destination are handed
+    /// out one at a time, in acceptance order; `None` for destinations that do not ask for order.
+    pub order_key: Option<String>,
+}
+
+/// A subscription the event matched but whose mapping or validation refused it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refused {
+    pub destination: String,
+    pub subscription: String,
+    pub action: String,
+    /// The event, so that a replay after fixing the mapping has something to map.
+    pub event: String,
+    pub error: String,
+}
+
+/// What [`Queue::enqueue`] stored.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Enqueued {
+    pub deliveries: usize,
+    /// Events skipped because their messageId was seen from the same source within the window.
+    pub duplicates: usize,
+}
+
+/// A delivery handed to a worker.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Leased {
+    pub id: i64,
+    pub subscription: String,
+    pub action: String,
+    pub source: String,
+    pub message_id: String,
+    pub payload: String,
+    /// Attempts made before this one.
+    pub attempts: u32,
+    pub accepted_at: Millis,
+}
+
+/// The answer to [`Queue::lease`].
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Leases {
+    pub items: Vec<Leased>,
+    /// When the next not-leased delivery of the destination falls due, if there is one.
+    pub next_due: Option<Millis>,
+}
+
+/// How one leased delivery ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Verdict {
+    /// Delivered: the delivery is removed.
+    Delivered,
+    /// Try again at `due_at`.
+    Retry { due_at: Millis },
+    /// Give up: the delivery moves to dead letters with this reason (a short stable name).
+    DeadLetter { reason: String },
+    /// Not attempted (shutdown): hand it back as it was.
+    Release,
+}
+
+/// A settled lease, with the record of the attempt for the delivery log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settled {
+    pub id: i64,
+    pub verdict: Verdict,
+    pub attempt: Attempt,
+}
+
+/// One delivery attempt, as the delivery log keeps it.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Attempt {
+    pub at: Millis,
+    pub source: String,
+    pub destination: String,
+    pub subscription: String,
+    pub action: String,
+    pub message_id: String,
+    /// `delivered`, `retry`, `dead-letter` (or `refused` for a payload that could not be built).
+    pub outcome: String,
+    pub status: Option<u16>,
+    pub latency_ms: u64,
+    pub error: Option<String>,
+    /// A redacted summary of the last request: method, URL and the answer's status.
+    pub request: Option<String>,
+}
+
+/// A delivery that was given up on.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeadLetter {
+    pub id: i64,
+    pub destination: String,
+    pub subscription: String,
+    pub action: String,
+    pub source: String,
+    pub message_id: String,
+    /// The payload, or for a refused event the event itself.
+    pub payload: String,
+    /// Whether `payload` is the event (the mapping refused it) rather than a built payload.
+    pub is_event: bool,
+    pub reason: String,
+    pub error: Option<String>,
+    pub attempts: u32,
+    pub accepted_at: Millis,
+    pub dead_at: Millis,
+    pub request: Option<String>,
+}
+
+/// Which dead letters or log entries an operation applies to; empty fields match everything.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Filter {
+    pub destination: Option<String>,
+    pub action: Option<String>,
+    /// For dead letters the reason; for the delivery log the outcome.
+    pub reason: Option<String>,
+    pub since: Option<Millis>,
+    pub until: Option<Millis>,
+    pub limit: Option<usize>,
+}
+
+/// The contract of a queue backend. Every call is safe to make from many tasks at once.
+pub trait Queue: Send + Sync + 'static {
+    /// Stores the events' deliveries durably; it answers only once they would survive a crash.
+    fn enqueue(&self, events: Vec<NewEvent>, now: Millis) -> QueueFuture<'_, Enqueued>;
+
+    /// Leases up to `max` deliveries of `destination` that are due at `now`, oldest due first,
+    /// and at most one per order key at a time. Leases end with [`Queue::settle`], or when the
+    /// process ends (the deliveries are then due again).
+    fn lease(&self, destination: &str, max: usize, now: Millis) -> QueueFuture<'_, Leases>;
+
+    /// Settles leased deliveries and records their attempts.
+    fn settle(&self, settled: Vec<Settled>, now: Millis) -> QueueFuture<'_, ()>;
+
+    /// Waits until `destination` may have new work (an enqueue, a settle or a replay).
+    fn changed(&self, destination: &str) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}

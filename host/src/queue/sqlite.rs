@@ -1,0 +1,789 @@
+//! The embedded queue: one SQLite file (`queue.db` in the data folder), WAL journal,
+//! `synchronous = FULL`, so a commit is on disk when it returns.
+//!
+//! All writes go through one writer thread. It takes every request waiting for it, applies them
+//! in one transaction (each in its own savepoint, so one bad request fails alone) and commits
+//! once: concurrent ingest requests share one fsync (group commit). Leases are rows flagged
+//! `leased`; opening the file clears the flags, so whatever a crashed process had leased is due
+//! again (delivered at least once).
+//!
+//! The functions over a plain [`Connection`] are the queue's logic; the writer thread, the CLI
+//! (`switchyard dlq`, `switchyard deliveries`) and the model test all use them.
+
+use super::{
+    Attempt, DeadLetter, Enqueued, Filter, Leased, Leases, Millis, NewEvent, Queue, QueueError,
+    QueueFuture, Settled, Verdict,
+};
+use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use tokio::sync::{Notify, mpsc, oneshot};
+
+/// The schema version this build writes (`PRAGMA user_version`).
+const SCHEMA_VERSION: i64 = 1;
+
+/// Requests waiting for the writer, at most; beyond it callers are told the queue is busy.
+const WAITING: usize = 4096;
+
+/// Requests applied in one transaction, at most.
+const GROUP: usize = 1024;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS deliveries (
+    id INTEGER PRIMARY KEY,
+    destination TEXT NOT NULL,
+    subscription TEXT NOT NULL,
+    action TEXT NOT NULL,
+    source TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    order_key TEXT,
+    payload TEXT NOT NULL,
+    accepted_at INTEGER NOT NULL,
+    due_at INTEGER NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    leased INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (destination, leased, due_at, id);
+CREATE INDEX IF NOT EXISTS deliveries_order ON deliveries (destination, order_key, id)
+    WHERE order_key IS NOT NULL;
+CREATE TABLE IF NOT EXISTS dead_letters (
+    id INTEGER PRIMARY KEY,
+    destination TEXT NOT NULL,
+    subscription TEXT NOT NULL,
+    action TEXT NOT NULL,
+    source TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    order_key TEXT,
+    payload TEXT NOT NULL,
+    is_event INTEGER NOT NULL DEFAULT 0,
+    reason TEXT NOT NULL,
+    error TEXT,
+    attempts INTEGER NOT NULL,
+    accepted_at INTEGER NOT NULL,
+    dead_at INTEGER NOT NULL,
+    request TEXT
+);
+CREATE INDEX IF NOT EXISTS dead_letters_at ON dead_letters (dead_at);
+CREATE TABLE IF NOT EXISTS seen (
+    source TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    PRIMARY KEY (source, message_id)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS seen_at ON seen (at);
+CREATE TABLE IF NOT EXISTS attempts (
+    id INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    source TEXT NOT NULL,
+    destination TEXT NOT NULL,
+    subscription TEXT NOT NULL,
+    action TEXT NOT NULL,
+    message_id TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    status INTEGER,
+    latency_ms INTEGER NOT NULL,
+    error TEXT,
+    request TEXT
+);
+CREATE INDEX IF NOT EXISTS attempts_at ON attempts (at);
+";
+
+/// How long things are kept.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Retention {
+    /// A messageId seen from a source within this many milliseconds is accepted once.
+    pub dedup_window: Millis,
+    /// Delivery log entries older than this are removed.
+    pub log_max_age: Millis,
+    /// The delivery log keeps at most this many entries.
+    pub log_max_rows: i64,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention {
+            dedup_window: 24 * 3600 * 1000,
+            log_max_age: 7 * 24 * 3600 * 1000,
+            log_max_rows: 1_000_000,
+        }
+    }
+}
+
+/// The queue file inside a data folder.
+pub fn path_in(data_dir: &Path) -> PathBuf {
+    data_dir.join("queue.db")
+}
+
+/// Opens (creating if needed) the queue file and clears leases left by a previous process.
+pub fn open(path: &Path) -> Result<Connection, QueueError> {
+    let failed = |e: rusqlite::Error| {
+        QueueError::Unavailable(format!("queue file {}: {}", path.display(), explain(&e)))
+    };
+    let conn = Connection::open(path).map_err(failed)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(failed)?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .map_err(failed)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(failed)?;
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .map_err(failed)?;
+    if version > SCHEMA_VERSION {
+        return Err(QueueError::Unavailable(format!(
+            "queue file {}: written by a newer Switchyard (schema {version}; this build knows \
+             {SCHEMA_VERSION})",
+            path.display()
+        )));
+    }
+    conn.execute_batch(SCHEMA).map_err(failed)?;
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION)
+        .map_err(failed)?;
+    conn.execute("UPDATE deliveries SET leased = 0 WHERE leased = 1", [])
+        .map_err(failed)?;
+    Ok(conn)
+}
+
+/// An operator-readable cause for a SQLite error.
+fn explain(e: &rusqlite::Error) -> String {
+    use rusqlite::ErrorCode::*;
+    match e.sqlite_error_code() {
+        Some(DiskFull) => "the disk is full".into(),
+        Some(ReadOnly) | Some(CannotOpen) | Some(PermissionDenied) => {
+            format!("cannot write the file ({e})")
+        }
+        Some(DatabaseCorrupt) | Some(NotADatabase) => {
+            format!("the file is corrupt or not a queue file ({e})")
+        }
+        _ => e.to_string(),
+    }
+}
+
+fn unavailable(e: rusqlite::Error) -> QueueError {
+    QueueError::Unavailable(explain(&e))
+}
+
+/// Stores accepted events; returns what was stored and the destinations that got work.
+pub fn enqueue(
+    conn: &Connection,
+    events: &[NewEvent],
+    now: Millis,
+    retention: &Retention,
+    touched: &mut HashSet<String>,
+) -> Result<Enqueued, QueueError> {
+    let mut seen = conn
+        .prepare_cached(
+            "INSERT INTO seen (source, message_id, at) VALUES (?1, ?2, ?3)
+             ON CONFLICT (source, message_id) DO UPDATE SET at = excluded.at WHERE at < ?4",
+        )
+        .map_err(unavailable)?;
+    let mut insert = conn
+        .prepare_cached(
+            "INSERT INTO deliveries (destination, subscription, action, source, message_id,
+             order_key, payload, accepted_at, due_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+        )
+        .map_err(unavailable)?;
+    let mut done = Enqueued::default();
+    for event in events {
+        let fresh = seen
+            .execute(params![
+                event.source,
+                event.message_id,
+                now,
+                now - retention.dedup_window
+            ])
+            .map_err(unavailable)?;
+        if fresh == 0 {
+            done.duplicates += 1;
+            continue;
+        }
+        for d in &event.deliveries {
+            insert
+                .execute(params![
+                    d.destination,
+                    d.subscription,
+                    d.action,
+                    event.source,
+                    event.message_id,
+                    d.order_key,
+                    d.payload,
+                    now
+                ])
+                .map_err(unavailable)?;
+            done.deliveries += 1;
+            touched.insert(d.destination.clone());
+        }
+        for r in &event.refused {
+            conn.execute(
+                "INSERT INTO dead_letters (destination, subscription, action, source, message_id,
+                 payload, is_event, reason, error, attempts, accepted_at, dead_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, 'invalid-payload', ?7, 0, ?8, ?8)",
+                params![
+                    r.destination,
+                    r.subscription,
+                    r.action,
+                    event.source,
+                    event.message_id,
+                    r.event,
+                    r.error,
+                    now
+                ],
+            )
+            .map_err(unavailable)?;
+        }
+    }
+    Ok(done)
+}
+
+/// Leases due deliveries of one destination (see [`Queue::lease`]).
+pub fn lease(
+    conn: &Connection,
+    destination: &str,
+    max: usize,
+    now: Millis,
+) -> Result<Leases, QueueError> {
+    // A delivery with an order key waits while an older one with the same key is still queued
+    // (leased, or waiting for a retry).
+    const ELIGIBLE: &str = "destination = ?1 AND leased = 0 AND (order_key IS NULL OR NOT EXISTS (
+        SELECT 1 FROM deliveries e WHERE e.destination = d.destination
+        AND e.order_key = d.order_key AND e.id < d.id))";
+    let mut select = conn
+        .prepare_cached(&format!(
+            "SELECT id, subscription, action, source, message_id, payload, attempts, accepted_at
+             FROM deliveries d WHERE {ELIGIBLE} AND due_at <= ?2 ORDER BY due_at, id LIMIT ?3"
+        ))
+        .map_err(unavailable)?;
+    let items = select
+        .query_map(params![destination, now, max as i64], |r| {
+            Ok(Leased {
+                id: r.get(0)?,
+                subscription: r.get(1)?,
+                action: r.get(2)?,
+                source: r.get(3)?,
+                message_id: r.get(4)?,
+                payload: r.get(5)?,
+                attempts: r.get(6)?,
+                accepted_at: r.get(7)?,
+            })
+        })
+        .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+        .map_err(unavailable)?;
+    let mut mark = conn
+        .prepare_cached("UPDATE deliveries SET leased = 1 WHERE id = ?1")
+        .map_err(unavailable)?;
+    for item in &items {
+        mark.execute([item.id]).map_err(unavailable)?;
+    }
+    let next_due = conn
+        .prepare_cached(&format!(
+            "SELECT MIN(due_at) FROM deliveries d WHERE {ELIGIBLE}"
+        ))
+        .and_then(|mut s| s.query_row(params![destination], |r| r.get(0)))
+        .map_err(unavailable)?;
+    Ok(Leases { items, next_due })
+}
+
+/// Settles leases and writes their attempts to the delivery log.
+pub fn settle(
+    conn: &Connection,
+    settled: &[Settled],
+    now: Millis,
+    touched: &mut HashSet<String>,
+) -> Result<(), QueueError> {
+    for s in settled {
+        touched.insert(s.attempt.destination.clone());
+        match &s.verdict {
+            Verdict::Delivered => {
+                conn.prepare_cached("DELETE FROM deliveries WHERE id = ?1")
+                    .and_then(|mut st| st.execute([s.id]))
+                    .map_err(unavailable)?;
+            }
+            Verdict::Retry { due_at } => {
+                conn.prepare_cached(
+                    "UPDATE deliveries SET leased = 0, attempts = attempts + 1, due_at = ?2
+                     WHERE id = ?1",
+                )
+                .and_then(|mut st| st.execute(params![s.id, due_at]))
+                .map_err(unavailable)?;
+            }
+            Verdict::Release => {
+                conn.prepare_cached("UPDATE deliveries SET leased = 0 WHERE id = ?1")
+                    .and_then(|mut st| st.execute([s.id]))
+                    .map_err(unavailable)?;
+                continue;
+            }
+            Verdict::DeadLetter { reason } => {
+                conn.prepare_cached(
+                    "INSERT INTO dead_letters (destination, subscription, action, source,
+                     message_id, order_key, payload, reason, error, attempts, accepted_at,
+                     dead_at, request)
+                     SELECT destination, subscription, action, source, message_id, order_key,
+                     payload, ?2, ?3, attempts + 1, accepted_at, ?4, ?5
+                     FROM deliveries WHERE id = ?1",
+                )
+                .and_then(|mut st| {
+                    st.execute(params![
+                        s.id,
+                        reason,
+                        s.attempt.error,
+                        now,
+                        s.attempt.request
+                    ])
+                })
+                .map_err(unavailable)?;
+                conn.prepare_cached("DELETE FROM deliveries WHERE id = ?1")
+                    .and_then(|mut st| st.execute([s.id]))
+                    .map_err(unavailable)?;
+            }
+        }
+        let a = &s.attempt;
+        conn.prepare_cached(
+            "INSERT INTO attempts (at, source, destination, subscription, action, message_id,
+             outcome, status, latency_ms, error, request)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        )
+        .and_then(|mut st| {
+            st.execute(params![
+                a.at,
+                a.source,
+                a.destination,
+                a.subscription,
+                a.action,
+                a.message_id,
+                a.outcome,
+                a.status,
+                a.latency_ms as i64,
+                a.error,
+                a.request
+            ])
+        })
+        .map_err(unavailable)?;
+    }
+    Ok(())
+}
+
+/// Removes expired de-duplication keys and delivery log entries, a bounded amount at a time.
+pub fn prune(conn: &Connection, now: Millis, retention: &Retention) -> Result<(), QueueError> {
+    conn.execute(
+        "DELETE FROM seen WHERE (source, message_id) IN
+         (SELECT source, message_id FROM seen WHERE at < ?1 LIMIT 10000)",
+        [now - retention.dedup_window],
+    )
+    .map_err(unavailable)?;
+    conn.execute(
+        "DELETE FROM attempts WHERE id IN (SELECT id FROM attempts WHERE at < ?1 LIMIT 10000)",
+        [now - retention.log_max_age],
+    )
+    .map_err(unavailable)?;
+    conn.execute(
+        "DELETE FROM attempts WHERE id <= (SELECT MAX(id) FROM attempts) - ?1",
+        [retention.log_max_rows],
+    )
+    .map_err(unavailable)?;
+    Ok(())
+}
+
+/// The WHERE clause and parameters of a filter over dead letters or the delivery log.
+fn filter_sql(filter: &Filter, reason: &str, at: &str) -> (String, Vec<rusqlite::types::Value>) {
+    use rusqlite::types::Value as V;
+    let mut clauses = vec!["1".to_string()];
+    let mut values = Vec::new();
+    if let Some(d) = &filter.destination {
+        values.push(V::Text(d.clone()));
+        clauses.push(format!("destination = ?{}", values.len()));
+    }
+    if let Some(a) = &filter.action {
+        values.push(V::Text(a.clone()));
+        clauses.push(format!("action = ?{}", values.len()));
+    }
+    if let Some(r) = &filter.reason {
+        values.push(V::Text(r.clone()));
+        clauses.push(format!("{reason} = ?{}", values.len()));
+    }
+    if let Some(t) = filter.since {
+        values.push(V::Integer(t));
+        clauses.push(format!("{at} >= ?{}", values.len()));
+    }
+    if let Some(t) = filter.until {
+        values.push(V::Integer(t));
+        clauses.push(format!("{at} < ?{}", values.len()));
+    }
+    (clauses.join(" AND "), values)
+}
+
+/// Dead letters matching the filter, oldest first.
+pub fn dead_letters(conn: &Connection, filter: &Filter) -> Result<Vec<DeadLetter>, QueueError> {
+    let (clause, values) = filter_sql(filter, "reason", "dead_at");
+    let limit = filter.limit.map_or(-1, |l| l as i64);
+    let sql = format!(
+        "SELECT id, destination, subscription, action, source, message_id, payload, is_event,
+         reason, error, attempts, accepted_at, dead_at, request FROM dead_letters
+         WHERE {clause} ORDER BY id LIMIT {limit}"
+    );
+    let mut st = conn.prepare(&sql).map_err(unavailable)?;
+    st.query_map(params_from_iter(values), |r| {
+        Ok(DeadLetter {
+            id: r.get(0)?,
+            destination: r.get(1)?,
+            subscription: r.get(2)?,
+            action: r.get(3)?,
+            source: r.get(4)?,
+            message_id: r.get(5)?,
+            payload: r.get(6)?,
+            is_event: r.get(7)?,
+            reason: r.get(8)?,
+            error: r.get(9)?,
+            attempts: r.get(10)?,
+            accepted_at: r.get(11)?,
+            dead_at: r.get(12)?,
+            request: r.get(13)?,
+        })
+    })
+    .and_then(|rows| rows.collect())
+    .map_err(unavailable)
+}
+
+/// Removes the dead letters matching the filter; returns how many.
+pub fn purge(conn: &Connection, filter: &Filter) -> Result<usize, QueueError> {
+    let (clause, values) = filter_sql(filter, "reason", "dead_at");
+    conn.execute(
+        &format!("DELETE FROM dead_letters WHERE {clause}"),
+        params_from_iter(values),
+    )
+    .map_err(unavailable)
+}
+
+/// Moves the dead letters matching the filter back into the queue, due now, with a fresh
+/// retry window. Dead letters that hold an event (the mapping refused it) are left: they need
+/// the event routed again, which `replay` reports as skipped. Returns (replayed, skipped).
+pub fn replay(
+    conn: &Connection,
+    filter: &Filter,
+    now: Millis,
+) -> Result<(usize, usize), QueueError> {
+    let (clause, values) = filter_sql(filter, "reason", "dead_at");
+    let skipped: i64 = conn
+        .query_row(
+            &format!("SELECT COUNT(*) FROM dead_letters WHERE {clause} AND is_event = 1"),
+            params_from_iter(values.clone()),
+            |r| r.get(0),
+        )
+        .map_err(unavailable)?;
+    let n = values.len();
+    let mut with_now = values.clone();
+    with_now.push(rusqlite::types::Value::Integer(now));
+    let replayed = conn
+        .execute(
+            &format!(
+                "INSERT INTO deliveries (destination, subscription, action, source, message_id,
+                 order_key, payload, accepted_at, due_at)
+                 SELECT destination, subscription, action, source, message_id, order_key, payload,
+                 ?{0}, ?{0} FROM dead_letters WHERE {clause} AND is_event = 0 ORDER BY id",
+                n + 1
+            ),
+            params_from_iter(with_now),
+        )
+        .map_err(unavailable)?;
+    conn.execute(
+        &format!("DELETE FROM dead_letters WHERE {clause} AND is_event = 0"),
+        params_from_iter(values),
+    )
+    .map_err(unavailable)?;
+    Ok((replayed, skipped as usize))
+}
+
+/// Delivery log entries matching the filter, newest last; `reason` filters on the outcome.
+pub fn attempts(conn: &Connection, filter: &Filter) -> Result<Vec<Attempt>, QueueError> {
+    let (clause, values) = filter_sql(filter, "outcome", "at");
+    let limit = filter.limit.map_or(-1, |l| l as i64);
+    let sql = format!(
+        "SELECT * FROM (SELECT id, at, source, destination, subscription, action, message_id,
+         outcome, status, latency_ms, error, request FROM attempts WHERE {clause}
+         ORDER BY id DESC LIMIT {limit}) ORDER BY id"
+    );
+    let mut st = conn.prepare(&sql).map_err(unavailable)?;
+    st.query_map(params_from_iter(values), |r| {
+        Ok(Attempt {
+            at: r.get(1)?,
+            source: r.get(2)?,
+            destination: r.get(3)?,
+            subscription: r.get(4)?,
+            action: r.get(5)?,
+            message_id: r.get(6)?,
+            outcome: r.get(7)?,
+            status: r.get(8)?,
+            latency_ms: r.get::<_, i64>(9)? as u64,
+            error: r.get(10)?,
+            request: r.get(11)?,
+        })
+    })
+    .and_then(|rows| rows.collect())
+    .map_err(unavailable)
+}
+
+/// Deliveries waiting, per destination (leased ones included).
+pub fn pending(conn: &Connection) -> Result<Vec<(String, i64)>, QueueError> {
+    let mut st = conn
+        .prepare("SELECT destination, COUNT(*) FROM deliveries GROUP BY destination ORDER BY 1")
+        .map_err(unavailable)?;
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .and_then(|rows| rows.collect())
+        .map_err(unavailable)
+}
+
+/// The oldest delivery waiting, if any, for a destination: used to tell operators what is stuck.
+pub fn oldest(conn: &Connection, destination: &str) -> Result<Option<Millis>, QueueError> {
+    conn.query_row(
+        "SELECT MIN(accepted_at) FROM deliveries WHERE destination = ?1",
+        [destination],
+        |r| r.get(0),
+    )
+    .optional()
+    .map(Option::flatten)
+    .map_err(unavailable)
+}
+
+/// A request for the writer thread.
+enum Op {
+    Enqueue(
+        Vec<NewEvent>,
+        Millis,
+        oneshot::Sender<Result<Enqueued, QueueError>>,
+    ),
+    Lease(
+        String,
+        usize,
+        Millis,
+        oneshot::Sender<Result<Leases, QueueError>>,
+    ),
+    Settle(
+        Vec<Settled>,
+        Millis,
+        oneshot::Sender<Result<(), QueueError>>,
+    ),
+}
+
+/// The SQLite queue: a handle to the writer thread. Dropping every handle ends the thread once
+/// the requests already sent are done.
+pub struct SqliteQueue {
+    ops: mpsc::Sender<Op>,
+    wakeups: Arc<Wakeups>,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// One [`Notify`] per destination.
+#[derive(Default)]
+struct Wakeups(Mutex<HashMap<String, Arc<Notify>>>);
+
+impl Wakeups {
+    fn get(&self, destination: &str) -> Arc<Notify> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(destination.to_string()).or_default().clone()
+    }
+
+    fn wake(&self, destinations: &HashSet<String>) {
+        for d in destinations {
+            self.get(d).notify_one();
+        }
+    }
+}
+
+impl SqliteQueue {
+    /// Opens the queue file and starts the writer thread.
+    pub fn open(path: &Path, retention: Retention) -> Result<SqliteQueue, QueueError> {
+        let conn = open(path)?;
+        let (ops, receiver) = mpsc::channel(WAITING);
+        let wakeups = Arc::new(Wakeups::default());
+        let wake = wakeups.clone();
+        let writer = std::thread::Builder::new()
+            .name("switchyard-queue".into())
+            .spawn(move || write(conn, receiver, &wake, &retention))
+            .map_err(|e| QueueError::Unavailable(format!("cannot start the queue writer: {e}")))?;
+        Ok(SqliteQueue {
+            ops,
+            wakeups,
+            writer: Mutex::new(Some(writer)),
+        })
+    }
+
+    fn send<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(oneshot::Sender<Result<T, QueueError>>) -> Op,
+    ) -> QueueFuture<'_, T> {
+        let (reply, answer) = oneshot::channel();
+        let sent = self.ops.try_send(op(reply));
+        Box::pin(async move {
+            match sent {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => return Err(QueueError::Busy),
+                Err(mpsc::error::TrySendError::Closed(_)) => {
+                    return Err(QueueError::Unavailable("the queue is closed".into()));
+                }
+            }
+            answer.await.unwrap_or_else(|_| {
+                Err(QueueError::Unavailable(
+                    "the queue writer stopped; see the log".into(),
+                ))
+            })
+        })
+    }
+
+    /// Waits for the writer thread to finish what was sent; the caller has dropped every other
+    /// handle.
+    pub fn close(self) {
+        let writer = self.writer.lock().unwrap_or_else(|e| e.into_inner()).take();
+        drop(self.ops);
+        if let Some(writer) = writer {
+            let _ = writer.join();
+        }
+    }
+}
+
+impl Queue for SqliteQueue {
+    fn enqueue(&self, events: Vec<NewEvent>, now: Millis) -> QueueFuture<'_, Enqueued> {
+        self.send(|reply| Op::Enqueue(events, now, reply))
+    }
+
+    fn lease(&self, destination: &str, max: usize, now: Millis) -> QueueFuture<'_, Leases> {
+        let destination = destination.to_string();
+        self.send(|reply| Op::Lease(destination, max, now, reply))
+    }
+
+    fn settle(&self, settled: Vec<Settled>, now: Millis) -> QueueFuture<'_, ()> {
+        self.send(|reply| Op::Settle(settled, now, reply))
+    }
+
+    fn changed(
+        &self,
+        destination: &str,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
+        let notify = self.wakeups.get(destination);
+        Box::pin(async move { notify.notified().await })
+    }
+}
+
+/// A reply waiting for the commit.
+enum Reply {
+    Enqueue(
+        oneshot::Sender<Result<Enqueued, QueueError>>,
+        Result<Enqueued, QueueError>,
+    ),
+    Lease(
+        oneshot::Sender<Result<Leases, QueueError>>,
+        Result<Leases, QueueError>,
+    ),
+    Settle(
+        oneshot::Sender<Result<(), QueueError>>,
+        Result<(), QueueError>,
+    ),
+}
+
+impl Reply {
+    /// Sends the answer, or `error` in place of a success when the commit failed.
+    fn send(self, commit: &Result<(), QueueError>) {
+        fn pick<T>(
+            r: Result<T, QueueError>,
+            commit: &Result<(), QueueError>,
+        ) -> Result<T, QueueError> {
+            match commit {
+                Ok(()) => r,
+                Err(e) => Err(e.clone()),
+            }
+        }
+        match self {
+            Reply::Enqueue(to, r) => drop(to.send(pick(r, commit))),
+            Reply::Lease(to, r) => drop(to.send(pick(r, commit))),
+            Reply::Settle(to, r) => drop(to.send(pick(r, commit))),
+        }
+    }
+}
+
+/// The writer thread: group commits until every handle is gone.
+fn write(
+    mut conn: Connection,
+    mut receiver: mpsc::Receiver<Op>,
+    wakeups: &Wakeups,
+    retention: &Retention,
+) {
+    let mut last_prune = 0;
+    let mut pending = std::collections::VecDeque::with_capacity(GROUP);
+    while let Some(op) = receiver.blocking_recv() {
+        pending.push_back(op);
+        while pending.len() < GROUP {
+            match receiver.try_recv() {
+                Ok(op) => pending.push_back(op),
+                Err(_) => break,
+            }
+        }
+        let mut touched = HashSet::new();
+        let mut replies = Vec::with_capacity(pending.len());
+        let commit = (|| {
+            let mut tx = conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                .map_err(unavailable)?;
+            while let Some(op) = pending.pop_front() {
+                let sp = tx.savepoint().map_err(unavailable);
+                let mut sp = match sp {
+                    Ok(sp) => sp,
+                    Err(e) => {
+                        pending.push_front(op);
+                        return Err(e);
+                    }
+                };
+                let mut mine = HashSet::new();
+                let (reply, ok) = match op {
+                    Op::Enqueue(events, now, to) => {
+                        let r = enqueue(&sp, &events, now, retention, &mut mine);
+                        let ok = r.is_ok();
+                        (Reply::Enqueue(to, r), ok)
+                    }
+                    Op::Lease(destination, max, now, to) => {
+                        let r = lease(&sp, &destination, max, now);
+                        let ok = r.is_ok();
+                        (Reply::Lease(to, r), ok)
+                    }
+                    Op::Settle(settled, now, to) => {
+                        let r = settle(&sp, &settled, now, &mut mine);
+                        let ok = r.is_ok();
+                        (Reply::Settle(to, r), ok)
+                    }
+                };
+                replies.push(reply);
+                if ok {
+                    sp.commit().map_err(unavailable)?;
+                    touched.extend(mine);
+                } else {
+                    sp.rollback().map_err(unavailable)?;
+                }
+            }
+            let now = super::now();
+            if now - last_prune > 60_000 {
+                last_prune = now;
+                if let Err(e) = prune(&tx, now, retention) {
+                    tracing::warn!("Could not prune the queue's old records: {e}");
+                }
+            }
+            tx.set_drop_behavior(rusqlite::DropBehavior::Rollback);
+            tx.commit().map_err(unavailable)
+        })();
+        if let Err(e) = &commit {
+            tracing::error!("The queue could not commit: {e}");
+        }
+        for reply in replies {
+            reply.send(&commit);
+        }
+        // Requests the failed transaction never reached get its error too.
+        for op in pending.drain(..) {
+            let e = commit.clone().err().unwrap_or(QueueError::Busy);
+            match op {
+                Op::Enqueue(_, _, to) => drop(to.send(Err(e))),
+                Op::Lease(_, _, _, to) => drop(to.send(Err(e))),
+                Op::Settle(_, _, to) => drop(to.send(Err(e))),
+            }
+        }
+        if commit.is_ok() {
+            wakeups.wake(&touched);
+        }
+    }
+}

@@ -1,0 +1,369 @@
+//! Durable delivery through the real server: `switchyard serve` with the SQLite queue, the
+//! bundled webhook plugin, and a real mock HTTP destination scripted per request.
+
+use crate::mock::{Mock, Reply};
+use crate::serve::reqwest_like::Client;
+use crate::serve::{start_server, stop};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// A config with one webhook destination per `(name, target, extra TOML)`.
+fn config(dir: &Path, destinations: &[(&str, String, &str)]) -> PathBuf {
+    let mut text = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+data_dir = "{}"
+
+[[sources]]
+name = "app"
+write_key = "key-123"
+"#,
+        dir.join("data").display()
+    );
+    for (name, target, extra) in destinations {
+        text.push_str(&format!(
+            r#"
+[[destinations]]
+name = "{name}"
+plugin = "webhook"
+allowed_hosts = ["https://hooks.example"]
+redirect_outbound = "{target}"
+{extra}
+  [[destinations.subscriptions]]
+  name = "Tracks"
+  action = "send"
+  trigger = 'type = "track"'
+    [destinations.subscriptions.mapping]
+    url = "https://hooks.example/in"
+    data = {{ "@path" = "$.properties" }}
+"#
+        ));
+    }
+    let path = dir.join("switchyard.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+const FAST_RETRIES: &str = "
+  [destinations.delivery]
+  batch_wait_ms = 0
+  initial_backoff_ms = 20
+  max_backoff_ms = 100
+";
+
+async fn track(client: &Client, id: &str, n: u64) {
+    let event = json!({"type": "track", "event": "Tick", "userId": "u1",
+        "messageId": id, "properties": {"n": n}});
+    let (status, body) = client.post("/v1/track", Some("key-123"), event).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+/// Waits until the mock has `n` requests (or fails after `within`).
+async fn received(mock: &Mock, n: usize, within: Duration) -> Vec<crate::mock::Received> {
+    let started = Instant::now();
+    loop {
+        let got = mock.received();
+        if got.len() >= n {
+            return got;
+        }
+        assert!(
+            started.elapsed() < within,
+            "the mock got {} requests, not {n}, within {within:?}",
+            got.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The events in the mock's requests: the webhook sends a batch as a JSON array.
+fn events(mock: &Mock) -> Vec<Value> {
+    mock.received()
+        .iter()
+        .flat_map(|r| match r.json() {
+            Value::Array(items) => items,
+            one => vec![one],
+        })
+        .collect()
+}
+
+/// Waits until the mock has received `n` events (or fails after `within`).
+async fn received_events(mock: &Mock, n: usize, within: Duration) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let got = events(mock);
+        if got.len() >= n {
+            return got;
+        }
+        assert!(
+            started.elapsed() < within,
+            "the mock got {} events, not {n}, within {within:?}",
+            got.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Runs a `switchyard` command to completion and returns its stdout.
+fn switchyard(args: &[&str], config: &Path) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+        .args(args)
+        .arg("--config")
+        .arg(config)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "switchyard {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn json_lines(text: &str) -> Vec<Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn server_errors_are_retried_until_delivered_once() {
+    let mock = Mock::start().await;
+    mock.push(Reply::new(500, "oops"));
+    mock.push(Reply::new(503, "down"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &[("hook", mock.url(""), FAST_RETRIES)]);
+    let (mut server, address) = start_server(&config).await;
+    track(&Client::new(&address), "m-1", 1).await;
+    let got = received_events(&mock, 3, Duration::from_secs(20)).await;
+    assert_eq!(got, [json!({"n": 1}), json!({"n": 1}), json!({"n": 1})]);
+    // Delivered once: nothing more arrives.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(mock.received().len(), 3);
+    let log = json_lines(&switchyard(&["deliveries", "--json"], &config));
+    let outcomes: Vec<(&str, Option<u64>)> = log
+        .iter()
+        .map(|a| (a["outcome"].as_str().unwrap(), a["status"].as_u64()))
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            ("retry", Some(500)),
+            ("retry", Some(503)),
+            ("delivered", Some(200))
+        ]
+    );
+    assert!(log.iter().all(|a| a["message_id"] == "m-1"));
+    stop(&mut server).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn retry_after_is_honoured() {
+    let mock = Mock::start().await;
+    mock.push(Reply::new(429, "slow down").header("retry-after", "2"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &[("hook", mock.url(""), FAST_RETRIES)]);
+    let (mut server, address) = start_server(&config).await;
+    track(&Client::new(&address), "m-1", 1).await;
+    let first = received(&mock, 1, Duration::from_secs(20)).await;
+    assert_eq!(first.len(), 1);
+    let sent = Instant::now();
+    received(&mock, 2, Duration::from_secs(20)).await;
+    // Backoff alone would retry within 100 ms; Retry-After asked for 2 s.
+    assert!(
+        sent.elapsed() >= Duration::from_millis(1_800),
+        "retried after {:?}",
+        sent.elapsed()
+    );
+    stop(&mut server).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unreachable_and_hanging_destinations_end_in_dead_letters_and_replay() {
+    // A port nobody listens on: connection refused, retried until the one-second window ends.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let refused = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    // A destination that answers after 5 s, with a 300 ms wall-clock limit: three attempts.
+    let mock = Mock::start().await;
+    for _ in 0..3 {
+        let mut slow = Reply::new(200, "{}");
+        slow.delay = Duration::from_secs(5);
+        mock.push(slow);
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let window = "
+  [destinations.delivery]
+  batch_wait_ms = 0
+  initial_backoff_ms = 20
+  max_backoff_ms = 100
+  retry_window_s = 1
+";
+    let hanging = "
+  [destinations.limits]
+  wall_clock_ms = 300
+  [destinations.delivery]
+  batch_wait_ms = 0
+  initial_backoff_ms = 20
+  max_backoff_ms = 100
+";
+    let config = config(
+        dir.path(),
+        &[("gone", refused, window), ("slow", mock.url(""), hanging)],
+    );
+    let (mut server, address) = start_server(&config).await;
+    track(&Client::new(&address), "m-1", 7).await;
+
+    let started = Instant::now();
+    let letters = loop {
+        let letters = json_lines(&switchyard(&["dlq", "list", "--json"], &config));
+        if letters.len() == 2 {
+            break letters;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{letters:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let by = |d: &str| {
+        letters
+            .iter()
+            .find(|l| l["destination"] == d)
+            .unwrap()
+            .clone()
+    };
+    let gone = by("gone");
+    assert_eq!(gone["reason"], "retry-window");
+    assert!(gone["error"].as_str().unwrap().contains("failed"), "{gone}");
+    assert!(gone["attempts"].as_u64().unwrap() >= 2, "{gone}");
+    let payload: Value = serde_json::from_str(gone["payload"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        payload,
+        json!({"url": "https://hooks.example/in", "method": "POST", "data": {"n": 7},
+            "enable_batching": false, "batch_size": 0})
+    );
+    assert!(
+        gone["request"]
+            .as_str()
+            .unwrap()
+            .contains("Connection refused"),
+        "{gone}"
+    );
+    let slow = by("slow");
+    assert_eq!(slow["reason"], "limit-exceeded");
+    assert_eq!(slow["attempts"], 3);
+    assert!(
+        slow["error"].as_str().unwrap().contains("wall-clock limit"),
+        "{slow}"
+    );
+    assert_eq!(mock.received().len(), 3);
+
+    // The slow destination answers promptly now: replaying its dead letter delivers the event.
+    let out = switchyard(&["dlq", "replay", "--destination", "slow"], &config);
+    assert!(out.contains("Replayed 1"), "{out}");
+    let got = received_events(&mock, 4, Duration::from_secs(20)).await;
+    assert_eq!(got[3], json!({"n": 7}));
+    let left = json_lines(&switchyard(&["dlq", "list", "--json"], &config));
+    assert_eq!(left.len(), 1);
+    assert_eq!(left[0]["destination"], "gone");
+    let out = switchyard(&["dlq", "purge", "--reason", "retry-window"], &config);
+    assert!(out.contains("Purged 1"), "{out}");
+    stop(&mut server).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn accepted_events_survive_a_restart_and_duplicates_are_accepted_once() {
+    let mock = Mock::start().await;
+    // Failing for now: the events wait in the queue.
+    for _ in 0..1000 {
+        mock.push(Reply::new(503, "maintenance").header("retry-after", "2"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &[("hook", mock.url(""), FAST_RETRIES)]);
+    let (mut server, address) = start_server(&config).await;
+    let client = Client::new(&address);
+    for n in 0..5 {
+        track(&client, &format!("m-{n}"), n).await;
+    }
+    // The same messageId again: accepted (200) and stored once.
+    track(&client, "m-0", 0).await;
+    received_events(&mock, 5, Duration::from_secs(20)).await;
+    stop(&mut server).await;
+
+    // The destination is back; a new server delivers what the old one accepted.
+    let mock_up = Mock::start().await;
+    let config = config_with_target(&config, &mock, &mock_up);
+    let (mut server, _) = start_server(&config).await;
+    let got = received_events(&mock_up, 5, Duration::from_secs(30)).await;
+    let mut ns: Vec<u64> = got.iter().map(|e| e["n"].as_u64().unwrap()).collect();
+    ns.sort_unstable();
+    assert_eq!(ns, [0, 1, 2, 3, 4]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(events(&mock_up).len(), 5);
+    stop(&mut server).await;
+}
+
+/// The same config file, pointing at another mock.
+fn config_with_target(config: &Path, old: &Mock, new: &Mock) -> PathBuf {
+    let text = std::fs::read_to_string(config).unwrap();
+    std::fs::write(config, text.replace(&old.url(""), &new.url(""))).unwrap();
+    config.to_path_buf()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn batched_subscriptions_send_arrays_and_retry_per_batch() {
+    let mock = Mock::start().await;
+    mock.push(Reply::new(500, "oops"));
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &[("hook", mock.url(""), FAST_RETRIES)]);
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        r#"data = { "@path" = "$.properties" }"#,
+        r#"data = { "@path" = "$.properties" }
+    enable_batching = true
+    batch_size = 3"#,
+    );
+    let text = text.replace("batch_wait_ms = 0", "batch_wait_ms = 500");
+    std::fs::write(&config, text).unwrap();
+    let (mut server, address) = start_server(&config).await;
+    let client = Client::new(&address);
+    // One request of 5 events: batches of at most 3, sent once the first batch filled up or
+    // waited 500 ms.
+    let batch: Vec<Value> = (0..5)
+        .map(|n| {
+            json!({"type": "track", "event": "Tick", "userId": "u1",
+            "messageId": format!("m-{n}"), "properties": {"n": n}})
+        })
+        .collect();
+    let (status, body) = client
+        .post("/v1/batch", Some("key-123"), json!({"batch": batch}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // The first request fails (500) and its events are retried: 5 delivered + the failed ones.
+    let started = Instant::now();
+    loop {
+        let got = mock.received();
+        let delivered: usize = got
+            .iter()
+            .skip(1)
+            .map(|r| r.json().as_array().expect("a batch is an array").len())
+            .sum();
+        if delivered >= 5 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{:?}",
+            mock.received().len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let got = mock.received();
+    assert!(got.iter().all(|r| r.json().as_array().unwrap().len() <= 3));
+    let mut ns: Vec<u64> = got[1..]
+        .iter()
+        .flat_map(|r| r.json().as_array().unwrap().clone())
+        .map(|e| e["n"].as_u64().unwrap())
+        .collect();
+    ns.sort_unstable();
+    assert_eq!(ns, [0, 1, 2, 3, 4], "every event once after the retry");
+    stop(&mut server).await;
+}
