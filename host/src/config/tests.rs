@@ -36,8 +36,30 @@ fn the_example_file_parses() {
         webhook.redirect_outbound.as_ref().map(url::Url::as_str),
         Some("http://127.0.0.1:9000/")
     );
+    assert_eq!(webhook.delivery.concurrency, 4);
+    assert!(webhook.delivery.ordered);
+    assert_eq!(slack.delivery, crate::deliver::policy::Delivery::default());
     assert_eq!(sub.trigger, r#"type = "track" and event = "Trip Booked""#);
     assert_eq!(sub.trigger_line, 36);
+}
+
+#[test]
+fn delivery_settings_are_checked() {
+    let text = "[[destinations]]\nname = \"d\"\nplugin = \"webhook\"\n\
+                [destinations.delivery]\nconcurrency = 0\n";
+    let e = parse(text).unwrap_err();
+    assert!(
+        e.contains("line 1 (destinations[0].delivery)") && e.contains("concurrency must be"),
+        "{e}"
+    );
+    let e = parse(
+        "[[destinations]]\nname = \"d\"\nplugin = \"x\"\n[destinations.delivery]\nretries = 3\n",
+    )
+    .unwrap_err();
+    assert!(
+        e.contains("line 5") && e.contains("unknown field `retries`"),
+        "{e}"
+    );
 }
 
 #[test]
