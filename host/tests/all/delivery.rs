@@ -367,3 +367,59 @@ async fn batched_subscriptions_send_arrays_and_retry_per_batch() {
     assert_eq!(ns, [0, 1, 2, 3, 4], "every event once after the retry");
     stop(&mut server).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_users_events_arrive_in_order_despite_failures() {
+    const USERS: u64 = 50;
+    const EACH: u64 = 40;
+    let mock = Mock::start().await;
+    // Every fifth of the first 500 requests fails.
+    let script: Vec<u16> = (0..500)
+        .map(|i| if i % 5 == 2 { 500 } else { 200 })
+        .collect();
+    for status in &script {
+        mock.push(Reply::new(*status, "{}"));
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ordered = "
+  [destinations.delivery]
+  ordered = true
+  batch_wait_ms = 0
+  initial_backoff_ms = 5
+  max_backoff_ms = 50
+";
+    let config = config(dir.path(), &[("hook", mock.url(""), ordered)]);
+    let (mut server, address) = start_server(&config).await;
+    let client = Client::new(&address);
+    for k in 0..EACH {
+        let batch: Vec<Value> = (0..USERS)
+            .map(|u| {
+                json!({"type": "track", "event": "Tick", "userId": format!("u{u}"),
+                "messageId": format!("u{u}-{k}"), "properties": {"user": u, "k": k}})
+            })
+            .collect();
+        let (status, body) = client
+            .post("/v1/batch", Some("key-123"), json!({"batch": batch}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let failed = script.iter().filter(|s| **s != 200).count();
+    let total = (USERS * EACH) as usize + failed;
+    received(&mock, total, Duration::from_secs(120)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let got = mock.received();
+    assert_eq!(got.len(), total, "no event is delivered twice");
+    let mut per_user: Vec<Vec<u64>> = vec![Vec::new(); USERS as usize];
+    for (i, r) in got.iter().enumerate() {
+        if script.get(i).is_some_and(|s| *s != 200) {
+            continue;
+        }
+        let e = r.json();
+        per_user[e["user"].as_u64().unwrap() as usize].push(e["k"].as_u64().unwrap());
+    }
+    let expected: Vec<u64> = (0..EACH).collect();
+    for (u, ks) in per_user.iter().enumerate() {
+        assert_eq!(ks, &expected, "user u{u}'s events in order, each once");
+    }
+    stop(&mut server).await;
+}
