@@ -39,6 +39,7 @@ pub async fn serve(config: Config, builtin: bool) -> anyhow::Result<()> {
         .with_context(|| format!("cannot create the data folder {}", data_dir.display()))?;
     let retention = Retention {
         dedup_window: config.dedup_window.as_millis() as i64,
+        max_bytes: config.queue_max_mb.map(|mb| mb << 20),
         ..Retention::default()
     };
     let queue = Arc::new(

@@ -23,6 +23,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// A messageId seen from the same source within this window is accepted once.
     pub dedup_window: std::time::Duration,
+    /// The largest the queue file may grow, in MiB; `None` for no limit but the disk.
+    pub queue_max_mb: Option<u64>,
     /// Extra plugins: every .wasm file in this folder.
     pub plugin_dir: Option<PathBuf>,
     pub sources: Vec<Source>,
@@ -95,6 +97,7 @@ struct ServerSection {
     admin_listen: Option<Spanned<String>>,
     data_dir: Option<PathBuf>,
     dedup_window_s: Option<u64>,
+    queue_max_mb: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -197,6 +200,11 @@ impl Config {
             })
         };
 
+        if file.server.queue_max_mb == Some(0) {
+            return Err(ConfigError(format!(
+                "config file {origin} (server.queue_max_mb): must be at least 1"
+            )));
+        }
         let mut sources = Vec::new();
         for (i, entry) in file.sources.iter().enumerate() {
             let key = format!("sources[{i}].write_key");
@@ -338,6 +346,7 @@ impl Config {
             dedup_window: std::time::Duration::from_secs(
                 file.server.dedup_window_s.unwrap_or(DEFAULT_DEDUP_WINDOW_S),
             ),
+            queue_max_mb: file.server.queue_max_mb,
             plugin_dir: file.plugins.dir,
             sources,
             destinations,
@@ -355,6 +364,7 @@ impl Config {
             admin_listen: DEFAULT_ADMIN_LISTEN.parse().expect("a valid address"),
             data_dir,
             dedup_window: std::time::Duration::from_secs(DEFAULT_DEDUP_WINDOW_S),
+            queue_max_mb: None,
             plugin_dir: None,
             sources: vec![Source {
                 name: "default".into(),

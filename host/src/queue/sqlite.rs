@@ -98,6 +98,9 @@ pub struct Retention {
     pub log_max_age: Millis,
     /// The delivery log keeps at most this many entries.
     pub log_max_rows: i64,
+    /// The queue file grows to at most this many bytes; beyond it new events are refused
+    /// (ingest answers 503) until deliveries free space. `None`: as large as the disk allows.
+    pub max_bytes: Option<u64>,
 }
 
 impl Default for Retention {
@@ -106,6 +109,7 @@ impl Default for Retention {
             dedup_window: 24 * 3600 * 1000,
             log_max_age: 7 * 24 * 3600 * 1000,
             log_max_rows: 1_000_000,
+            max_bytes: None,
         }
     }
 }
@@ -149,7 +153,9 @@ pub fn open(path: &Path) -> Result<Connection, QueueError> {
 fn explain(e: &rusqlite::Error) -> String {
     use rusqlite::ErrorCode::*;
     match e.sqlite_error_code() {
-        Some(DiskFull) => "the disk is full".into(),
+        Some(DiskFull) => {
+            "the queue is full: the disk is full, or the file reached server.queue_max_mb".into()
+        }
         Some(ReadOnly) | Some(CannotOpen) | Some(PermissionDenied) => {
             format!("cannot write the file ({e})")
         }
@@ -593,6 +599,14 @@ impl SqliteQueue {
     /// Opens the queue file and starts the writer thread.
     pub fn open(path: &Path, retention: Retention) -> Result<SqliteQueue, QueueError> {
         let conn = open(path)?;
+        if let Some(max) = retention.max_bytes {
+            let page: i64 = conn
+                .pragma_query_value(None, "page_size", |r| r.get(0))
+                .map_err(unavailable)?;
+            let pages = i64::try_from(max).unwrap_or(i64::MAX) / page.max(1);
+            conn.pragma_update(None, "max_page_count", pages.max(1))
+                .map_err(unavailable)?;
+        }
         let (ops, receiver) = mpsc::channel(WAITING);
         let wakeups = Arc::new(Wakeups::default());
         let wake = wakeups.clone();

@@ -423,3 +423,195 @@ async fn each_users_events_arrive_in_order_despite_failures() {
     }
     stop(&mut server).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_hanging_destination_does_not_hold_up_another() {
+    const EVENTS: u64 = 200;
+    let hanging = Mock::start().await;
+    for _ in 0..EVENTS {
+        let mut slow = Reply::new(200, "{}");
+        slow.delay = Duration::from_secs(30);
+        hanging.push(slow);
+    }
+    let fast = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let slow_settings = "
+  [destinations.limits]
+  wall_clock_ms = 20000
+  [destinations.delivery]
+  batch_wait_ms = 0
+";
+    let config = config(
+        dir.path(),
+        &[
+            ("hanging", hanging.url(""), slow_settings),
+            ("fast", fast.url(""), FAST_RETRIES),
+        ],
+    );
+    let (mut server, address) = start_server(&config).await;
+    let client = Client::new(&address);
+    let started = Instant::now();
+    for chunk in 0..EVENTS / 50 {
+        let batch: Vec<Value> = (0..50)
+            .map(|i| {
+                let n = chunk * 50 + i;
+                json!({"type": "track", "event": "Tick", "userId": "u1",
+                    "messageId": format!("m-{n}"), "properties": {"n": n}})
+            })
+            .collect();
+        let (status, body) = client
+            .post("/v1/batch", Some("key-123"), json!({"batch": batch}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    // Every event reaches the fast destination while the hanging one's attempts (each held
+    // 20 s) still occupy all of its slots.
+    received_events(&fast, EVENTS as usize, Duration::from_secs(15)).await;
+    assert!(started.elapsed() < Duration::from_secs(15));
+    let stuck = hanging.received().len();
+    assert_eq!(
+        stuck, 16,
+        "the hanging destination holds its 16 slots and no more"
+    );
+    drop(server.start_kill());
+    let _ = server.wait().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_event_answered_200_arrives_after_kill_9() {
+    const BATCHES: usize = 100;
+    const PER: usize = 100;
+    let mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &[("hook", mock.url(""), FAST_RETRIES)]);
+    let (mut server, address) = start_server(&config).await;
+    // Stream batches from 4 connections; kill -9 the server halfway through.
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut senders = Vec::new();
+    for _ in 0..4 {
+        let (acked, next, address) = (acked.clone(), next.clone(), address.clone());
+        senders.push(tokio::spawn(async move {
+            let client = Client::new(&address);
+            loop {
+                let b = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if b >= BATCHES {
+                    return;
+                }
+                let ids: Vec<String> = (0..PER).map(|i| format!("m-{b}-{i}")).collect();
+                let batch: Vec<Value> = ids
+                    .iter()
+                    .map(|id| {
+                        json!({"type": "track", "event": "Tick", "userId": "u1",
+                        "messageId": id, "properties": {"id": id}})
+                    })
+                    .collect();
+                match client
+                    .try_post("/v1/batch", "key-123", json!({"batch": batch}))
+                    .await
+                {
+                    Some(200) => acked.lock().unwrap().extend(ids),
+                    Some(_) => {}
+                    // The server is gone.
+                    None => return,
+                }
+            }
+        }));
+    }
+    while acked.lock().unwrap().len() < BATCHES * PER / 2 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let pid = server.id().unwrap().to_string();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-9", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let _ = server.wait().await;
+    for s in senders {
+        s.await.unwrap();
+    }
+    let acked: std::collections::HashSet<String> = acked.lock().unwrap().iter().cloned().collect();
+    assert!(acked.len() >= BATCHES * PER / 2);
+
+    let (mut server, _) = start_server(&config).await;
+    let started = Instant::now();
+    loop {
+        let arrived: std::collections::HashSet<String> = events(&mock)
+            .iter()
+            .map(|e| e["id"].as_str().unwrap().to_string())
+            .collect();
+        let missing = acked.difference(&arrived).count();
+        if missing == 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "{missing} of {} events answered 200 never arrived",
+            acked.len()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop(&mut server).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_queue_answers_503_loses_nothing_and_recovers() {
+    let mock = Mock::start().await;
+    // The destination is down for a while: everything accepted stays queued.
+    mock.set_fallback(Some(Reply::new(503, "down").header("retry-after", "1")));
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &[("hook", mock.url(""), FAST_RETRIES)]);
+    let text = std::fs::read_to_string(&config)
+        .unwrap()
+        .replace("[server]\n", "[server]\nqueue_max_mb = 1\n");
+    std::fs::write(&config, text).unwrap();
+    let (mut server, address) = start_server(&config).await;
+    let client = Client::new(&address);
+    let padding = "x".repeat(4000);
+    let mut accepted = Vec::new();
+    let mut refused = None;
+    for b in 0..100 {
+        let batch: Vec<Value> = (0..10)
+            .map(|i| json!({"type": "track", "event": "Tick", "userId": "u1",
+                "messageId": format!("m-{b}-{i}"), "properties": {"id": format!("m-{b}-{i}"), "pad": padding}}))
+            .collect();
+        let (status, body) = client
+            .post("/v1/batch", Some("key-123"), json!({"batch": batch}))
+            .await;
+        if status == 200 {
+            accepted.extend((0..10).map(|i| format!("m-{b}-{i}")));
+        } else {
+            refused = Some((status, body));
+            break;
+        }
+    }
+    let (status, body) = refused.expect("a 1 MiB queue fills up");
+    assert_eq!(status, 503);
+    assert!(
+        body["error"].as_str().unwrap().contains("cannot store"),
+        "{body}"
+    );
+    assert!(!accepted.is_empty());
+    mock.set_fallback(None);
+    // Once the destination is back, everything accepted arrives and the queue takes events again.
+    let started = Instant::now();
+    loop {
+        let arrived: std::collections::HashSet<String> = events(&mock)
+            .iter()
+            .filter_map(|e| e["id"].as_str().map(String::from))
+            .collect();
+        if accepted.iter().all(|id| arrived.contains(id)) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "not all accepted events arrived"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    track(&client, "after", 1).await;
+    stop(&mut server).await;
+}

@@ -1,5 +1,6 @@
 //! A real HTTP server standing in for a vendor API: binds 127.0.0.1:0, records every request,
-//! and answers from a script (status, headers, body, delay), then `200 {}`.
+//! and answers from a script (status, headers, body, delay), then the fallback (`200 {}`
+//! unless set).
 //!
 //! Shared with the `switchyard-tests` crate through `#[path]`.
 
@@ -60,6 +61,8 @@ impl Received {
 #[derive(Default)]
 struct State {
     script: VecDeque<Reply>,
+    /// The answer when the script is empty; `None` for `200 {}`.
+    fallback: Option<Reply>,
     received: Vec<Received>,
 }
 
@@ -86,7 +89,7 @@ impl Mock {
                             headers,
                             body,
                         });
-                        s.script.pop_front()
+                        s.script.pop_front().or_else(|| s.fallback.clone())
                     }
                     .unwrap_or_else(|| Reply::new(200, "{}"));
                     tokio::time::sleep(reply.delay).await;
@@ -121,6 +124,11 @@ impl Mock {
 
     pub(crate) fn push(&self, reply: Reply) {
         self.state.lock().unwrap().script.push_back(reply);
+    }
+
+    /// Answers `reply` (or, with `None`, `200 {}`) once the script is used up.
+    pub(crate) fn set_fallback(&self, reply: Option<Reply>) {
+        self.state.lock().unwrap().fallback = reply;
     }
 
     pub(crate) fn received(&self) -> Vec<Received> {

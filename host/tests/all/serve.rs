@@ -391,16 +391,33 @@ pub(crate) mod reqwest_like {
             self.send(path, Some(key), body).await
         }
 
+        /// The status, or `None` when the server could not be reached or went away.
+        pub(crate) async fn try_post(&self, path: &str, key: &str, body: Value) -> Option<u16> {
+            let body = serde_json::to_vec(&body).unwrap();
+            self.try_send(path, Some(key), body).await.map(|(s, _)| s)
+        }
+
         async fn send(&self, path: &str, key: Option<&str>, body: Vec<u8>) -> (u16, Value) {
+            self.try_send(path, key, body)
+                .await
+                .expect("the server answers")
+        }
+
+        async fn try_send(
+            &self,
+            path: &str,
+            key: Option<&str>,
+            body: Vec<u8>,
+        ) -> Option<(u16, Value)> {
             let url: hyper::Uri = format!("{}{path}", self.base).parse().unwrap();
             let stream =
                 tokio::net::TcpStream::connect((url.host().unwrap(), url.port_u16().unwrap()))
                     .await
-                    .unwrap();
+                    .ok()?;
             let (mut sender, conn) =
                 hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
                     .await
-                    .unwrap();
+                    .ok()?;
             tokio::spawn(conn);
             let mut request = hyper::Request::post(path)
                 .header("host", url.authority().unwrap().as_str())
@@ -412,13 +429,13 @@ pub(crate) mod reqwest_like {
             let response = sender
                 .send_request(request.body(Full::new(bytes::Bytes::from(body))).unwrap())
                 .await
-                .unwrap();
+                .ok()?;
             let status = response.status().as_u16();
-            let bytes = response.into_body().collect().await.unwrap().to_bytes();
-            (
+            let bytes = response.into_body().collect().await.ok()?.to_bytes();
+            Some((
                 status,
                 serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-            )
+            ))
         }
     }
 }
