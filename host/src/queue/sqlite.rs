@@ -2,10 +2,14 @@
 //! `synchronous = FULL`, so a commit is on disk when it returns.
 //!
 //! All writes go through one writer thread. It takes every request waiting for it, applies them
-//! in one transaction (each in its own savepoint, so one bad request fails alone) and commits
-//! once: concurrent ingest requests share one fsync (group commit). Leases are rows flagged
-//! `leased`; opening the file clears the flags, so whatever a crashed process had leased is due
-//! again (delivered at least once).
+//! in one transaction and commits once: concurrent ingest requests share one fsync (group
+//! commit). If any request of a group fails, the group is rolled back and each request is
+//! applied again in a transaction of its own, so one failure (an enqueue on a full disk) does not
+//! fail the others (a settle that frees space). This costs nothing while all goes well, where
+//! per-request savepoints cost a tenth of the writer's time in profiles.
+//! Leases are rows flagged `leased`; opening
+//! the file clears the flags, so whatever a crashed process had leased is due again (delivered at
+//! least once).
 //!
 //! The functions over a plain [`Connection`] are the queue's logic; the writer thread, the CLI
 //! (`switchyard dlq`, `switchyard deliveries`) and the model test all use them.
@@ -130,6 +134,11 @@ pub fn open(path: &Path) -> Result<Connection, QueueError> {
     conn.pragma_update(None, "journal_mode", "WAL")
         .map_err(failed)?;
     conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(failed)?;
+    // 64 MiB of page cache: index lookups otherwise read pages back from disk.
+    conn.pragma_update(None, "cache_size", -65536)
+        .map_err(failed)?;
+    conn.pragma_update(None, "journal_size_limit", 64i64 << 20)
         .map_err(failed)?;
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
@@ -677,40 +686,67 @@ impl Queue for SqliteQueue {
     }
 }
 
-/// A reply waiting for the commit.
-enum Reply {
-    Enqueue(
-        oneshot::Sender<Result<Enqueued, QueueError>>,
-        Result<Enqueued, QueueError>,
-    ),
-    Lease(
-        oneshot::Sender<Result<Leases, QueueError>>,
-        Result<Leases, QueueError>,
-    ),
-    Settle(
-        oneshot::Sender<Result<(), QueueError>>,
-        Result<(), QueueError>,
-    ),
+/// What one request came to, before its transaction commits.
+enum Answer {
+    Enqueue(Enqueued),
+    Lease(Leases),
+    Settle,
 }
 
-impl Reply {
-    /// Sends the answer, or `error` in place of a success when the commit failed.
-    fn send(self, commit: &Result<(), QueueError>) {
-        fn pick<T>(
-            r: Result<T, QueueError>,
-            commit: &Result<(), QueueError>,
-        ) -> Result<T, QueueError> {
-            match commit {
-                Ok(()) => r,
-                Err(e) => Err(e.clone()),
+/// Applies one request inside the caller's transaction.
+fn apply(
+    conn: &Connection,
+    op: &Op,
+    retention: &Retention,
+    touched: &mut HashSet<String>,
+) -> Result<Answer, QueueError> {
+    Ok(match op {
+        Op::Enqueue(events, now, _) => {
+            Answer::Enqueue(enqueue(conn, events, *now, retention, touched)?)
+        }
+        Op::Lease(destination, max, now, _) => Answer::Lease(lease(conn, destination, *max, *now)?),
+        Op::Settle(settled, now, _) => {
+            settle(conn, settled, *now, touched)?;
+            Answer::Settle
+        }
+    })
+}
+
+/// Sends a request its answer (or the error).
+fn reply(op: Op, answer: Result<Answer, QueueError>) {
+    match (op, answer) {
+        (Op::Enqueue(_, _, to), Ok(Answer::Enqueue(e))) => drop(to.send(Ok(e))),
+        (Op::Lease(_, _, _, to), Ok(Answer::Lease(l))) => drop(to.send(Ok(l))),
+        (Op::Settle(_, _, to), Ok(Answer::Settle)) => drop(to.send(Ok(()))),
+        (op, answer) => {
+            let e = answer.err().unwrap_or_else(|| {
+                QueueError::Unavailable("internal error: mismatched queue answer".into())
+            });
+            match op {
+                Op::Enqueue(_, _, to) => drop(to.send(Err(e))),
+                Op::Lease(_, _, _, to) => drop(to.send(Err(e))),
+                Op::Settle(_, _, to) => drop(to.send(Err(e))),
             }
         }
-        match self {
-            Reply::Enqueue(to, r) => drop(to.send(pick(r, commit))),
-            Reply::Lease(to, r) => drop(to.send(pick(r, commit))),
-            Reply::Settle(to, r) => drop(to.send(pick(r, commit))),
-        }
     }
+}
+
+/// Applies requests in one transaction and commits; the answers, or the first error.
+fn apply_all(
+    conn: &mut Connection,
+    ops: &[Op],
+    retention: &Retention,
+    touched: &mut HashSet<String>,
+) -> Result<Vec<Answer>, QueueError> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(unavailable)?;
+    let answers = ops
+        .iter()
+        .map(|op| apply(&tx, op, retention, touched))
+        .collect::<Result<Vec<_>, _>>()?;
+    tx.commit().map_err(unavailable)?;
+    Ok(answers)
 }
 
 /// The writer thread: group commits until every handle is gone.
@@ -721,83 +757,53 @@ fn write(
     retention: &Retention,
 ) {
     let mut last_prune = 0;
-    let mut pending = std::collections::VecDeque::with_capacity(GROUP);
+    let mut ops = Vec::with_capacity(GROUP);
     while let Some(op) = receiver.blocking_recv() {
-        pending.push_back(op);
-        while pending.len() < GROUP {
+        ops.push(op);
+        while ops.len() < GROUP {
             match receiver.try_recv() {
-                Ok(op) => pending.push_back(op),
+                Ok(op) => ops.push(op),
                 Err(_) => break,
             }
         }
         let mut touched = HashSet::new();
-        let mut replies = Vec::with_capacity(pending.len());
-        let commit = (|| {
-            let mut tx = conn
-                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                .map_err(unavailable)?;
-            while let Some(op) = pending.pop_front() {
-                let sp = tx.savepoint().map_err(unavailable);
-                let mut sp = match sp {
-                    Ok(sp) => sp,
-                    Err(e) => {
-                        pending.push_front(op);
-                        return Err(e);
-                    }
-                };
-                let mut mine = HashSet::new();
-                let (reply, ok) = match op {
-                    Op::Enqueue(events, now, to) => {
-                        let r = enqueue(&sp, &events, now, retention, &mut mine);
-                        let ok = r.is_ok();
-                        (Reply::Enqueue(to, r), ok)
-                    }
-                    Op::Lease(destination, max, now, to) => {
-                        let r = lease(&sp, &destination, max, now);
-                        let ok = r.is_ok();
-                        (Reply::Lease(to, r), ok)
-                    }
-                    Op::Settle(settled, now, to) => {
-                        let r = settle(&sp, &settled, now, &mut mine);
-                        let ok = r.is_ok();
-                        (Reply::Settle(to, r), ok)
-                    }
-                };
-                replies.push(reply);
-                if ok {
-                    sp.commit().map_err(unavailable)?;
-                    touched.extend(mine);
-                } else {
-                    sp.rollback().map_err(unavailable)?;
+        match apply_all(&mut conn, &ops, retention, &mut touched) {
+            Ok(answers) => {
+                wakeups.wake(&touched);
+                for (op, answer) in ops.drain(..).zip(answers) {
+                    reply(op, Ok(answer));
                 }
             }
-            let now = super::now();
-            if now - last_prune > 60_000 {
-                last_prune = now;
-                if let Err(e) = prune(&tx, now, retention) {
-                    tracing::warn!("Could not prune the queue's old records: {e}");
+            Err(e) => {
+                // One request's failure must not fail the others (a settle that frees space
+                // while enqueues fail on a full disk): each goes again in its own transaction.
+                tracing::error!("The queue could not commit a group of requests: {e}");
+                for op in ops.drain(..) {
+                    let mut touched = HashSet::new();
+                    let answer = apply_all(
+                        &mut conn,
+                        std::slice::from_ref(&op),
+                        retention,
+                        &mut touched,
+                    )
+                    .map(|mut a| a.remove(0));
+                    if answer.is_ok() {
+                        wakeups.wake(&touched);
+                    }
+                    reply(op, answer);
                 }
             }
-            tx.set_drop_behavior(rusqlite::DropBehavior::Rollback);
-            tx.commit().map_err(unavailable)
-        })();
-        if let Err(e) = &commit {
-            tracing::error!("The queue could not commit: {e}");
         }
-        for reply in replies {
-            reply.send(&commit);
-        }
-        // Requests the failed transaction never reached get its error too.
-        for op in pending.drain(..) {
-            let e = commit.clone().err().unwrap_or(QueueError::Busy);
-            match op {
-                Op::Enqueue(_, _, to) => drop(to.send(Err(e))),
-                Op::Lease(_, _, _, to) => drop(to.send(Err(e))),
-                Op::Settle(_, _, to) => drop(to.send(Err(e))),
+        let now = super::now();
+        if now - last_prune > 60_000 {
+            last_prune = now;
+            let pruned = conn.transaction().map_err(unavailable).and_then(|tx| {
+                prune(&tx, now, retention)?;
+                tx.commit().map_err(unavailable)
+            });
+            if let Err(e) = pruned {
+                tracing::warn!("Could not prune the queue's old records: {e}");
             }
-        }
-        if commit.is_ok() {
-            wakeups.wake(&touched);
         }
     }
 }

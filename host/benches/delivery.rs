@@ -1,0 +1,217 @@
+//! End-to-end delivery through the durable queue, the delivery workers and the bundled webhook
+//! plugin (a fresh sandboxed instance per invocation) to a real HTTP server on 127.0.0.1, all in
+//! this process (the load, the server and the mock share the machine's 2 cores).
+//!
+//! - throughput: N events are stored first, then the workers are started and the time until the
+//!   mock has received every event is measured; unbatched (one request per event) and batched
+//!   (`enable_batching`, 1,000 per request);
+//! - latency: the workers run while events are accepted at a steady 1,000 per second for 5 s;
+//!   each event carries the time it was handed to ingest, and the mock records when it arrived.
+//!
+//! `cargo bench -p switchyard --bench delivery` (bounded: 20,000 + 100,000 + 5,000 events).
+
+use axum::body::Bytes;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+use switchyard::config::Config;
+use switchyard::ingest::Sink;
+use switchyard::intake::Intake;
+use switchyard::queue::Queue;
+use switchyard::queue::sqlite::{self, Retention, SqliteQueue};
+use switchyard::routes::Routes;
+
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// The clock events carry: microseconds since the benchmark started.
+fn micros() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_micros() as u64
+}
+
+/// The mock destination: counts events and records each one's latency.
+#[derive(Default)]
+struct Received {
+    events: AtomicU64,
+    latencies: Mutex<Vec<u64>>,
+}
+
+async fn mock(received: Arc<Received>) -> String {
+    let app = axum::Router::new().fallback(move |body: Bytes| {
+        let received = received.clone();
+        async move {
+            let now = micros();
+            let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let items = match value {
+                Value::Array(items) => items,
+                one => vec![one],
+            };
+            let mut latencies = received.latencies.lock().unwrap();
+            for item in &items {
+                if let Some(t) = item["t"].as_u64() {
+                    latencies.push(now.saturating_sub(t));
+                }
+            }
+            received
+                .events
+                .fetch_add(items.len() as u64, Ordering::Relaxed);
+            "{}"
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+struct Setup {
+    routes: Arc<Routes>,
+    queue: Arc<SqliteQueue>,
+    intake: Intake,
+    _dir: tempfile::TempDir,
+}
+
+async fn setup(target: &str, batched: bool) -> Setup {
+    let batching = if batched {
+        "enable_batching = true\n    batch_size = 1000"
+    } else {
+        ""
+    };
+    let text = format!(
+        r#"
+        [[sources]]
+        name = "bench"
+        write_key = "bench-key"
+        [[destinations]]
+        name = "hook"
+        plugin = "webhook"
+        allowed_hosts = ["https://hooks.example"]
+        redirect_outbound = "{target}"
+          [destinations.delivery]
+          concurrency = 16
+          batch_wait_ms = 50
+          [[destinations.subscriptions]]
+          name = "All tracks"
+          action = "send"
+          trigger = 'type = "track"'
+            [destinations.subscriptions.mapping]
+            url = "https://hooks.example/in"
+            data = {{ "@path" = "$.properties" }}
+            {batching}
+        "#
+    );
+    let config = Config::parse(&text, "bench", |_| Err::<String, _>("no environment")).unwrap();
+    let runtime = switchyard::runtime::Runtime::new(&Default::default()).unwrap();
+    let webhook = switchyard::bundled::find("webhook").unwrap();
+    let plugin = runtime.load(webhook, "webhook").await.unwrap();
+    let plugins: HashMap<_, _> = [("webhook".to_string(), plugin)].into_iter().collect();
+    let routes = Arc::new(Routes::build(&config, &plugins).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let queue =
+        Arc::new(SqliteQueue::open(&sqlite::path_in(dir.path()), Retention::default()).unwrap());
+    let intake = Intake {
+        routes: routes.clone(),
+        queue: queue.clone(),
+    };
+    Setup {
+        routes,
+        queue,
+        intake,
+        _dir: dir,
+    }
+}
+
+fn event(n: u64) -> Value {
+    json!({"type": "track", "event": "Order Completed", "userId": format!("user-{}", n % 500),
+        "messageId": format!("m-{n}"), "properties": {"n": n, "t": micros(), "total": 99.5,
+        "currency": "EUR", "products": [{"sku": "A-1", "price": 49.75, "quantity": 2}]}})
+}
+
+/// Stores `n` events, then starts the workers and times the delivery of all of them.
+async fn throughput(n: u64, batched: bool) {
+    let received = Arc::new(Received::default());
+    let target = mock(received.clone()).await;
+    let s = setup(&target, batched).await;
+    for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
+        let events = chunk.iter().map(|&i| event(i)).collect();
+        s.intake.take("bench".into(), events).await.unwrap();
+    }
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let started = Instant::now();
+    let workers = tokio::spawn(switchyard::deliver::run(
+        s.routes.clone(),
+        s.queue.clone() as Arc<dyn Queue>,
+        stopping,
+        Duration::from_secs(10),
+    ));
+    while received.events.load(Ordering::Relaxed) < n {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let elapsed = started.elapsed();
+    let _ = stop.send(true);
+    workers.await.unwrap();
+    println!(
+        "delivery {}: {n} events in {:.2} s: {:.0} events/s",
+        if batched {
+            "batched (1,000 per request)"
+        } else {
+            "unbatched"
+        },
+        elapsed.as_secs_f64(),
+        n as f64 / elapsed.as_secs_f64()
+    );
+}
+
+/// Events accepted at 1,000 per second for 5 s while the workers deliver them.
+async fn latency() {
+    const RATE: u64 = 1_000;
+    const SECONDS: u64 = 5;
+    let received = Arc::new(Received::default());
+    let target = mock(received.clone()).await;
+    let s = Arc::new(setup(&target, false).await);
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let workers = tokio::spawn(switchyard::deliver::run(
+        s.routes.clone(),
+        s.queue.clone() as Arc<dyn Queue>,
+        stopping,
+        Duration::from_secs(10),
+    ));
+    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / RATE));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let total = RATE * SECONDS;
+    for n in 0..total {
+        tick.tick().await;
+        let s = s.clone();
+        tokio::spawn(async move { s.intake.take("bench".into(), vec![event(n)]).await });
+    }
+    while received.events.load(Ordering::Relaxed) < total {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let _ = stop.send(true);
+    workers.await.unwrap();
+    let mut l = received.latencies.lock().unwrap().clone();
+    l.sort_unstable();
+    let at = |q: f64| l[((l.len() as f64 * q) as usize).min(l.len() - 1)] as f64 / 1000.0;
+    println!(
+        "latency at {RATE} events/s for {SECONDS} s ({} events): p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+        l.len(),
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        throughput(20_000, false).await;
+        throughput(100_000, true).await;
+        latency().await;
+    });
+}
