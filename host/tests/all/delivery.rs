@@ -60,21 +60,26 @@ async fn track(client: &Client, id: &str, n: u64) {
     assert_eq!(status, 200, "{body}");
 }
 
-/// Waits until the mock has `n` requests (or fails after `within`).
-async fn received(mock: &Mock, n: usize, within: Duration) -> Vec<crate::mock::Received> {
+/// Polls `look` until it has at least `n` items; fails after `within`, naming `what`.
+async fn at_least<T>(n: usize, within: Duration, what: &str, look: impl Fn() -> Vec<T>) -> Vec<T> {
     let started = Instant::now();
     loop {
-        let got = mock.received();
+        let got = look();
         if got.len() >= n {
             return got;
         }
         assert!(
             started.elapsed() < within,
-            "the mock got {} requests, not {n}, within {within:?}",
+            "the mock got {} {what}, not {n}, within {within:?}",
             got.len()
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// Waits until the mock has `n` requests.
+async fn received(mock: &Mock, n: usize, within: Duration) -> Vec<crate::mock::Received> {
+    at_least(n, within, "requests", || mock.received()).await
 }
 
 /// The events in the mock's requests: the webhook sends a batch as a JSON array.
@@ -88,21 +93,9 @@ fn events(mock: &Mock) -> Vec<Value> {
         .collect()
 }
 
-/// Waits until the mock has received `n` events (or fails after `within`).
+/// Waits until the mock has received `n` events.
 async fn received_events(mock: &Mock, n: usize, within: Duration) -> Vec<Value> {
-    let started = Instant::now();
-    loop {
-        let got = events(mock);
-        if got.len() >= n {
-            return got;
-        }
-        assert!(
-            started.elapsed() < within,
-            "the mock got {} events, not {n}, within {within:?}",
-            got.len()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    at_least(n, within, "events", || events(mock)).await
 }
 
 /// Runs a `switchyard` command to completion and returns its stdout.
@@ -613,5 +606,37 @@ async fn a_full_queue_answers_503_loses_nothing_and_recovers() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     track(&client, "after", 1).await;
+    stop(&mut server).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rate_limit_spaces_invocations() {
+    let mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let limited = "
+  [destinations.delivery]
+  batch_wait_ms = 0
+  rate_limit = 10
+";
+    let config = config(dir.path(), &[("hook", mock.url(""), limited)]);
+    let (mut server, address) = start_server(&config).await;
+    let batch: Vec<Value> = (0..21)
+        .map(|n| {
+            json!({"type": "track", "event": "Tick", "userId": "u1",
+            "messageId": format!("m-{n}"), "properties": {"n": n}})
+        })
+        .collect();
+    let (status, body) = Client::new(&address)
+        .post("/v1/batch", Some("key-123"), json!({"batch": batch}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let started = Instant::now();
+    received_events(&mock, 21, Duration::from_secs(30)).await;
+    // 21 invocations at 10 per second: the last starts 2 s after the first at the earliest.
+    assert!(
+        started.elapsed() >= Duration::from_millis(1_900),
+        "21 events delivered in {:?}",
+        started.elapsed()
+    );
     stop(&mut server).await;
 }
