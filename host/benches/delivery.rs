@@ -8,7 +8,8 @@
 //! - latency: the workers run while events are accepted at a steady 1,000 per second for 5 s;
 //!   each event carries the time it was handed to ingest, and the mock records when it arrived.
 //!
-//! `cargo bench -p switchyard --bench delivery` (bounded: 20,000 + 100,000 + 5,000 events).
+//! `cargo bench -p switchyard --bench delivery [-- unbatched|batched|latency]` (bounded:
+//! 20,000 + 100,000 + 5,000 events).
 
 use axum::body::Bytes;
 use serde_json::{Value, json};
@@ -209,9 +210,18 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    // `cargo bench --bench delivery -- NAME` runs only the parts whose name contains NAME.
+    let only: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with("--"));
+    let wanted = |name: &str| only.as_deref().is_none_or(|o| name.contains(o));
     rt.block_on(async {
-        throughput(20_000, false).await;
-        throughput(100_000, true).await;
-        latency().await;
+        if wanted("unbatched") {
+            throughput(20_000, false).await;
+        }
+        if wanted("batched") {
+            throughput(100_000, true).await;
+        }
+        if wanted("latency") {
+            latency().await;
+        }
     });
 }

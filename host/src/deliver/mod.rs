@@ -21,11 +21,14 @@ use crate::redact::Secrets;
 use crate::routes::{Route, Routes};
 use crate::runtime::{Exchange, Failure};
 use policy::Next;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{Semaphore, watch};
 use tokio::task::JoinSet;
+
+/// The most leased deliveries a worker holds before it starts them.
+const MAX_IN_HAND: usize = 4096;
 
 /// The longest an idle worker waits before looking at the queue again.
 const IDLE: Duration = Duration::from_secs(5);
@@ -70,63 +73,69 @@ impl Worker {
     async fn run(self, mut stop: watch::Receiver<bool>, grace: Duration) {
         let this = Arc::new(self);
         let route = this.route();
-        let slots = Arc::new(Semaphore::new(route.delivery.concurrency as usize));
+        let concurrency = route.delivery.concurrency as usize;
+        let slots = Arc::new(Semaphore::new(concurrency));
         let mut pacer = Pacer::new(route.delivery.rate_limit);
         let mut running = JoinSet::new();
-        // Partly filled batches waiting for more, by subscription.
+        let widest = route
+            .subscriptions
+            .iter()
+            .filter_map(|s| s.batch)
+            .max()
+            .unwrap_or(1) as usize;
+        // Leased deliveries are kept in hand for two rounds of invocations, and the queue is
+        // asked for more when half are used: one lease per delivery would cost a queue request
+        // (and its share of an fsync) per delivery.
+        let want = (2 * concurrency * widest).min(MAX_IN_HAND);
+        // Invocations ready to go, and partly filled batches waiting for more, by subscription.
+        let mut ready: VecDeque<Group> = VecDeque::new();
         let mut filling: HashMap<usize, Vec<Leased>> = HashMap::new();
         let batch_wait = route.delivery.batch_wait_ms as Millis;
+        let mut next_due: Option<Millis> = None;
+        let mut exhausted = false;
         loop {
             if *stop.borrow() || stop.has_changed().is_err() {
                 break;
             }
             while running.try_join_next().is_some() {}
-            let free = slots.available_permits();
-            if free == 0 {
-                tokio::select! {
-                    _ = running.join_next() => {}
-                    _ = stop.changed() => {}
-                }
-                continue;
-            }
             let changed = this.queue.changed(&route.name);
-            let widest = route
-                .subscriptions
-                .iter()
-                .filter_map(|s| s.batch)
-                .max()
-                .unwrap_or(1) as usize;
-            let leases = match this
-                .queue
-                .lease(&route.name, free * widest, queue::now())
-                .await
-            {
-                Ok(l) => l,
-                Err(e) => {
-                    tracing::warn!(destination = %route.name, "Cannot lease deliveries: {e}");
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                        _ = stop.changed() => {}
+            let in_hand: usize = ready.iter().map(|g| g.items.len()).sum::<usize>()
+                + filling.values().map(Vec::len).sum::<usize>();
+            if in_hand <= want / 2 && !(exhausted && in_hand > 0) {
+                match this
+                    .queue
+                    .lease(&route.name, want - in_hand, queue::now())
+                    .await
+                {
+                    Ok(leases) => {
+                        exhausted = leases.items.len() < want - in_hand;
+                        next_due = leases.next_due;
+                        for group in this.group(leases.items, &mut filling) {
+                            ready.push_back(group);
+                        }
                     }
-                    continue;
+                    Err(e) => {
+                        tracing::warn!(destination = %route.name, "Cannot lease deliveries: {e}");
+                        tokio::select! {
+                            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                            _ = stop.changed() => {}
+                        }
+                        continue;
+                    }
                 }
-            };
-            let got_any = !leases.items.is_empty();
-            let now = queue::now();
-            let mut ready = Vec::new();
-            for group in this.group(leases.items, &mut filling) {
-                ready.push(group);
             }
             // Batches that are full, or whose oldest event has waited long enough, go now.
+            let now = queue::now();
             let mut flush_at: Option<Millis> = None;
             filling.retain(|&s, items| {
                 let max = route.subscriptions[s].batch.unwrap_or(1) as usize;
                 let oldest = items.iter().map(|i| i.accepted_at).min().unwrap_or(now);
                 if items.len() >= max || oldest + batch_wait <= now {
-                    ready.push(Group {
+                    let group = Group {
                         subscription: Some(s),
                         items: std::mem::take(items),
-                    });
+                    };
+                    ready.extend(this.chunks(group));
                     false
                 } else {
                     let at = oldest + batch_wait;
@@ -134,41 +143,45 @@ impl Worker {
                     true
                 }
             });
-            for group in ready {
-                for chunk in this.chunks(group) {
-                    let permit = tokio::select! {
-                        p = slots.clone().acquire_owned() => p.expect("never closed"),
-                        _ = stop.changed() => {
-                            this.release(chunk.items).await;
-                            continue;
-                        }
-                    };
-                    pacer.wait().await;
-                    let worker = this.clone();
-                    running.spawn(async move {
-                        worker.attempt(chunk).await;
-                        drop(permit);
-                    });
-                }
+            // Start what there are slots for.
+            let mut started = false;
+            while !ready.is_empty() {
+                let Ok(permit) = slots.clone().try_acquire_owned() else {
+                    break;
+                };
+                let group = ready.pop_front().expect("not empty");
+                pacer.wait().await;
+                let worker = this.clone();
+                running.spawn(async move {
+                    worker.attempt(group).await;
+                    drop(permit);
+                });
+                started = true;
             }
-            if got_any {
+            if started && ready.is_empty() && !exhausted {
                 continue;
             }
-            let next = [leases.next_due, flush_at].into_iter().flatten().min();
+            // Wait for a slot (when work is in hand), new work, or a due time.
+            let next = [next_due, flush_at].into_iter().flatten().min();
             // Looked at again after IDLE at the latest: `switchyard dlq replay` from another
             // process adds work without waking this one.
             let wait = next.map_or(IDLE, |at| {
                 Duration::from_millis((at - queue::now()).clamp(0, IDLE.as_millis() as i64) as u64)
             });
             tokio::select! {
-                _ = changed => {}
-                _ = tokio::time::sleep(wait) => {}
+                Some(_) = running.join_next(), if !running.is_empty() => {}
+                _ = changed, if ready.is_empty() => exhausted = false,
+                _ = tokio::time::sleep(wait), if ready.is_empty() => exhausted = false,
                 _ = stop.changed() => {}
-                Some(_) = running.join_next() => {}
             }
         }
-        for (_, items) in filling.drain() {
-            this.release(items).await;
+        let left: Vec<Leased> = ready
+            .drain(..)
+            .flat_map(|g| g.items)
+            .chain(filling.drain().flat_map(|(_, items)| items))
+            .collect();
+        if !left.is_empty() {
+            this.release(left).await;
         }
         if tokio::time::timeout(grace, async {
             while running.join_next().await.is_some() {}

@@ -23,6 +23,7 @@ mod limits;
 mod logs;
 mod manifest;
 mod outbound;
+mod pool;
 
 pub use allow::{AllowList, HostPattern};
 pub use failure::{Failure, Limit};

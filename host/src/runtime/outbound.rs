@@ -5,11 +5,14 @@
 //! (scheme, host, port), then, when really sending, the addresses the host resolves to (loopback,
 //! private and link-local are refused unless the operator allows them). We connect to exactly the
 //! address we checked, so DNS rebinding between check and connect cannot slip through. Response
-//! bodies are cut off at the size limit. Every breach is recorded in the invocation's [`Breach`]
+//! bodies are cut off at the size limit. Connections are kept alive and reused ([`pool`]), keyed
+//! by scheme, host, port and the private-address permission, so reuse never skips a check.
+//! Every breach is recorded in the invocation's [`Breach`]
 //! and the guest sees `HTTP-request-denied` (or a body error), so the host can report the real
 //! reason whatever the plugin does with the error.
 
 use super::allow::{AllowList, default_port, restricted_class};
+use super::pool;
 use super::failure::{Failure, Limit};
 use super::limits::Breach;
 use bytes::Bytes;
@@ -395,11 +398,56 @@ fn redirect(
 }
 
 async fn send(
-    mut request: http::Request<Full<Bytes>>,
+    request: http::Request<Full<Bytes>>,
     target: &Target,
     allow_private: bool,
     breach: &Breach,
 ) -> Result<http::Response<WasiBody>, HttpError> {
+    let https = request.uri().scheme() == Some(&http::uri::Scheme::HTTPS);
+    let (mut parts, body) = request.into_parts();
+    // Connections carry only the path and query; the Host header names the host.
+    parts.uri = http::Uri::builder()
+        .path_and_query(parts.uri.path_and_query().map_or("/", |p| p.as_str()))
+        .build()
+        .map_err(|_| HttpError::HttpRequestUriInvalid)?;
+    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let key = pool::Key {
+        https,
+        host: target.host.clone(),
+        port: target.port,
+        allow_private,
+    };
+    let copy = |parts: &http::request::Parts| {
+        let mut request = http::Request::new(Full::new(body.clone()));
+        *request.method_mut() = parts.method.clone();
+        *request.uri_mut() = parts.uri.clone();
+        *request.headers_mut() = parts.headers.clone();
+        request
+    };
+    // A kept-alive connection first; if the server closed it meanwhile, a new one.
+    if let Some(mut sender) = pool::take(&key) {
+        match sender.send_request(copy(&parts)).await {
+            Ok(response) => {
+                pool::keep(key, sender);
+                return Ok(response.map(|b| b.map_err(HttpError::from).boxed_unsync()));
+            }
+            Err(e) if e.is_canceled() || e.is_closed() || e.is_incomplete_message() => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let mut sender = connect(target, https, allow_private, breach).await?;
+    let response = sender.send_request(copy(&parts)).await?;
+    pool::keep(key, sender);
+    Ok(response.map(|b| b.map_err(HttpError::from).boxed_unsync()))
+}
+
+/// Resolves, checks every address, connects to a checked one (TLS for https) and shakes hands.
+async fn connect(
+    target: &Target,
+    https: bool,
+    allow_private: bool,
+    breach: &Breach,
+) -> Result<pool::Sender, HttpError> {
     let bare = target.host.trim_start_matches('[').trim_end_matches(']');
     let addresses: Vec<_> = tokio::net::lookup_host((bare, target.port))
         .await
@@ -434,38 +482,23 @@ async fn send(
     }
     let stream = stream.ok_or(last)?;
     let _ = stream.set_nodelay(true);
-    let https = request.uri().scheme() == Some(&http::uri::Scheme::HTTPS);
-    *request.uri_mut() = http::Uri::builder()
-        .path_and_query(
-            request
-                .uri()
-                .path_and_query()
-                .map(|p| p.as_str())
-                .unwrap_or("/"),
-        )
-        .build()
-        .map_err(|_| HttpError::HttpRequestUriInvalid)?;
-    let response = if https {
+    if https {
         let server_name = rustls::pki_types::ServerName::try_from(bare.to_string())?;
         let tls = tls_connector()
             .connect(server_name, stream)
             .await
             .map_err(HttpError::Tls)?;
-        exchange(hyper_util::rt::TokioIo::new(tls), request).await?
+        handshake(hyper_util::rt::TokioIo::new(tls)).await
     } else {
-        exchange(hyper_util::rt::TokioIo::new(stream), request).await?
-    };
-    Ok(response.map(|body| body.map_err(HttpError::from).boxed_unsync()))
+        handshake(hyper_util::rt::TokioIo::new(stream)).await
+    }
 }
 
-async fn exchange<I>(
-    io: I,
-    request: http::Request<Full<Bytes>>,
-) -> Result<http::Response<hyper::body::Incoming>, HttpError>
+async fn handshake<I>(io: I) -> Result<pool::Sender, HttpError>
 where
     I: hyper::rt::Read + hyper::rt::Write + Send + Unpin + 'static,
 {
-    let (mut sender, connection) =
+    let (sender, connection) =
         tokio::time::timeout(CONNECT_TIMEOUT, hyper::client::conn::http1::handshake(io))
             .await
             .map_err(|_| HttpError::ConnectionTimeout)??;
@@ -474,7 +507,7 @@ where
             tracing::debug!(error = %e, "Outbound connection ended with an error.");
         }
     });
-    Ok(sender.send_request(request).await?)
+    Ok(sender)
 }
 
 fn tls_connector() -> tokio_rustls::TlsConnector {
@@ -554,6 +587,81 @@ mod tests {
         assert!(literal_restricted("localhost", false).is_some());
         assert!(literal_restricted("127.0.0.1", true).is_none());
         assert!(literal_restricted("hooks.slack.com", false).is_none());
+    }
+
+    /// A server that answers every request `200 {}` on a kept-alive connection and counts
+    /// the connections it accepts.
+    async fn counting_server() -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut seen = Vec::new();
+                    let mut buf = [0u8; 4096];
+                    while let Ok(n) = stream.read(&mut buf).await {
+                        if n == 0 {
+                            return;
+                        }
+                        seen.extend_from_slice(&buf[..n]);
+                        while let Some(end) = seen.windows(4).position(|w| w == b"\r\n\r\n") {
+                            seen.drain(..end + 4);
+                            let answer = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}";
+                            if stream.write_all(answer).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                });
+            }
+        });
+        (port, accepted)
+    }
+
+    #[tokio::test]
+    async fn connections_are_kept_alive_and_reused() {
+        let (port, accepted) = counting_server().await;
+        let target = Target {
+            host: "127.0.0.1".into(),
+            port,
+        };
+        let key = pool::Key {
+            https: false,
+            host: "127.0.0.1".into(),
+            port,
+            allow_private: true,
+        };
+        for round in 1..=3 {
+            let request = http::Request::get(format!("http://127.0.0.1:{port}/x"))
+                .header("host", format!("127.0.0.1:{port}"))
+                .body(Full::new(Bytes::new()))
+                .unwrap();
+            let response = send(request, &target, true, &Breach::default())
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 200);
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(&body[..], b"{}");
+            // Read to the end, the connection goes back to the pool.
+            let started = std::time::Instant::now();
+            while pool::idle_count(&key) == 0 {
+                assert!(started.elapsed() < Duration::from_secs(5), "round {round}");
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        }
+        assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+        // Without permission for private addresses, the pooled loopback connection is not
+        // used: the address check refuses the request.
+        let request = http::Request::get(format!("http://127.0.0.1:{port}/x"))
+            .body(Full::new(Bytes::new()))
+            .unwrap();
+        let breach = Breach::default();
+        assert!(send(request, &target, false, &breach).await.is_err());
+        assert!(matches!(breach.take(), Some(Failure::AddressDenied { .. })));
     }
 
     #[test]

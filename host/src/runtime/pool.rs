@@ -1,0 +1,76 @@
+//! Keep-alive connections for outbound requests, shared by every invocation in the process.
+//!
+//! A fresh TCP (and TLS) connection per event costs more than the rest of a delivery; vendors
+//! also rate-limit connection churn. A connection goes back to the pool once its response body
+//! has been read to the end (hyper's `ready`); one whose body was dropped half-read is closed.
+//! The key holds everything the connect-time checks depended on (scheme, host, port, whether
+//! private addresses were allowed), so a pooled connection is only ever reused under the same
+//! checks. Idle connections are dropped after [`IDLE`], and at most [`PER_KEY`] are kept per key.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// The sending half of an HTTP/1.1 connection.
+pub(crate) type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+/// How long an unused connection is kept.
+pub(crate) const IDLE: Duration = Duration::from_secs(30);
+
+/// Idle connections kept per key.
+pub(crate) const PER_KEY: usize = 64;
+
+/// What a connection was made for.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Key {
+    pub(crate) https: bool,
+    pub(crate) host: String,
+    pub(crate) port: u16,
+    pub(crate) allow_private: bool,
+}
+
+type Idle = HashMap<Key, Vec<(Sender, Instant)>>;
+
+fn idle() -> &'static Mutex<Idle> {
+    static IDLE_CONNECTIONS: OnceLock<Mutex<Idle>> = OnceLock::new();
+    IDLE_CONNECTIONS.get_or_init(Default::default)
+}
+
+/// An idle connection for `key` that is still open, if there is one.
+pub(crate) fn take(key: &Key) -> Option<Sender> {
+    let mut map = idle().lock().unwrap_or_else(|e| e.into_inner());
+    let list = map.get_mut(key)?;
+    while let Some((sender, since)) = list.pop() {
+        if since.elapsed() < IDLE && sender.is_ready() {
+            return Some(sender);
+        }
+    }
+    None
+}
+
+/// Puts the connection back once its current response has been read.
+pub(crate) fn keep(key: Key, mut sender: Sender) {
+    tokio::spawn(async move {
+        if sender.ready().await.is_err() {
+            return;
+        }
+        let mut map = idle().lock().unwrap_or_else(|e| e.into_inner());
+        let list = map.entry(key).or_default();
+        list.retain(|(s, since)| since.elapsed() < IDLE && !s.is_closed());
+        if list.len() < PER_KEY {
+            list.push((sender, Instant::now()));
+        }
+    });
+}
+
+/// Idle connections kept now, for tests.
+#[cfg(test)]
+pub(crate) fn idle_count(key: &Key) -> usize {
+    idle()
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(key)
+        .map_or(0, Vec::len)
+}
