@@ -131,6 +131,9 @@ pub fn open(path: &Path) -> Result<Connection, QueueError> {
     let conn = Connection::open(path).map_err(failed)?;
     conn.busy_timeout(std::time::Duration::from_secs(5))
         .map_err(failed)?;
+    // Larger pages for rows of a few KB (takes effect when the file is created).
+    conn.pragma_update(None, "page_size", 16384)
+        .map_err(failed)?;
     conn.pragma_update(None, "journal_mode", "WAL")
         .map_err(failed)?;
     conn.pragma_update(None, "synchronous", "FULL")

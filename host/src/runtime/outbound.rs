@@ -12,9 +12,9 @@
 //! reason whatever the plugin does with the error.
 
 use super::allow::{AllowList, default_port, restricted_class};
-use super::pool;
 use super::failure::{Failure, Limit};
 use super::limits::Breach;
+use super::pool;
 use bytes::Bytes;
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Full};
@@ -410,7 +410,11 @@ async fn send(
         .path_and_query(parts.uri.path_and_query().map_or("/", |p| p.as_str()))
         .build()
         .map_err(|_| HttpError::HttpRequestUriInvalid)?;
-    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
     let key = pool::Key {
         https,
         host: target.host.clone(),
