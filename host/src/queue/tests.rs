@@ -285,3 +285,63 @@ proptest! {
         prop_assert_eq!(letters, dead);
     }
 }
+
+#[test]
+fn old_keys_and_log_entries_are_pruned() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = sqlite::open(&dir.path().join("q.db")).unwrap();
+    let r = Retention {
+        dedup_window: 100,
+        log_max_age: 1_000,
+        log_max_rows: 4,
+        ..Retention::default()
+    };
+    let store = |conn: &mut Connection, ids: &[&str], now| {
+        let events: Vec<NewEvent> = ids.iter().map(|id| event(id, "d", None)).collect();
+        in_tx(conn, |c| {
+            sqlite::enqueue(c, &events, now, &r, &mut HashSet::new())
+        })
+    };
+    store(&mut conn, &["old"], 0);
+    store(&mut conn, &["new"], 150);
+    // Attempts recorded at these times (as retries of rows that no longer exist).
+    let log: Vec<Settled> = [(0, "a"), (100, "b"), (600, "c"), (1_200, "d"), (1_300, "e")]
+        .into_iter()
+        .map(|(at, id)| {
+            let mut a = attempt("d", "retry");
+            a.at = at;
+            a.message_id = id.into();
+            Settled {
+                id: -1,
+                verdict: Verdict::Retry { due_at: 0 },
+                attempt: a,
+            }
+        })
+        .collect();
+    in_tx(&mut conn, |c| {
+        sqlite::settle(c, &log, 0, &mut HashSet::new())
+    });
+    let kept = |conn: &Connection| -> Vec<String> {
+        sqlite::attempts(conn, &Filter::default())
+            .unwrap()
+            .into_iter()
+            .map(|a| a.message_id)
+            .collect()
+    };
+
+    sqlite::prune(&conn, 200, &r).unwrap();
+    // The key of "old" (seen at 0) expired; "new" (150) is still within the window.
+    let again = store(&mut conn, &["old", "new"], 200);
+    assert_eq!(
+        again,
+        Enqueued {
+            deliveries: 1,
+            duplicates: 1
+        }
+    );
+    // At most 4 log entries: the oldest goes.
+    assert_eq!(kept(&conn), ["b", "c", "d", "e"]);
+    // Older than 1,000 ms at 1,700: b and c go.
+    sqlite::prune(&conn, 1_700, &r).unwrap();
+    assert_eq!(kept(&conn), ["d", "e"]);
+}

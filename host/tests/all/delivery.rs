@@ -640,3 +640,32 @@ async fn a_rate_limit_spaces_invocations() {
     );
     stop(&mut server).await;
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sigterm_lets_attempts_in_flight_finish() {
+    let mock = Mock::start().await;
+    let mut slow = Reply::new(200, "{}");
+    slow.delay = Duration::from_secs(2);
+    mock.push(slow);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(dir.path(), &[("hook", mock.url(""), FAST_RETRIES)]);
+    let (mut server, address) = start_server(&config).await;
+    track(&Client::new(&address), "m-1", 1).await;
+    received(&mock, 1, Duration::from_secs(20)).await;
+    // The attempt is in flight (the mock answers in 2 s): stopping waits for it.
+    let stopping = Instant::now();
+    stop(&mut server).await;
+    assert!(
+        stopping.elapsed() >= Duration::from_millis(1_500),
+        "{:?}",
+        stopping.elapsed()
+    );
+    let log = json_lines(&switchyard(&["deliveries", "--json"], &config));
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0]["outcome"], "delivered");
+    // Nothing is left to deliver at the next start.
+    let (mut server, _) = start_server(&config).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(mock.received().len(), 1);
+    stop(&mut server).await;
+}
