@@ -28,6 +28,30 @@ const CONNECTIONS: usize = 8;
 const BATCHES: usize = 3_000;
 const PER_BATCH: usize = 100;
 
+/// Every event of a batch carries this timestamp, rewritten per request (same length).
+const PLACEHOLDER: &str = "2026-11-28T16:47:56.123Z";
+
+/// The batch body with each event's timestamp set to `at` (the client's clock moves on between
+/// batches, as for a real client).
+fn stamped(body: &[u8], places: &[usize], at: time::OffsetDateTime) -> Vec<u8> {
+    let text = format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.millisecond()
+    );
+    assert_eq!(text.len(), PLACEHOLDER.len());
+    let mut body = body.to_vec();
+    for &p in places {
+        body[p..p + PLACEHOLDER.len()].copy_from_slice(text.as_bytes());
+    }
+    body
+}
+
 fn batch(n: usize) -> Vec<u8> {
     let event: Value =
         serde_json::from_str(include_str!("data/track-order-completed.json")).expect("valid JSON");
@@ -35,6 +59,7 @@ fn batch(n: usize) -> Vec<u8> {
         .map(|i| {
             let mut e = event.clone();
             e.as_object_mut().expect("an object").remove("messageId");
+            e["timestamp"] = json!(PLACEHOLDER);
             e["properties"]["bench"] = json!(format!("{n}-{i}"));
             e
         })
@@ -46,6 +71,14 @@ fn batch(n: usize) -> Vec<u8> {
 /// Sends batches until the run's count is reached; answers `(events accepted, 503s)`. A batch
 /// answered 503 (buffer full) is sent again, as Segment's clients do.
 async fn client(addr: SocketAddr, body: Arc<Vec<u8>>, next: Arc<AtomicU64>) -> (u64, u64) {
+    let places: Vec<usize> = body
+        .windows(PLACEHOLDER.len())
+        .enumerate()
+        .filter(|(_, w)| *w == PLACEHOLDER.as_bytes())
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(places.len(), PER_BATCH, "one timestamp per event");
+    let start = time::OffsetDateTime::now_utc();
     let stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
     stream.set_nodelay(true).expect("nodelay");
     let (mut sender, conn) =
@@ -58,13 +91,18 @@ async fn client(addr: SocketAddr, body: Arc<Vec<u8>>, next: Arc<AtomicU64>) -> (
         base64::engine::general_purpose::STANDARD.encode("bench-key:")
     );
     let (mut sent, mut busy) = (0, 0);
-    while next.fetch_add(1, Ordering::Relaxed) < BATCHES as u64 {
+    loop {
+        let n = next.fetch_add(1, Ordering::Relaxed);
+        if n >= BATCHES as u64 {
+            break;
+        }
+        let body = stamped(&body, &places, start + Duration::from_millis(n));
         loop {
             let request = hyper::Request::post("/v1/batch")
                 .header("host", addr.to_string())
                 .header("content-type", "application/json")
                 .header("authorization", &auth)
-                .body(Full::new(bytes::Bytes::from(body.as_ref().clone())))
+                .body(Full::new(bytes::Bytes::from(body.clone())))
                 .expect("request");
             let response = sender.send_request(request).await.expect("response");
             let status = response.status();

@@ -68,6 +68,9 @@ impl Intake {
         NewEvent {
             source: source.to_string(),
             message_id: text("messageId").unwrap_or_default().to_string(),
+            timestamp: text("originalTimestamp")
+                .and_then(crate::ingest::message::parse_time)
+                .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as queue::Millis),
             deliveries,
             refused,
         }

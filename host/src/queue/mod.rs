@@ -50,6 +50,10 @@ pub enum QueueError {
 pub struct NewEvent {
     pub source: String,
     pub message_id: String,
+    /// The client's own timestamp (`originalTimestamp`), part of the de-duplication key: a
+    /// client resends an event with the same one, and keys ordered by it are inserted near each
+    /// other instead of all over the index.
+    pub timestamp: Option<Millis>,
     pub deliveries: Vec<NewDelivery>,
     /// Subscriptions that matched but could not build a payload; they go to dead letters.
     pub refused: Vec<Refused>,

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{Notify, mpsc, oneshot};
 
 /// The schema version this build writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 /// Requests waiting for the writer, at most; beyond it callers are told the queue is busy.
 const WAITING: usize = 4096;
@@ -70,10 +70,11 @@ CREATE TABLE IF NOT EXISTS dead_letters (
 );
 CREATE INDEX IF NOT EXISTS dead_letters_at ON dead_letters (dead_at);
 CREATE TABLE IF NOT EXISTS seen (
+    ts INTEGER NOT NULL,
     source TEXT NOT NULL,
     message_id TEXT NOT NULL,
     at INTEGER NOT NULL,
-    PRIMARY KEY (source, message_id)
+    PRIMARY KEY (ts, source, message_id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS seen_at ON seen (at);
 CREATE TABLE IF NOT EXISTS attempts (
@@ -153,6 +154,11 @@ pub fn open(path: &Path) -> Result<Connection, QueueError> {
             path.display()
         )));
     }
+    if version == 1 {
+        // Version 1 keyed de-duplication by (source, messageId) alone; its keys are dropped.
+        conn.execute_batch("DROP TABLE IF EXISTS seen")
+            .map_err(failed)?;
+    }
     conn.execute_batch(SCHEMA).map_err(failed)?;
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(failed)?;
@@ -192,8 +198,8 @@ pub fn enqueue(
 ) -> Result<Enqueued, QueueError> {
     let mut seen = conn
         .prepare_cached(
-            "INSERT INTO seen (source, message_id, at) VALUES (?1, ?2, ?3)
-             ON CONFLICT (source, message_id) DO UPDATE SET at = excluded.at WHERE at < ?4",
+            "INSERT INTO seen (ts, source, message_id, at) VALUES (?5, ?1, ?2, ?3)
+             ON CONFLICT (ts, source, message_id) DO UPDATE SET at = excluded.at WHERE at < ?4",
         )
         .map_err(unavailable)?;
     let mut insert = conn
@@ -209,7 +215,8 @@ pub fn enqueue(
                 event.source,
                 event.message_id,
                 now,
-                now - retention.dedup_window
+                now - retention.dedup_window,
+                event.timestamp.unwrap_or(0)
             ])
             .map_err(unavailable)?;
         if fresh == 0 {
@@ -384,8 +391,8 @@ pub fn settle(
 /// Removes expired de-duplication keys and delivery log entries, a bounded amount at a time.
 pub fn prune(conn: &Connection, now: Millis, retention: &Retention) -> Result<(), QueueError> {
     conn.execute(
-        "DELETE FROM seen WHERE (source, message_id) IN
-         (SELECT source, message_id FROM seen WHERE at < ?1 LIMIT 10000)",
+        "DELETE FROM seen WHERE (ts, source, message_id) IN
+         (SELECT ts, source, message_id FROM seen WHERE at < ?1 LIMIT 10000)",
         [now - retention.dedup_window],
     )
     .map_err(unavailable)?;

@@ -12,6 +12,7 @@ fn event(id: &str, destination: &str, key: Option<&str>) -> NewEvent {
     NewEvent {
         source: "app".into(),
         message_id: id.into(),
+        timestamp: None,
         deliveries: vec![NewDelivery {
             destination: destination.into(),
             subscription: "s".into(),
@@ -344,4 +345,37 @@ fn old_keys_and_log_entries_are_pruned() {
     // Older than 1,000 ms at 1,700: b and c go.
     sqlite::prune(&conn, 1_700, &r).unwrap();
     assert_eq!(kept(&conn), ["d", "e"]);
+}
+
+#[test]
+fn a_duplicate_is_the_same_message_id_with_the_same_client_timestamp() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut conn = sqlite::open(&dir.path().join("q.db")).unwrap();
+    let r = Retention::default();
+    let at = |ts: Option<Millis>| {
+        let mut e = event("m-1", "d", None);
+        e.timestamp = ts;
+        e
+    };
+    let mut store = |e: NewEvent| {
+        in_tx(&mut conn, |c| {
+            sqlite::enqueue(c, &[e], 0, &r, &mut HashSet::new())
+        })
+    };
+    let once = Enqueued {
+        deliveries: 1,
+        duplicates: 0,
+    };
+    let dup = Enqueued {
+        deliveries: 0,
+        duplicates: 1,
+    };
+    assert_eq!(store(at(Some(1_000))), once);
+    // A client's retry resends the event as it was.
+    assert_eq!(store(at(Some(1_000))), dup);
+    // The same messageId on a different event (another client timestamp) is not dropped.
+    assert_eq!(store(at(Some(2_000))), once);
+    // Without a client timestamp, the messageId alone is the key.
+    assert_eq!(store(at(None)), once);
+    assert_eq!(store(at(None)), dup);
 }
