@@ -13,16 +13,13 @@
 
 use axum::body::Bytes;
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
-use switchyard::config::Config;
 use switchyard::ingest::Sink;
-use switchyard::intake::Intake;
 use switchyard::queue::Queue;
-use switchyard::queue::sqlite::{self, Retention, SqliteQueue};
-use switchyard::routes::Routes;
+
+mod common;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
@@ -68,28 +65,14 @@ async fn mock(received: Arc<Received>) -> String {
     format!("http://{addr}")
 }
 
-struct Setup {
-    routes: Arc<Routes>,
-    queue: Arc<SqliteQueue>,
-    intake: Intake,
-    _dir: tempfile::TempDir,
-}
-
-async fn setup(target: &str, batched: bool) -> Setup {
+async fn setup(target: &str, batched: bool) -> common::Pipeline {
     let batching = if batched {
         "enable_batching = true\n    batch_size = 1000"
     } else {
         ""
     };
-    let text = format!(
+    common::pipeline(&format!(
         r#"
-        [[sources]]
-        name = "bench"
-        write_key = "bench-key"
-        [[destinations]]
-        name = "hook"
-        plugin = "webhook"
-        allowed_hosts = ["https://hooks.example"]
         redirect_outbound = "{target}"
           [destinations.delivery]
           concurrency = 16
@@ -103,26 +86,8 @@ async fn setup(target: &str, batched: bool) -> Setup {
             data = {{ "@path" = "$.properties" }}
             {batching}
         "#
-    );
-    let config = Config::parse(&text, "bench", |_| Err::<String, _>("no environment")).unwrap();
-    let runtime = switchyard::runtime::Runtime::new(&Default::default()).unwrap();
-    let webhook = switchyard::bundled::find("webhook").unwrap();
-    let plugin = runtime.load(webhook, "webhook").await.unwrap();
-    let plugins: HashMap<_, _> = [("webhook".to_string(), plugin)].into_iter().collect();
-    let routes = Arc::new(Routes::build(&config, &plugins).unwrap());
-    let dir = tempfile::tempdir().unwrap();
-    let queue =
-        Arc::new(SqliteQueue::open(&sqlite::path_in(dir.path()), Retention::default()).unwrap());
-    let intake = Intake {
-        routes: routes.clone(),
-        queue: queue.clone(),
-    };
-    Setup {
-        routes,
-        queue,
-        intake,
-        _dir: dir,
-    }
+    ))
+    .await
 }
 
 fn event(n: u64) -> Value {

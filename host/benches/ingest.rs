@@ -15,10 +15,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
-use switchyard::config::Config;
 use switchyard::ingest::{self, Ingest};
-use switchyard::intake::Intake;
-use switchyard::queue::sqlite::{self, Retention, SqliteQueue};
+use switchyard::queue::sqlite;
+
+mod common;
 
 // As in the `switchyard` binary.
 #[global_allocator]
@@ -126,39 +126,21 @@ fn main() {
         .build()
         .expect("runtime");
     rt.block_on(async {
-        let dir = tempfile::tempdir().expect("temporary folder");
-        let config = Config::parse(
+        let common::Pipeline {
+            config,
+            intake,
+            dir,
+            ..
+        } = common::pipeline(
             r#"
-            [[sources]]
-            name = "bench"
-            write_key = "bench-key"
-            [[destinations]]
-            name = "hook"
-            plugin = "webhook"
-            allowed_hosts = ["https://hooks.example"]
               [[destinations.subscriptions]]
               name = "All tracks"
               action = "send"
               trigger = 'type = "track"'
               mapping = { url = "https://hooks.example/in" }
             "#,
-            "bench",
-            |_| Err("no environment"),
         )
-        .expect("config");
-        let runtime = switchyard::runtime::Runtime::new(&Default::default()).expect("runtime");
-        let webhook = switchyard::bundled::find("webhook").expect("bundled");
-        let plugin = runtime.load(webhook, "webhook").await.expect("load");
-        let plugins = [("webhook".to_string(), plugin)].into_iter().collect();
-        let routes =
-            Arc::new(switchyard::routes::Routes::build(&config, &plugins).expect("routes"));
-        let queue = Arc::new(
-            SqliteQueue::open(&sqlite::path_in(dir.path()), Retention::default()).expect("queue"),
-        );
-        let intake = Intake {
-            routes,
-            queue: queue.clone(),
-        };
+        .await;
         let app = ingest::router(Arc::new(Ingest::new(&config.sources, Arc::new(intake))));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
