@@ -264,18 +264,14 @@ impl Worker {
         let started = Instant::now();
         let Some(s) = group.subscription else {
             // The configuration no longer has this subscription: keep the deliveries, visibly.
-            let error = "the subscription is no longer in the configuration".to_string();
+            let error = Err(Failure::Internal(
+                "the subscription is no longer in the configuration".into(),
+            ));
+            let gone = Next::DeadLetter("subscription-removed".into());
             let settled = group
                 .items
                 .iter()
-                .map(|item| self.settled(item, &Err(Failure::Internal(error.clone())), None, 0))
-                .map(|mut s| {
-                    s.verdict = Verdict::DeadLetter {
-                        reason: "subscription-removed".into(),
-                    };
-                    s.attempt.outcome = "dead-letter".into();
-                    s
-                })
+                .map(|item| self.settled(item, &error, Some(gone.clone()), None, 0))
                 .collect();
             self.settle(settled).await;
             return;
@@ -305,16 +301,18 @@ impl Worker {
             .items
             .iter()
             .zip(&done.results)
-            .map(|(item, result)| self.settled(item, result, last, latency))
+            .map(|(item, result)| self.settled(item, result, None, last, latency))
             .collect();
         self.settle(settled).await;
     }
 
     /// The verdict and log entry for one delivery's result.
+    /// `decided` overrides the policy's decision (a delivery that cannot be attempted at all).
     fn settled(
         &self,
         item: &Leased,
         result: &Result<(), Failure>,
+        decided: Option<Next>,
         last: Option<&Exchange>,
         latency_ms: u64,
     ) -> Settled {
@@ -322,7 +320,9 @@ impl Worker {
         let now = queue::now();
         let attempts = item.attempts + 1;
         let age = Duration::from_millis((now - item.accepted_at).max(0) as u64);
-        let next = policy::classify(result, attempts, age, &route.delivery, policy::random());
+        let next = decided.unwrap_or_else(|| {
+            policy::classify(result, attempts, age, &route.delivery, policy::random())
+        });
         let error = result
             .as_ref()
             .err()

@@ -18,7 +18,7 @@ use super::{
     Attempt, DeadLetter, Enqueued, Filter, Leased, Leases, Millis, NewEvent, Queue, QueueError,
     QueueFuture, Settled, Verdict,
 };
-use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use rusqlite::{Connection, params, params_from_iter};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -555,18 +555,6 @@ pub fn pending(conn: &Connection) -> Result<Vec<(String, i64)>, QueueError> {
     st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
         .and_then(|rows| rows.collect())
         .map_err(unavailable)
-}
-
-/// The oldest delivery waiting, if any, for a destination: used to tell operators what is stuck.
-pub fn oldest(conn: &Connection, destination: &str) -> Result<Option<Millis>, QueueError> {
-    conn.query_row(
-        "SELECT MIN(accepted_at) FROM deliveries WHERE destination = ?1",
-        [destination],
-        |r| r.get(0),
-    )
-    .optional()
-    .map(Option::flatten)
-    .map_err(unavailable)
 }
 
 /// A request for the writer thread.
