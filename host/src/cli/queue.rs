@@ -104,7 +104,7 @@ impl Selection {
             ))
             .into());
         }
-        Ok(sqlite::open(&path).map_err(|e| InputError(e.to_string()))?)
+        Ok(sqlite::attach(&path).map_err(|e| InputError(e.to_string()))?)
     }
 
     fn filter(&self, reason: Option<String>, limit: Option<usize>) -> anyhow::Result<Filter> {

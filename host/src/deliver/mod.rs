@@ -3,8 +3,9 @@
 //! settling each one as [`policy::classify`] decides.
 //!
 //! Destinations share nothing but the queue's writer: a destination that times out holds only
-//! its own concurrency slots, so the others keep their pace. A worker leases no more than it has
-//! free slots for, so nothing sits leased waiting for a slot.
+//! its own concurrency slots, so the others keep their pace. A worker keeps about two rounds of
+//! its slots leased in hand, and leases more while its attempts run, so neither a lease nor a
+//! settle (each waits for a commit) leaves a slot idle.
 //!
 //! Batching: for a batched subscription (`enable_batching`, see [`crate::routes`]), leased
 //! deliveries of one subscription are sent together, up to its batch size; a partly filled batch waits up to `batch_wait_ms` from
@@ -15,6 +16,8 @@
 //! start (at least once, never lost).
 
 pub mod policy;
+#[cfg(test)]
+mod tests;
 
 use crate::queue::{self, Attempt, Leased, Millis, Queue, Settled, Verdict};
 use crate::redact::Secrets;
@@ -22,9 +25,11 @@ use crate::routes::{Route, Routes};
 use crate::runtime::{Exchange, Failure};
 use policy::Next;
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
 use tokio::task::JoinSet;
 
 /// The most leased deliveries a worker holds before it starts them.
@@ -72,6 +77,12 @@ impl Worker {
 
     async fn run(self, mut stop: watch::Receiver<bool>, grace: Duration) {
         let this = Arc::new(self);
+        let (results, settling) = mpsc::unbounded_channel();
+        let settler = tokio::spawn(settler(
+            this.queue.clone(),
+            this.route().name.clone(),
+            settling,
+        ));
         let route = this.route();
         let concurrency = route.delivery.concurrency as usize;
         let slots = Arc::new(Semaphore::new(concurrency));
@@ -93,36 +104,33 @@ impl Worker {
         let batch_wait = route.delivery.batch_wait_ms as Millis;
         let mut next_due: Option<Millis> = None;
         let mut exhausted = false;
+        // The lease in flight, if any: it runs alongside the attempts, so that waiting for its
+        // commit never idles a slot. `changed` is taken before a lease starts and kept until it
+        // fires, so work added while the lease runs is never missed.
+        let mut leasing: Option<Pin<Box<dyn Future<Output = Leasing> + Send>>> = None;
+        let mut changed: Option<Pin<Box<dyn Future<Output = ()> + Send + '_>>> = None;
+        // Whether `changed` fired while the lease was running: the lease may not have seen the
+        // new work, so a short answer does not mean there is none.
+        let mut news = false;
         loop {
             if *stop.borrow() || stop.has_changed().is_err() {
                 break;
             }
             while running.try_join_next().is_some() {}
-            let changed = this.queue.changed(&route.name);
             let in_hand: usize = ready.iter().map(|g| g.items.len()).sum::<usize>()
                 + filling.values().map(Vec::len).sum::<usize>();
-            if in_hand <= want / 2 && !(exhausted && in_hand > 0) {
-                match this
-                    .queue
-                    .lease(&route.name, want - in_hand, queue::now())
-                    .await
-                {
-                    Ok(leases) => {
-                        exhausted = leases.items.len() < want - in_hand;
-                        next_due = leases.next_due;
-                        for group in this.group(leases.items, &mut filling) {
-                            ready.push_back(group);
-                        }
-                    }
-                    Err(e) => {
-                        tracing::warn!(destination = %route.name, "Cannot lease deliveries: {e}");
-                        tokio::select! {
-                            _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                            _ = stop.changed() => {}
-                        }
-                        continue;
-                    }
+            // After a lease that found less than it asked for, the next waits for a sign of new
+            // work (`changed`) or a due time.
+            if leasing.is_none() && !exhausted && in_hand <= want / 2 {
+                if changed.is_none() {
+                    changed = Some(this.queue.changed(&route.name));
                 }
+                news = false;
+                leasing = Some(Box::pin(lease(
+                    this.queue.clone(),
+                    route.name.clone(),
+                    want - in_hand,
+                )));
             }
             // Batches that are full, or whose oldest event has waited long enough, go now.
             let now = queue::now();
@@ -144,7 +152,6 @@ impl Worker {
                 }
             });
             // Start what there are slots for.
-            let mut started = false;
             while !ready.is_empty() {
                 let Ok(permit) = slots.clone().try_acquire_owned() else {
                     break;
@@ -152,16 +159,10 @@ impl Worker {
                 let group = ready.pop_front().expect("not empty");
                 pacer.wait().await;
                 let worker = this.clone();
-                running.spawn(async move {
-                    worker.attempt(group).await;
-                    drop(permit);
-                });
-                started = true;
+                let results = results.clone();
+                running.spawn(async move { worker.attempt(group, permit, results).await });
             }
-            if started && ready.is_empty() && !exhausted {
-                continue;
-            }
-            // Wait for a slot (when work is in hand), new work, or a due time.
+            // Wait for a lease, a slot (when work is in hand), new work, or a due time.
             let next = [next_due, flush_at].into_iter().flatten().min();
             // Looked at again after IDLE at the latest: `switchyard dlq replay` from another
             // process adds work without waking this one.
@@ -169,11 +170,31 @@ impl Worker {
                 Duration::from_millis((at - queue::now()).clamp(0, IDLE.as_millis() as i64) as u64)
             });
             tokio::select! {
+                got = maybe(leasing.as_mut()), if leasing.is_some() => {
+                    leasing = None;
+                    if let Ok(leases) = got.leases {
+                        exhausted = leases.items.len() < got.asked && !news;
+                        next_due = leases.next_due;
+                        for group in this.group(leases.items, &mut filling) {
+                            ready.push_back(group);
+                        }
+                    }
+                }
                 Some(_) = running.join_next(), if !running.is_empty() => {}
-                _ = changed, if ready.is_empty() => exhausted = false,
-                _ = tokio::time::sleep(wait), if ready.is_empty() => exhausted = false,
+                _ = maybe(changed.as_mut()), if changed.is_some() && ready.is_empty() => {
+                    changed = None;
+                    exhausted = false;
+                    news = true;
+                }
+                _ = tokio::time::sleep(wait), if ready.is_empty() && leasing.is_none() => exhausted = false,
                 _ = stop.changed() => {}
             }
+        }
+        // A lease still in flight is waited for, so that what it took is handed back now.
+        if let Some(lease) = leasing
+            && let Ok(leases) = lease.await.leases
+        {
+            ready.extend(this.group(leases.items, &mut filling));
         }
         let left: Vec<Leased> = ready
             .drain(..)
@@ -195,7 +216,11 @@ impl Worker {
                 "Stopping with attempts still running; they will be made again at the next start."
             );
             running.abort_all();
+            while running.join_next().await.is_some() {}
         }
+        // The results of finished attempts are recorded before the worker ends.
+        drop(results);
+        let _ = settler.await;
     }
 
     /// Sorts leased deliveries into invocations: batchable ones join their subscription's
@@ -255,14 +280,23 @@ impl Worker {
                 attempt: Attempt::default(),
             })
             .collect();
-        self.settle(settled).await;
+        settle(&*self.queue, &self.route().name, settled).await;
     }
 
     /// One invocation (one delivery, or one batch) and the settling of its deliveries.
-    async fn attempt(&self, group: Group) {
+    /// The slot is given back when the invocation ends, before the settle: a slot limits the
+    /// calls made to the destination, and waiting for the settle's commit (an fsync shared
+    /// with others) would idle it for no reason.
+    async fn attempt(
+        &self,
+        group: Group,
+        slot: OwnedSemaphorePermit,
+        results: mpsc::UnboundedSender<Vec<Settled>>,
+    ) {
         let route = self.route();
         let started = Instant::now();
         let Some(s) = group.subscription else {
+            drop(slot);
             // The configuration no longer has this subscription: keep the deliveries, visibly.
             let error = Err(Failure::Internal(
                 "the subscription is no longer in the configuration".into(),
@@ -273,7 +307,7 @@ impl Worker {
                 .iter()
                 .map(|item| self.settled(item, &error, Some(gone.clone()), None, 0))
                 .collect();
-            self.settle(settled).await;
+            let _ = results.send(settled);
             return;
         };
         let sub = &route.subscriptions[s];
@@ -295,6 +329,7 @@ impl Worker {
                 )
                 .await
         };
+        drop(slot);
         let latency = started.elapsed().as_millis() as u64;
         let last = done.exchanges.last();
         let settled = group
@@ -303,7 +338,7 @@ impl Worker {
             .zip(&done.results)
             .map(|(item, result)| self.settled(item, result, None, last, latency))
             .collect();
-        self.settle(settled).await;
+        let _ = results.send(settled);
     }
 
     /// The verdict and log entry for one delivery's result.
@@ -380,27 +415,78 @@ impl Worker {
             },
         }
     }
+}
 
-    /// Settles, retrying while the queue is busy or failing: a settle that never lands leaves
-    /// the deliveries leased until the next start, when they are made again.
-    async fn settle(&self, settled: Vec<Settled>) {
-        let mut wait = Duration::from_millis(10);
-        for _ in 0..10 {
-            match self.queue.settle(settled.clone(), queue::now()).await {
-                Ok(()) => return,
-                Err(e) => {
-                    tracing::warn!(destination = %self.route().name, "Cannot record delivery results yet: {e}");
-                    tokio::time::sleep(wait).await;
-                    wait = (wait * 2).min(Duration::from_secs(5));
-                }
+/// The most results recorded in one settle, and the longest the first of them waits for
+/// others to join it. One commit per attempt would cost an fsync and a dozen page writes for
+/// each delivery; a few milliseconds' wait lets one commit carry dozens. Until its settle
+/// lands, a delivery stays leased: a crash in between makes it again (at least once).
+const SETTLE_MAX: usize = 512;
+const SETTLE_WAIT: Duration = Duration::from_millis(5);
+
+/// Records the results the worker's attempts send, gathered into settles of up to
+/// [`SETTLE_MAX`]. Ends when every sender is gone and what they sent is recorded.
+async fn settler(
+    queue: Arc<dyn Queue>,
+    destination: String,
+    mut results: mpsc::UnboundedReceiver<Vec<Settled>>,
+) {
+    while let Some(mut gathered) = results.recv().await {
+        let deadline = tokio::time::Instant::now() + SETTLE_WAIT;
+        while gathered.len() < SETTLE_MAX {
+            match tokio::time::timeout_at(deadline, results.recv()).await {
+                Ok(Some(more)) => gathered.extend(more),
+                Ok(None) | Err(_) => break,
             }
         }
-        tracing::error!(
-            destination = %self.route().name,
-            deliveries = settled.len(),
-            "Could not record delivery results; these deliveries will be made again at the next start."
-        );
+        settle(&*queue, &destination, gathered).await;
     }
+}
+
+/// Settles, retrying while the queue is busy or failing: a settle that never lands leaves
+/// the deliveries leased until the next start, when they are made again.
+async fn settle(queue: &dyn Queue, destination: &str, settled: Vec<Settled>) {
+    let mut wait = Duration::from_millis(10);
+    for _ in 0..10 {
+        match queue.settle(settled.clone(), queue::now()).await {
+            Ok(()) => return,
+            Err(e) => {
+                tracing::warn!(destination = %destination, "Cannot record delivery results yet: {e}");
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+    tracing::error!(
+        destination = %destination,
+        deliveries = settled.len(),
+        "Could not record delivery results; these deliveries will be made again at the next start."
+    );
+}
+
+/// Awaits a future that may not be there (a `select!` branch is built even when disabled).
+async fn maybe<F: Future + Unpin>(future: Option<&mut F>) -> F::Output {
+    match future {
+        Some(future) => future.await,
+        None => std::future::pending().await,
+    }
+}
+
+/// What a lease came to, and how many deliveries it asked for.
+struct Leasing {
+    asked: usize,
+    leases: Result<queue::Leases, queue::QueueError>,
+}
+
+/// Leases up to `max` deliveries of `destination`. After a failure it waits a second before
+/// answering, so that a queue that cannot be read is not asked again at once.
+async fn lease(queue: Arc<dyn Queue>, destination: String, max: usize) -> Leasing {
+    let leases = queue.lease(&destination, max, queue::now()).await;
+    if let Err(e) = &leases {
+        tracing::warn!(destination = %destination, "Cannot lease deliveries: {e}");
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    Leasing { asked: max, leases }
 }
 
 /// `METHOD URL → status` (or the error), with secret values masked.

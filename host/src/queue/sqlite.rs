@@ -18,6 +18,7 @@ use super::{
     Attempt, DeadLetter, Enqueued, Filter, Leased, Leases, Millis, NewEvent, Queue, QueueError,
     QueueFuture, Settled, Verdict,
 };
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, params, params_from_iter};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -124,8 +125,20 @@ pub fn path_in(data_dir: &Path) -> PathBuf {
     data_dir.join("queue.db")
 }
 
-/// Opens (creating if needed) the queue file and clears leases left by a previous process.
+/// Opens (creating if needed) the queue file for the process that owns it, and clears leases
+/// left by a previous one: their attempts may or may not have happened, so they are made again.
 pub fn open(path: &Path) -> Result<Connection, QueueError> {
+    let conn = attach(path)?;
+    conn.execute("UPDATE deliveries SET leased = 0 WHERE leased = 1", [])
+        .map_err(|e| {
+            QueueError::Unavailable(format!("queue file {}: {}", path.display(), explain(&e)))
+        })?;
+    Ok(conn)
+}
+
+/// Opens the queue file from another process (the `dlq` and `deliveries` commands) without
+/// touching leases: a server may be running and its attempts in flight are its own.
+pub fn attach(path: &Path) -> Result<Connection, QueueError> {
     let failed = |e: rusqlite::Error| {
         QueueError::Unavailable(format!("queue file {}: {}", path.display(), explain(&e)))
     };
@@ -144,6 +157,11 @@ pub fn open(path: &Path) -> Result<Connection, QueueError> {
         .map_err(failed)?;
     conn.pragma_update(None, "journal_size_limit", 64i64 << 20)
         .map_err(failed)?;
+    // Statements are prepared once and reused (every request goes through a dozen of them);
+    // with the planner's stability guarantee, binding new values never forces a re-prepare.
+    conn.set_prepared_statement_cache_capacity(64);
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
+        .map_err(failed)?;
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .map_err(failed)?;
@@ -161,8 +179,6 @@ pub fn open(path: &Path) -> Result<Connection, QueueError> {
     }
     conn.execute_batch(SCHEMA).map_err(failed)?;
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)
-        .map_err(failed)?;
-    conn.execute("UPDATE deliveries SET leased = 0 WHERE leased = 1", [])
         .map_err(failed)?;
     Ok(conn)
 }

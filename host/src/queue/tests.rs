@@ -379,3 +379,39 @@ fn a_duplicate_is_the_same_message_id_with_the_same_client_timestamp() {
     assert_eq!(store(at(None)), once);
     assert_eq!(store(at(None)), dup);
 }
+
+#[test]
+fn another_process_attaching_leaves_leases_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.db");
+    let mut conn = sqlite::open(&path).unwrap();
+    let r = Retention::default();
+    let events = vec![event("1", "d", None)];
+    in_tx(&mut conn, |c| {
+        sqlite::enqueue(c, &events, 0, &r, &mut HashSet::new())
+    });
+    assert_eq!(
+        ids(&in_tx(&mut conn, |c| sqlite::lease(c, "d", 10, 0))),
+        ["1"]
+    );
+    // `switchyard dlq list` while the server runs: the attempt in flight stays the server's.
+    let cli = sqlite::attach(&path).unwrap();
+    assert!(
+        sqlite::dead_letters(&cli, &Filter::default())
+            .unwrap()
+            .is_empty()
+    );
+    drop(cli);
+    assert!(
+        in_tx(&mut conn, |c| sqlite::lease(c, "d", 10, 0))
+            .items
+            .is_empty()
+    );
+    // The owner's next start makes it again.
+    drop(conn);
+    let mut conn = sqlite::open(&path).unwrap();
+    assert_eq!(
+        ids(&in_tx(&mut conn, |c| sqlite::lease(c, "d", 10, 0))),
+        ["1"]
+    );
+}

@@ -1,0 +1,118 @@
+//! The worker's conversation with the queue, seen through a queue that counts leases.
+
+use crate::config::Config;
+use crate::ingest::Sink;
+use crate::intake::Intake;
+use crate::queue::sqlite::{self, Retention, SqliteQueue};
+use crate::queue::{Enqueued, Leases, Millis, NewEvent, Queue, QueueFuture, Settled};
+use crate::routes::Routes;
+use std::collections::HashMap;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+/// The SQLite queue, counting the leases asked of it.
+struct Counting {
+    inner: Arc<SqliteQueue>,
+    leases: AtomicUsize,
+}
+
+impl Queue for Counting {
+    fn enqueue(&self, events: Vec<NewEvent>, now: Millis) -> QueueFuture<'_, Enqueued> {
+        self.inner.enqueue(events, now)
+    }
+    fn lease(&self, destination: &str, max: usize, now: Millis) -> QueueFuture<'_, Leases> {
+        self.leases.fetch_add(1, Ordering::SeqCst);
+        self.inner.lease(destination, max, now)
+    }
+    fn settle(&self, settled: Vec<Settled>, now: Millis) -> QueueFuture<'_, ()> {
+        self.inner.settle(settled, now)
+    }
+    fn changed(&self, destination: &str) -> Pin<Box<dyn Future<Output = ()> + Send + '_>> {
+        self.inner.changed(destination)
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idle_worker_waits_for_work_instead_of_asking_again_and_again() {
+    let config = Config::parse(
+        r#"
+        [[sources]]
+        name = "app"
+        write_key = "k"
+        [[destinations]]
+        name = "hook"
+        plugin = "webhook"
+        allowed_hosts = ["https://hooks.example"]
+        # Nothing listens here: the one event below fails and waits a minute for its retry.
+        redirect_outbound = "http://127.0.0.1:9"
+          [destinations.delivery]
+          initial_backoff_ms = 60000
+          max_backoff_ms = 60000
+          [[destinations.subscriptions]]
+          name = "All"
+          action = "send"
+          trigger = 'type = "track"'
+            [destinations.subscriptions.mapping]
+            url = "https://hooks.example/in"
+        "#,
+        "test",
+        |_| Err::<String, _>("no environment"),
+    )
+    .unwrap();
+    let runtime = crate::runtime::Runtime::new(&Default::default()).unwrap();
+    let webhook = crate::bundled::find("webhook").unwrap();
+    let plugin = runtime.load(webhook, "webhook").await.unwrap();
+    let plugins: HashMap<_, _> = [("webhook".to_string(), plugin)].into_iter().collect();
+    let routes = Arc::new(Routes::build(&config, &plugins).unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite =
+        Arc::new(SqliteQueue::open(&sqlite::path_in(dir.path()), Retention::default()).unwrap());
+    let queue = Arc::new(Counting {
+        inner: sqlite.clone(),
+        leases: AtomicUsize::new(0),
+    });
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let workers = tokio::spawn(super::run(
+        routes.clone(),
+        queue.clone(),
+        stopping,
+        Duration::from_secs(1),
+    ));
+
+    // Nothing queued: one look, then a wait for news.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let idle = queue.leases.load(Ordering::SeqCst);
+    assert!((1..=2).contains(&idle), "{idle} leases while idle");
+
+    // An accepted event wakes the worker at once; after its failed attempt, it waits again.
+    let intake = Intake {
+        routes,
+        queue: sqlite.clone(),
+    };
+    let event = serde_json::json!({"type": "track", "event": "E", "userId": "u",
+        "messageId": "m-1", "properties": {}});
+    intake.take("app".into(), vec![event]).await.unwrap();
+    let log = sqlite::attach(&sqlite::path_in(dir.path())).unwrap();
+    let mut attempts = Vec::new();
+    for _ in 0..100 {
+        attempts = sqlite::attempts(&log, &Default::default()).unwrap();
+        if !attempts.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(attempts.len(), 1, "the event was attempted once");
+    let woken = queue.leases.load(Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let later = queue.leases.load(Ordering::SeqCst);
+    assert!(
+        later - woken <= 2,
+        "{} leases after the attempt",
+        later - woken
+    );
+
+    let _ = stop.send(true);
+    workers.await.unwrap();
+}
