@@ -104,8 +104,9 @@ pub struct Retention {
     pub log_max_age: Millis,
     /// The delivery log keeps at most this many entries.
     pub log_max_rows: i64,
-    /// The queue file grows to at most this many bytes; beyond it new events are refused
-    /// (ingest answers 503) until deliveries free space. `None`: as large as the disk allows.
+    /// The queue file grows to at most this many bytes; new events are refused (ingest
+    /// answers 503) from seven eighths of it on, until deliveries free space. `None`: as large
+    /// as the disk allows.
     pub max_bytes: Option<u64>,
 }
 
@@ -183,13 +184,13 @@ pub fn attach(path: &Path) -> Result<Connection, QueueError> {
     Ok(conn)
 }
 
+const FULL: &str = "the queue is full: the disk is full, or the file reached server.queue_max_mb";
+
 /// An operator-readable cause for a SQLite error.
 fn explain(e: &rusqlite::Error) -> String {
     use rusqlite::ErrorCode::*;
     match e.sqlite_error_code() {
-        Some(DiskFull) => {
-            "the queue is full: the disk is full, or the file reached server.queue_max_mb".into()
-        }
+        Some(DiskFull) => FULL.into(),
         Some(ReadOnly) | Some(CannotOpen) | Some(PermissionDenied) => {
             format!("cannot write the file ({e})")
         }
@@ -332,6 +333,17 @@ pub fn settle(
     now: Millis,
     touched: &mut HashSet<String>,
 ) -> Result<(), QueueError> {
+    settle_with(conn, settled, now, touched, true)
+}
+
+/// [`settle`], with or without the attempts' delivery-log entries.
+fn settle_with(
+    conn: &Connection,
+    settled: &[Settled],
+    now: Millis,
+    touched: &mut HashSet<String>,
+    log: bool,
+) -> Result<(), QueueError> {
     for s in settled {
         touched.insert(s.attempt.destination.clone());
         match &s.verdict {
@@ -377,6 +389,9 @@ pub fn settle(
                     .and_then(|mut st| st.execute([s.id]))
                     .map_err(unavailable)?;
             }
+        }
+        if !log {
+            continue;
         }
         let a = &s.attempt;
         conn.prepare_cached(
@@ -707,6 +722,23 @@ enum Answer {
     Settle,
 }
 
+/// Refuses new events once the file is within an eighth (at least 4 pages) of its cap: leases,
+/// results and their log entries write too, and a queue too full to lease could never
+/// deliver, so never free space.
+fn make_room(conn: &Connection, max_bytes: u64) -> Result<(), QueueError> {
+    let count = |pragma: &str| -> Result<i64, QueueError> {
+        conn.pragma_query_value(None, pragma, |r| r.get(0))
+            .map_err(unavailable)
+    };
+    let page = count("page_size")?.max(1);
+    let max = i64::try_from(max_bytes).unwrap_or(i64::MAX) / page;
+    let used = count("page_count")? - count("freelist_count")?;
+    if used > max - (max / 8).max(4) {
+        return Err(QueueError::Unavailable(FULL.into()));
+    }
+    Ok(())
+}
+
 /// Applies one request inside the caller's transaction.
 fn apply(
     conn: &Connection,
@@ -716,6 +748,9 @@ fn apply(
 ) -> Result<Answer, QueueError> {
     Ok(match op {
         Op::Enqueue(events, now, _) => {
+            if let Some(max) = retention.max_bytes {
+                make_room(conn, max)?;
+            }
             Answer::Enqueue(enqueue(conn, events, *now, retention, touched)?)
         }
         Op::Lease(destination, max, now, _) => Answer::Lease(lease(conn, destination, *max, *now)?),
@@ -794,13 +829,31 @@ fn write(
                 tracing::error!("The queue could not commit a group of requests: {e}");
                 for op in ops.drain(..) {
                     let mut touched = HashSet::new();
-                    let answer = apply_all(
+                    let mut answer = apply_all(
                         &mut conn,
                         std::slice::from_ref(&op),
                         retention,
                         &mut touched,
                     )
                     .map(|mut a| a.remove(0));
+                    if let (Err(e), Op::Settle(settled, now, _)) = (&answer, &op) {
+                        // A full file: the deliveries' state matters more than their log
+                        // entries, and a delivered one frees its row.
+                        let unlogged = conn
+                            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+                            .map_err(unavailable)
+                            .and_then(|tx| {
+                                settle_with(&tx, settled, *now, &mut touched, false)?;
+                                tx.commit().map_err(unavailable)
+                            });
+                        if unlogged.is_ok() {
+                            tracing::warn!(
+                                results = settled.len(),
+                                "Delivery results recorded without their delivery-log entries: {e}"
+                            );
+                            answer = Ok(Answer::Settle);
+                        }
+                    }
                     if answer.is_ok() {
                         wakeups.wake(&touched);
                     }

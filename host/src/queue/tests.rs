@@ -415,3 +415,49 @@ fn another_process_attaching_leaves_leases_alone() {
         ["1"]
     );
 }
+
+#[tokio::test]
+async fn a_full_file_still_records_delivery_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let retention = Retention {
+        max_bytes: Some(1 << 20),
+        ..Retention::default()
+    };
+    let queue = sqlite::SqliteQueue::open(&dir.path().join("q.db"), retention).unwrap();
+    let pad = "x".repeat(3000);
+    let mut stored = 0;
+    for n in 0.. {
+        let mut e = event(&format!("m-{n}"), "d", None);
+        e.deliveries[0].payload = format!("{{\"pad\":\"{pad}\"}}");
+        match queue.enqueue(vec![e], 0).await {
+            Ok(_) => stored += 1,
+            Err(e) => {
+                assert!(e.to_string().contains("full"), "{e}");
+                break;
+            }
+        }
+    }
+    assert!(stored > 10, "{stored}");
+    let leases = queue.lease("d", stored, 0).await.unwrap();
+    assert_eq!(leases.items.len(), stored);
+    // Every delivery failed and is to be retried: no row is freed, and the results' log
+    // entries are more than the room left (enqueues stop short of the cap to leave some).
+    let settled: Vec<Settled> = leases
+        .items
+        .iter()
+        .map(|l| Settled {
+            id: l.id,
+            verdict: Verdict::Retry { due_at: 10 },
+            attempt: Attempt {
+                error: Some("e".repeat(5000)),
+                ..attempt("d", "retry")
+            },
+        })
+        .collect();
+    queue.settle(settled, 0).await.unwrap();
+    // They are due again, not stuck in their leases.
+    let again = queue.lease("d", stored, 10).await.unwrap();
+    assert_eq!(again.items.len(), stored);
+    assert!(again.items.iter().all(|l| l.attempts == 1));
+    queue.close();
+}
