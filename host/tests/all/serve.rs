@@ -46,15 +46,32 @@ fn python_with_segment() -> PathBuf {
 
 /// Starts `switchyard serve --config FILE` and returns it with its ingest address.
 pub(crate) async fn start_server(config: &Path) -> (tokio::process::Child, String) {
+    start_server_with(config, &[]).await
+}
+
+/// [`start_server`] with more environment variables for the configuration's `${NAME}`s.
+pub(crate) async fn start_server_with(
+    config: &Path,
+    env: &[(&str, &str)],
+) -> (tokio::process::Child, String) {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
         .args(["serve", "--config"])
         .arg(config)
         .env("TEST_WRITE_KEY", "key-123")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()
         .expect("starting switchyard serve");
+    // The server's log is read as it comes (a full pipe would stop the server) and shown
+    // with the test's output when it fails.
+    let mut log = BufReader::new(child.stderr.take().unwrap()).lines();
+    tokio::spawn(async move {
+        while let Ok(Some(line)) = log.next_line().await {
+            eprintln!("server: {line}");
+        }
+    });
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let address = tokio::time::timeout(Duration::from_secs(120), async {
         while let Some(line) = lines.next_line().await.unwrap() {
@@ -496,7 +513,7 @@ plugin = "hubspot"
          config file {file} line 4 (destination \"chat\"), subscription \"C\" (line 18): \
          mapping: /text/@case should have field \"operator\" but it doesn't.\n\
          config file {file} line 24 (destination \"crm\"): unknown plugin \"hubspot\"; the \
-         plugins are: slack, webhook\n"
+         plugins are: braze, slack, webhook\n"
     );
     assert_eq!(stderr, expected);
 }

@@ -1,0 +1,162 @@
+//! The launch catalogue end to end: bundled destination plugins behind `switchyard serve`,
+//! configured as the examples ship, sending to a real mock of the vendor's API.
+
+use crate::mock::{Mock, Received};
+use crate::serve::reqwest_like::Client;
+use crate::serve::{start_server_with, stop};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+async fn wait_for(mock: &Mock, n: usize) -> Vec<Received> {
+    let started = Instant::now();
+    loop {
+        let got = mock.received();
+        if got.len() >= n {
+            // Anything more would be a request that should not have been made.
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+            return mock.received();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{} of {n} requests arrived: {got:?}",
+            got.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `time` is the server's receivedAt as Braze wants it (UTC, milliseconds); it is checked and
+/// taken out so the rest can be compared whole.
+fn without_time(mut object: Value) -> Value {
+    let time = object["time"].as_str().expect("a time").to_string();
+    assert!(
+        time.len() == 24 && time.ends_with('Z') && time.as_bytes()[19] == b'.',
+        "{time}"
+    );
+    object.as_object_mut().unwrap().remove("time");
+    object
+}
+
+/// Fly Inc.: "Trip Booked" becomes Braze purchases (one per trip) and views of the pricing
+/// page become the custom event "Viewed Pricing", by `examples/fly-inc.toml` alone.
+#[tokio::test(flavor = "multi_thread")]
+async fn fly_inc_bookings_and_pricing_views_reach_braze() {
+    let mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let example = include_str!("../../../examples/fly-inc.toml");
+    let text = example
+        .replace("listen = \"127.0.0.1:8088\"", "listen = \"127.0.0.1:0\"")
+        .replace(
+            "data_dir = \"./switchyard-data\"",
+            &format!("data_dir = \"{}\"", dir.path().join("data").display()),
+        )
+        .replace(
+            "plugin = \"braze\"\n",
+            &format!(
+                "plugin = \"braze\"\nredirect_outbound = \"{}\"\n",
+                mock.url("")
+            ),
+        );
+    assert_ne!(text, example);
+    let config = dir.path().join("fly-inc.toml");
+    std::fs::write(&config, text).unwrap();
+    let (mut server, address) = start_server_with(
+        &config,
+        &[
+            ("FLY_INC_WRITE_KEY", "fly-key"),
+            ("BRAZE_API_KEY", "braze-secret-1"),
+        ],
+    )
+    .await;
+    let client = Client::new(&address);
+
+    let booking = json!({"type": "track", "event": "Trip Booked", "userId": "traveller-7",
+        "messageId": "m-booking", "timestamp": "2026-11-29T08:00:00Z",
+        "context": {"traits": {"email": "ana@example.com"}},
+        "properties": {"booking_id": "BK-1001", "total": 438.0,
+            "trips": [
+                {"route": "JFK-LIS", "fare": 389.0, "currency": "EUR", "seats": 1,
+                 "fare_class": "economy"},
+                {"route": "LIS-OPO", "fare": 49.0, "currency": "EUR", "seats": 1,
+                 "fare_class": "basic"}]}});
+    let pricing = json!({"type": "page", "name": "Pricing", "userId": "traveller-7",
+        "messageId": "m-pricing", "properties": {"path": "/pricing", "plan_shown": "flex"}});
+    let other_page = json!({"type": "page", "name": "Home", "userId": "traveller-7",
+        "messageId": "m-home", "properties": {"path": "/"}});
+    let search = json!({"type": "track", "event": "Flights Searched", "userId": "traveller-7",
+        "messageId": "m-search", "properties": {"route": "JFK-LIS"}});
+    for (path, event) in [
+        ("/v1/track", booking),
+        ("/v1/page", pricing),
+        ("/v1/page", other_page),
+        ("/v1/track", search),
+    ] {
+        let (status, body) = client.post(path, Some("fly-key"), event).await;
+        assert_eq!(status, 200, "{body}");
+    }
+
+    let got = wait_for(&mock, 2).await;
+    assert_eq!(
+        got.len(),
+        2,
+        "only the booking and the pricing view: {got:?}"
+    );
+    for request in &got {
+        assert_eq!(request.method, "POST");
+        assert_eq!(request.path, "/users/track");
+        assert_eq!(
+            request.header("x-switchyard-original-host"),
+            Some("rest.iad-01.braze.com")
+        );
+        assert_eq!(
+            request.header("authorization"),
+            Some("Bearer braze-secret-1")
+        );
+        assert_eq!(request.header("content-type"), Some("application/json"));
+    }
+    let body = |key: &str| {
+        got.iter()
+            .map(Received::json)
+            .find(|b| b.get(key).is_some())
+            .unwrap_or_else(|| panic!("no request with {key}: {got:?}"))
+    };
+
+    let purchases = body("purchases");
+    let purchases: Vec<Value> = purchases["purchases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .cloned()
+        .map(without_time)
+        .collect();
+    let shared = json!({"booking_id": "BK-1001", "total": 438.0});
+    assert_eq!(
+        purchases,
+        [
+            json!({"external_id": "traveller-7", "product_id": "JFK-LIS", "price": 389.0,
+                "currency": "EUR", "quantity": 1, "_update_existing_only": false,
+                "properties": {"fare_class": "economy", "booking_id": shared["booking_id"],
+                    "total": shared["total"]}}),
+            json!({"external_id": "traveller-7", "product_id": "LIS-OPO", "price": 49.0,
+                "currency": "EUR", "quantity": 1, "_update_existing_only": false,
+                "properties": {"fare_class": "basic", "booking_id": shared["booking_id"],
+                    "total": shared["total"]}}),
+        ]
+    );
+    let purchase_request = got
+        .iter()
+        .find(|r| r.json().get("purchases").is_some())
+        .unwrap();
+    assert_eq!(purchase_request.header("x-braze-batch"), Some("true"));
+
+    let events = body("events");
+    let events = events["events"].as_array().unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        without_time(events[0].clone()),
+        json!({"external_id": "traveller-7", "name": "Viewed Pricing",
+            "properties": {"path": "/pricing", "plan_shown": "flex"},
+            "_update_existing_only": false})
+    );
+    stop(&mut server).await;
+}

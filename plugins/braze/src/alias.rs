@@ -1,0 +1,115 @@
+//! `createAlias` (`/users/alias/new`) and `identifyUser` (`/users/identify`): one request per
+//! event, as in the reference.
+
+use crate::track::Settings;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use switchyard_plugin_sdk::{Action, Context, Error, Field};
+
+pub(crate) fn create_alias() -> Action {
+    Action::new("createAlias", "Create Alias")
+        .description(
+            "Create new user aliases for existing identified users, or to create new \
+             unidentified users.",
+        )
+        .default_trigger("event = \"Create Alias\"")
+        .field(
+            Field::string("external_id", "External ID")
+                .description("The external ID of the user to create an alias for.")
+                .allow_null(),
+        )
+        .field(
+            Field::string("alias_name", "Alias Name")
+                .description("The alias identifier")
+                .required(),
+        )
+        .field(
+            Field::string("alias_label", "Alias Label")
+                .description("A label indicating the type of alias")
+                .required(),
+        )
+        .perform(send_alias)
+}
+
+pub(crate) fn identify_user() -> Action {
+    Action::new("identifyUser", "Identify User")
+        .description(
+            "Identifies an unidentified (alias-only) user. Use alongside the Create Alias \
+             action, or with user aliases you have already defined.",
+        )
+        .field(
+            Field::string("external_id", "External ID")
+                .description("The external ID of the user to identify.")
+                .required(),
+        )
+        .field(
+            Field::object("user_alias", "User Alias Object")
+                .description("A user alias object: alias_name and alias_label, both required.")
+                .required(),
+        )
+        .field(
+            Field::string("merge_behavior", "Merge Behavior")
+                .description(
+                    "Sets the endpoint to merge some fields found exclusively on the anonymous \
+                     user to the identified user.",
+                )
+                .choice("none", "None")
+                .choice("merge", "Merge"),
+        )
+        .perform(send_identify)
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Alias {
+    #[serde(default)]
+    external_id: Option<String>,
+    alias_name: String,
+    alias_label: String,
+}
+
+fn send_alias(ctx: &mut Context, a: Alias, s: Settings) -> Result<(), Error> {
+    let mut alias = json!({"alias_name": a.alias_name, "alias_label": a.alias_label});
+    if let Some(id) = a.external_id {
+        alias["external_id"] = json!(id);
+    }
+    let url = s.url("/users/alias/new")?;
+    ctx.post(&url)
+        .bearer(s.api_key())
+        .json(&json!({"user_aliases": [alias]}))
+        .send()?
+        .error_for_status()?;
+    Ok(())
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Identify {
+    external_id: String,
+    user_alias: Value,
+    #[serde(default)]
+    merge_behavior: Option<String>,
+}
+
+fn send_identify(ctx: &mut Context, p: Identify, s: Settings) -> Result<(), Error> {
+    for key in ["alias_name", "alias_label"] {
+        if !p.user_alias.get(key).is_some_and(Value::is_string) {
+            return Err(Error::invalid_payload(format!(
+                "user_alias is missing the required field '{key}'."
+            )));
+        }
+    }
+    let mut body = json!({"aliases_to_identify": [{
+        "external_id": p.external_id,
+        "user_alias": {"alias_name": p.user_alias["alias_name"],
+            "alias_label": p.user_alias["alias_label"]},
+    }]});
+    if let Some(m) = p.merge_behavior {
+        body["merge_behavior"] = json!(m);
+    }
+    let url = s.url("/users/identify")?;
+    ctx.post(&url)
+        .bearer(s.api_key())
+        .json(&body)
+        .send()?
+        .error_for_status()?;
+    Ok(())
+}

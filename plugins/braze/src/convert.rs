@@ -1,0 +1,115 @@
+//! Value conversions Braze's reference applies before sending: times as ISO 8601 in UTC with
+//! milliseconds (`dayjs(x).toISOString()`), dates of birth as `YYYY-MM-DD`, and gender words
+//! as Braze's one-letter codes.
+
+use serde_json::Value;
+use time::format_description::well_known::Rfc3339;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
+
+/// Parses what dayjs parses in practice: an RFC 3339 timestamp, a date-time without an offset
+/// or a bare date (both taken as UTC, where the reference takes the server's zone), or epoch
+/// milliseconds.
+pub(crate) fn parse_time(value: &Value) -> Option<OffsetDateTime> {
+    match value {
+        Value::Number(n) => {
+            let ms = n.as_f64()? as i128;
+            OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).ok()
+        }
+        Value::String(s) => {
+            let s = s.trim();
+            if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
+                return Some(t);
+            }
+            let naive = format_description!(
+                "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
+            );
+            if let Ok(t) = PrimitiveDateTime::parse(s, naive) {
+                return Some(t.assume_offset(UtcOffset::UTC));
+            }
+            let date = format_description!("[year]-[month]-[day]");
+            Date::parse(s, date)
+                .ok()
+                .map(|d| d.midnight().assume_offset(UtcOffset::UTC))
+        }
+        _ => None,
+    }
+}
+
+/// `2024-03-01T10:00:00.000Z`; `None` for a value that is not a time (the field is then left
+/// out, as the reference does); `null` stays `null`.
+pub(crate) fn iso(value: &Value) -> Option<Value> {
+    if value.is_null() {
+        return Some(Value::Null);
+    }
+    let t = parse_time(value)?.to_offset(UtcOffset::UTC);
+    let format =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    t.format(format).ok().map(Value::String)
+}
+
+/// `YYYY-MM-DD` in UTC.
+pub(crate) fn dob(value: &Value) -> Option<Value> {
+    if value.is_null() {
+        return Some(Value::Null);
+    }
+    let t = parse_time(value)?.to_offset(UtcOffset::UTC);
+    t.format(format_description!("[year]-[month]-[day]"))
+        .ok()
+        .map(Value::String)
+}
+
+/// Braze's gender codes; anything else is passed through.
+pub(crate) fn gender(value: &Value) -> Value {
+    let Some(text) = value.as_str() else {
+        return value.clone();
+    };
+    let code = match text.to_lowercase().as_str() {
+        "man" | "male" | "m" => "M",
+        "woman" | "female" | "w" | "f" => "F",
+        "other" | "o" => "O",
+        "not applicable" | "n" => "N",
+        "prefer not to say" | "p" => "P",
+        _ => return value.clone(),
+    };
+    Value::String(code.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn times_become_utc_iso_with_milliseconds() {
+        assert_eq!(
+            iso(&json!("2024-03-01T12:30:00+02:00")),
+            Some(json!("2024-03-01T10:30:00.000Z"))
+        );
+        assert_eq!(
+            iso(&json!("2024-03-01T10:30:00.123456Z")),
+            Some(json!("2024-03-01T10:30:00.123Z"))
+        );
+        assert_eq!(
+            iso(&json!("2024-03-01")),
+            Some(json!("2024-03-01T00:00:00.000Z"))
+        );
+        assert_eq!(
+            iso(&json!(1709288400000u64)),
+            Some(json!("2024-03-01T10:20:00.000Z"))
+        );
+        assert_eq!(iso(&json!("next tuesday")), None);
+        assert_eq!(iso(&Value::Null), Some(Value::Null));
+    }
+
+    #[test]
+    fn dates_of_birth_and_genders() {
+        assert_eq!(
+            dob(&json!("1990-05-17T00:00:00Z")),
+            Some(json!("1990-05-17"))
+        );
+        assert_eq!(gender(&json!("Female")), json!("F"));
+        assert_eq!(gender(&json!("prefer not to say")), json!("P"));
+        assert_eq!(gender(&json!("nonbinary")), json!("nonbinary"));
+    }
+}

@@ -1,0 +1,326 @@
+//! Requests the Braze plugin sends, checked against Braze's documented `/users/track`,
+//! `/users/alias/new` and `/users/identify` formats and the reference's behaviour.
+
+use crate::plugin;
+use serde_json::{Value, json};
+use switchyard_plugin_sdk::{Context, Error, FakeHttp, Response};
+
+fn settings() -> Value {
+    json!({"api_key": "b-key-1", "app_id": "app-9", "endpoint": "https://rest.fra-01.braze.eu"})
+}
+
+fn perform(http: &FakeHttp, action: &str, payload: Value) -> Result<(), Error> {
+    plugin().perform(&mut Context::fake(http), action, &payload, &settings())
+}
+
+#[test]
+fn track_event_sends_one_event_object() {
+    let http = FakeHttp::new();
+    http.respond(Response::new(
+        201,
+        r#"{"message":"success","events_processed":1}"#,
+    ));
+    perform(
+        &http,
+        "trackEvent",
+        json!({"external_id": "u-42", "email": "ann@example.com", "name": "Viewed Pricing",
+            "time": "2026-11-29T10:15:00.5+01:00", "properties": {"plan": "pro"},
+            "_update_existing_only": false, "enable_batching": false, "batch_size": 75}),
+    )
+    .unwrap();
+    let sent = http.requests();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].method, "POST");
+    assert_eq!(sent[0].url, "https://rest.fra-01.braze.eu/users/track");
+    assert_eq!(sent[0].header("authorization"), Some("Bearer b-key-1"));
+    assert_eq!(sent[0].header("content-type"), Some("application/json"));
+    assert_eq!(sent[0].header("x-braze-batch"), None);
+    assert_eq!(
+        sent[0].json(),
+        json!({"events": [{"external_id": "u-42", "email": "ann@example.com", "app_id": "app-9",
+            "name": "Viewed Pricing", "time": "2026-11-29T09:15:00.500Z",
+            "properties": {"plan": "pro"}, "_update_existing_only": false}]})
+    );
+}
+
+#[test]
+fn an_alias_counts_only_with_name_and_label() {
+    let http = FakeHttp::new();
+    let half = perform(
+        &http,
+        "trackEvent",
+        json!({"user_alias": {"alias_name": "a-1"}, "name": "E", "time": "2026-01-01"}),
+    );
+    let Err(Error::InvalidPayload(message)) = half else {
+        panic!("{half:?}")
+    };
+    assert!(
+        message.contains("\"external_id\" or \"user_alias\""),
+        "{message}"
+    );
+    assert!(http.requests().is_empty(), "nothing is sent half-formed");
+
+    perform(
+        &http,
+        "trackEvent",
+        json!({"user_alias": {"alias_name": "a-1", "alias_label": "crm"}, "name": "E",
+            "time": "2026-01-01"}),
+    )
+    .unwrap();
+    assert_eq!(
+        http.requests()[0].json()["events"][0]["user_alias"],
+        json!({"alias_name": "a-1", "alias_label": "crm"})
+    );
+}
+
+#[test]
+fn a_purchase_becomes_one_object_per_product() {
+    let http = FakeHttp::new();
+    perform(
+        &http,
+        "trackPurchase",
+        json!({"external_id": "u-42", "time": "2026-11-29T10:00:00Z",
+            "products": [
+                {"product_id": "LIS-1", "price": 129.5, "quantity": 2, "currency": "EUR",
+                 "name": "Flight to Lisbon"},
+                {"product_id": 77, "price": "15.00", "name": "Seat upgrade"}],
+            "properties": {"order_id": "o-1", "revenue": 274, "products": [{"x": 1}]}}),
+    )
+    .unwrap();
+    let sent = &http.requests()[0];
+    assert_eq!(sent.header("x-braze-batch"), Some("true"));
+    assert_eq!(
+        sent.json(),
+        json!({"purchases": [
+            {"external_id": "u-42", "app_id": "app-9", "time": "2026-11-29T10:00:00.000Z",
+             "product_id": "LIS-1", "currency": "EUR", "price": 129.5, "quantity": 2,
+             "properties": {"name": "Flight to Lisbon", "order_id": "o-1", "revenue": 274}},
+            {"external_id": "u-42", "app_id": "app-9", "time": "2026-11-29T10:00:00.000Z",
+             "product_id": "77", "currency": "USD", "price": 15.0,
+             "properties": {"name": "Seat upgrade", "order_id": "o-1", "revenue": 274}}]})
+    );
+}
+
+#[test]
+fn a_purchase_without_products_sends_nothing_and_a_bad_product_is_named() {
+    let http = FakeHttp::new();
+    perform(
+        &http,
+        "trackPurchase",
+        json!({"external_id": "u", "time": "2026-01-01", "products": []}),
+    )
+    .unwrap();
+    assert!(http.requests().is_empty());
+    let err = perform(
+        &http,
+        "trackPurchase",
+        json!({"external_id": "u", "time": "2026-01-01",
+            "products": [{"product_id": "a", "price": 1}, {"product_id": "b"}]}),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidPayload(m) if m.contains("products[1]") && m.contains("price")),
+        "{err:?}"
+    );
+    assert!(http.requests().is_empty());
+}
+
+#[test]
+fn profiles_carry_standard_and_custom_attributes() {
+    let http = FakeHttp::new();
+    perform(
+        &http,
+        "updateUserProfile",
+        json!({"external_id": "u-42", "email": "ann@example.com", "first_name": "Ann",
+            "gender": "Female", "dob": "1990-05-17T00:00:00Z",
+            "current_location": {"latitude": 38.7},
+            "subscription_groups": [],
+            "custom_attributes": {"email": "ann@example.com", "firstName": "Ann",
+                "avatar": "https://x/y.png", "plan": "pro", "seats": 3},
+            "_update_existing_only": false}),
+    )
+    .unwrap();
+    assert_eq!(
+        http.requests()[0].json(),
+        json!({"attributes": [{"external_id": "u-42", "email": "ann@example.com",
+            "first_name": "Ann", "gender": "F", "dob": "1990-05-17",
+            "current_location": {"latitude": 38.7}, "plan": "pro", "seats": 3,
+            "_update_existing_only": false}]})
+    );
+}
+
+#[test]
+fn a_batch_sends_the_valid_events_together_and_answers_each() {
+    let http = FakeHttp::new();
+    // Braze refuses the second object of the request (index 1), accepts the rest.
+    http.respond(Response::new(
+        201,
+        r#"{"message":"success","errors":[{"type":"'name' is required","input_array":"events","index":1}]}"#,
+    ));
+    let event = |id: &str, name: &str| json!({"external_id": id, "name": name, "time": "2026-11-29T10:00:00Z"});
+    let results = plugin().perform_batch(
+        &mut Context::fake(&http),
+        "trackEvent",
+        &[
+            event("u-1", "A"),
+            json!({"name": "No user", "time": "2026-11-29T10:00:00Z"}),
+            event("u-3", "C"),
+            event("u-4", "D"),
+        ],
+        &settings(),
+    );
+    let sent = http.requests();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].header("x-braze-batch"), Some("true"));
+    let names: Vec<Value> = sent[0].json()["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].clone())
+        .collect();
+    assert_eq!(names, ["A", "C", "D"]);
+    assert!(results[0].is_ok());
+    assert!(matches!(results[1], Err(Error::InvalidPayload(_))));
+    assert!(
+        matches!(&results[2], Err(Error::Permanent { message, status: Some(400) }) if message.contains("'name'")),
+        "{:?}",
+        results[2]
+    );
+    assert!(results[3].is_ok());
+}
+
+#[test]
+fn vendor_failures_are_every_events_answer() {
+    let http = FakeHttp::new();
+    http.respond(Response::new(503, "unavailable"));
+    http.respond(Response::new(429, "slow down").with_header("retry-after", "30"));
+    http.respond(Response::new(401, r#"{"message":"Invalid API key"}"#));
+    let two = [
+        json!({"external_id": "a", "name": "A", "time": "2026-01-01"}),
+        json!({"external_id": "b", "name": "B", "time": "2026-01-01"}),
+    ];
+    let run = |http: &FakeHttp| {
+        plugin().perform_batch(&mut Context::fake(http), "trackEvent", &two, &settings())
+    };
+    let down = run(&http);
+    assert!(down.iter().all(|r| matches!(
+        r,
+        Err(Error::Retryable {
+            status: Some(503),
+            ..
+        })
+    )));
+    let throttled = run(&http);
+    assert!(throttled.iter().all(|r| matches!(
+        r,
+        Err(Error::RateLimited { retry_after: Some(d), .. }) if d.as_secs() == 30
+    )));
+    let refused = run(&http);
+    assert!(
+        refused.iter().all(|r| matches!(
+            r,
+            Err(Error::Auth { .. })
+                | Err(Error::Permanent {
+                    status: Some(401),
+                    ..
+                })
+        )),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn purchases_beyond_75_objects_wait_for_the_next_batch() {
+    let http = FakeHttp::new();
+    let order = |n: usize| {
+        let products: Vec<Value> = (0..n)
+            .map(|i| json!({"product_id": format!("p{i}"), "price": 1}))
+            .collect();
+        json!({"external_id": "u", "time": "2026-01-01", "products": products})
+    };
+    let results = plugin().perform_batch(
+        &mut Context::fake(&http),
+        "trackPurchase",
+        &[order(50), order(30), order(20), order(76)],
+        &settings(),
+    );
+    assert_eq!(
+        http.requests()[0].json()["purchases"]
+            .as_array()
+            .unwrap()
+            .len(),
+        70
+    );
+    assert!(results[0].is_ok() && results[2].is_ok());
+    assert!(matches!(
+        results[1],
+        Err(Error::Retryable {
+            status: Some(429),
+            ..
+        })
+    ));
+    assert!(matches!(
+        results[3],
+        Err(Error::Permanent {
+            status: Some(413),
+            ..
+        })
+    ));
+}
+
+#[test]
+fn aliases_and_identifies() {
+    let http = FakeHttp::new();
+    perform(
+        &http,
+        "createAlias",
+        json!({"external_id": null, "alias_name": "anon-7", "alias_label": "web"}),
+    )
+    .unwrap();
+    perform(
+        &http,
+        "identifyUser",
+        json!({"external_id": "u-42", "user_alias": {"alias_name": "anon-7", "alias_label": "web"},
+            "merge_behavior": "merge"}),
+    )
+    .unwrap();
+    let sent = http.requests();
+    assert_eq!(sent[0].url, "https://rest.fra-01.braze.eu/users/alias/new");
+    assert_eq!(
+        sent[0].json(),
+        json!({"user_aliases": [{"alias_name": "anon-7", "alias_label": "web"}]})
+    );
+    assert_eq!(sent[1].url, "https://rest.fra-01.braze.eu/users/identify");
+    assert_eq!(
+        sent[1].json(),
+        json!({"aliases_to_identify": [{"external_id": "u-42",
+            "user_alias": {"alias_name": "anon-7", "alias_label": "web"}}],
+            "merge_behavior": "merge"})
+    );
+    let err = perform(
+        &http,
+        "identifyUser",
+        json!({"external_id": "u-42", "user_alias": {"alias_name": "anon-7"}}),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidPayload(m) if m.contains("alias_label")),
+        "{err:?}"
+    );
+    assert_eq!(http.requests().len(), 2);
+}
+
+#[test]
+fn an_endpoint_that_is_not_https_is_a_settings_error() {
+    let http = FakeHttp::new();
+    let err = plugin()
+        .perform(
+            &mut Context::fake(&http),
+            "trackEvent",
+            &json!({"external_id": "u", "name": "E", "time": "2026-01-01"}),
+            &json!({"api_key": "k", "endpoint": "http://rest.iad-01.braze.com"}),
+        )
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidSettings(_)), "{err:?}");
+    assert!(http.requests().is_empty());
+}
