@@ -160,3 +160,117 @@ async fn fly_inc_bookings_and_pricing_views_reach_braze() {
     );
     stop(&mut server).await;
 }
+
+/// A Braze destination configured with nothing but its settings gets Segment's presets:
+/// identifies update profiles, ecommerce events become Braze's recommended events, other
+/// tracks custom events.
+#[tokio::test(flavor = "multi_thread")]
+async fn braze_presets_route_each_kind_of_event() {
+    let mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("braze.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[server]
+listen = "127.0.0.1:0"
+data_dir = "{data}"
+
+[[sources]]
+name = "shop"
+write_key = "shop-key"
+
+[[destinations]]
+name = "braze"
+plugin = "braze"
+redirect_outbound = "{mock}"
+  [destinations.settings]
+  api_key = "braze-secret-2"
+  endpoint = "https://rest.fra-02.braze.eu"
+"#,
+            data = dir.path().join("data").display(),
+            mock = mock.url("")
+        ),
+    )
+    .unwrap();
+    let (mut server, address) = start_server_with(&config, &[]).await;
+    let client = Client::new(&address);
+    let events = [
+        (
+            "/v1/identify",
+            json!({"type": "identify", "userId": "u-1", "messageId": "m-1",
+                "traits": {"email": "ann@example.com", "firstName": "Ann", "plan": "pro"}}),
+        ),
+        (
+            "/v1/track",
+            json!({"type": "track", "event": "Order Completed", "userId": "u-1",
+                "messageId": "m-2", "timestamp": "2026-11-29T08:00:00Z",
+                "properties": {"order_id": "o-1", "total": 30, "currency": "EUR",
+                    "source": "web", "products": [{"product_id": "p-1", "name": "Mug",
+                        "variant": "blue", "quantity": 2, "price": 15}]}}),
+        ),
+        (
+            "/v1/track",
+            json!({"type": "track", "event": "Product Added", "userId": "u-1",
+                "messageId": "m-3", "timestamp": "2026-11-29T07:59:00Z",
+                "properties": {"cart_id": "c-1", "product_id": "p-1", "name": "Mug",
+                    "variant": "blue", "quantity": 1, "price": 15, "currency": "EUR",
+                    "source": "web"}}),
+        ),
+        (
+            "/v1/track",
+            json!({"type": "track", "event": "Flights Searched", "userId": "u-1",
+                "messageId": "m-4", "properties": {"route": "JFK-LIS"}}),
+        ),
+    ];
+    for (path, event) in events {
+        let (status, body) = client.post(path, Some("shop-key"), event).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let got = wait_for(&mock, 4).await;
+    assert_eq!(got.len(), 4, "{got:?}");
+    let bodies: Vec<Value> = got.iter().map(Received::json).collect();
+    for request in &got {
+        assert_eq!(request.path, "/users/track");
+        assert_eq!(
+            request.header("x-switchyard-original-host"),
+            Some("rest.fra-02.braze.eu")
+        );
+        assert_eq!(
+            request.header("authorization"),
+            Some("Bearer braze-secret-2")
+        );
+    }
+    let find = |f: &dyn Fn(&Value) -> bool| {
+        bodies
+            .iter()
+            .find(|b| f(b))
+            .unwrap_or_else(|| panic!("{bodies:?}"))
+            .clone()
+    };
+    let profile = find(&|b| b.get("attributes").is_some());
+    assert_eq!(
+        profile["attributes"][0],
+        json!({"external_id": "u-1", "email": "ann@example.com", "first_name": "Ann",
+            "plan": "pro", "_update_existing_only": false})
+    );
+    let event_named = |name: &'static str| {
+        find(&move |b: &Value| b["events"][0]["name"] == name)["events"][0].clone()
+    };
+    let order = event_named("ecommerce.order_placed");
+    assert_eq!(order["time"], "2026-11-29T08:00:00.000Z");
+    assert_eq!(
+        order["properties"],
+        json!({"currency": "EUR", "source": "web", "order_id": "o-1", "total_value": 30,
+            "products": [{"product_id": "p-1", "product_name": "Mug", "variant_id": "blue",
+                "quantity": 2, "price": 15}]})
+    );
+    let cart = event_named("ecommerce.cart_updated");
+    assert_eq!(cart["properties"]["action"], "add");
+    assert_eq!(cart["properties"]["cart_id"], "c-1");
+    assert_eq!(cart["properties"]["products"][0]["quantity"], 1);
+    let search = event_named("Flights Searched");
+    assert_eq!(search["properties"], json!({"route": "JFK-LIS"}));
+    stop(&mut server).await;
+}

@@ -5,13 +5,19 @@
 //! request carries `Authorization: Bearer <api_key>` and goes to the account's REST endpoint
 //! (the `endpoint` setting).
 //!
+//! Actions: `trackEvent`, `trackPurchase`, `updateUserProfile` (module `track`), `createAlias`,
+//! `identifyUser` (`alias`), `triggerCampaign`, `triggerCanvas` (`trigger`), `ecommerce` and
+//! `ecommerceSingleProduct` (`ecommerce`, sent through `track`).
+//!
 //! Batching: `trackEvent`, `trackPurchase` and `updateUserProfile` send up to 75 objects in one
 //! `/users/track` request (`enable_batching`, on by default as in Segment), with a result per
 //! event from Braze's `errors` list.
 
 mod alias;
 mod convert;
+mod ecommerce;
 mod track;
+mod trigger;
 
 #[cfg(test)]
 mod tests;
@@ -90,11 +96,74 @@ pub fn plugin() -> Plugin {
             "updateUserProfile",
             "type = \"identify\"",
         ))
+        .preset(ecommerce_preset(
+            "Order Placed (beta)",
+            "Order Completed",
+            "order_placed",
+            None,
+        ))
+        .preset(ecommerce_preset(
+            "Checkout Started (beta)",
+            "Checkout Started",
+            "checkout_started",
+            None,
+        ))
+        .preset(ecommerce_preset(
+            "Order Refunded (beta)",
+            "Order Refunded",
+            "order_refunded",
+            None,
+        ))
+        .preset(ecommerce_preset(
+            "Order Cancelled (beta)",
+            "Order Cancelled",
+            "order_cancelled",
+            None,
+        ))
+        .preset(
+            Preset::new(
+                "Product Viewed (beta)",
+                "ecommerceSingleProduct",
+                "event = \"Product Viewed\"",
+            )
+            .mapping(json!({"name": "ecommerce.product_viewed"})),
+        )
+        .preset(ecommerce_preset(
+            "Product Added (beta)",
+            "Product Added",
+            "cart_updated",
+            Some("add"),
+        ))
+        .preset(ecommerce_preset(
+            "Product Removed (beta)",
+            "Product Removed",
+            "cart_updated",
+            Some("remove"),
+        ))
         .action(update_user_profile())
         .action(track_event())
         .action(track_purchase())
         .action(alias::create_alias())
         .action(alias::identify_user())
+        .action(trigger::trigger_campaign())
+        .action(trigger::trigger_canvas())
+        .action(ecommerce::action(false))
+        .action(ecommerce::action(true))
+}
+
+/// A preset sending `event` to `ecommerce` as Braze's `ecommerce.<name>`. A cart change
+/// (`action`) carries the one product the event describes.
+fn ecommerce_preset(title: &str, event: &str, name: &str, action: Option<&str>) -> Preset {
+    let mut mapping = json!({"name": format!("ecommerce.{name}")});
+    if let Some(action) = action {
+        let path = |p: &str| json!({"@path": p});
+        mapping["action"] = json!(action);
+        mapping["products"] = json!([{"product_id": path("$.properties.product_id"),
+            "product_name": path("$.properties.name"), "variant_id": path("$.properties.variant"),
+            "image_url": path("$.properties.image_url"), "product_url": path("$.properties.url"),
+            "quantity": path("$.properties.quantity"), "price": path("$.properties.price")}]);
+    }
+    Preset::new(title, "ecommerce", &format!("event = \"{event}\"")).mapping(mapping)
 }
 
 /// `user_alias`, `external_id`, `braze_id` and the batching fields every `/users/track` action

@@ -324,3 +324,197 @@ fn an_endpoint_that_is_not_https_is_a_settings_error() {
     assert!(matches!(err, Error::InvalidSettings(_)), "{err:?}");
     assert!(http.requests().is_empty());
 }
+
+#[test]
+fn a_campaign_goes_to_its_recipients_with_their_prioritization() {
+    let http = FakeHttp::new();
+    perform(
+        &http,
+        "triggerCampaign",
+        json!({"campaign_id": "camp-1", "trigger_properties": {"route": "JFK-LIS"},
+            "recipients": [{"external_user_id": "u-42"}, {"email": "ann@example.com"}],
+            "prioritization": {"first_priority": "identified",
+                "second_priority": "most_recently_updated"}}),
+    )
+    .unwrap();
+    let sent = &http.requests()[0];
+    assert_eq!(
+        sent.url,
+        "https://rest.fra-01.braze.eu/campaigns/trigger/send"
+    );
+    assert_eq!(sent.header("authorization"), Some("Bearer b-key-1"));
+    let order = json!(["identified", "most_recently_updated"]);
+    assert_eq!(
+        sent.json(),
+        json!({"campaign_id": "camp-1", "trigger_properties": {"route": "JFK-LIS"},
+            "recipients": [{"external_user_id": "u-42", "prioritization": order},
+                {"email": "ann@example.com", "prioritization": order}]})
+    );
+}
+
+#[test]
+fn a_canvas_needs_broadcast_or_recipients_but_not_both() {
+    let http = FakeHttp::new();
+    perform(
+        &http,
+        "triggerCanvas",
+        json!({"canvas_id": "cv-1", "broadcast": true, "canvas_entry_properties": {"a": 1}}),
+    )
+    .unwrap();
+    assert_eq!(
+        http.requests()[0].url,
+        "https://rest.fra-01.braze.eu/canvas/trigger/send"
+    );
+    assert_eq!(
+        http.requests()[0].json(),
+        json!({"canvas_id": "cv-1", "broadcast": true, "canvas_entry_properties": {"a": 1}})
+    );
+    for payload in [
+        json!({"canvas_id": "cv-1"}),
+        json!({"canvas_id": "cv-1", "broadcast": true, "recipients": [{"external_user_id": "u"}]}),
+        json!({"canvas_id": "cv-1", "recipients": [{"email": "a@b.c"}],
+            "prioritization": {"first_priority": "newest"}}),
+    ] {
+        let err = perform(&http, "triggerCanvas", payload.clone()).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidPayload(_)),
+            "{payload}: {err:?}"
+        );
+    }
+    assert_eq!(http.requests().len(), 1, "refused payloads are not sent");
+}
+
+#[test]
+fn brazes_own_message_explains_a_refused_trigger() {
+    let http = FakeHttp::new();
+    http.respond(Response::new(400, r#"{"message":"Invalid campaign_id"}"#));
+    let err = perform(
+        &http,
+        "triggerCampaign",
+        json!({"campaign_id": "nope", "broadcast": true}),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::Permanent { message, status: Some(400) } if message == "Invalid campaign_id"),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn an_order_placed_follows_brazes_ecommerce_schema() {
+    let http = FakeHttp::new();
+    perform(
+        &http,
+        "ecommerce",
+        json!({"name": "ecommerce.order_placed", "external_id": "u-42", "phone": "+351912345678",
+            "time": "2026-11-29T08:00:00Z", "order_id": "o-9", "cart_id": "c-1",
+            "total_value": 438.0, "subtotal_value": 400.0, "tax": 38.0,
+            "total_discounts": 10, "discounts": [{"code": "WINTER", "amount": 10}],
+            "currency": "EUR", "source": "web", "metadata": {"channel": "app"},
+            "products": [{"product_id": "JFK-LIS", "product_name": "Lisbon", "variant_id": "eco",
+                "quantity": 1, "price": 389.0, "fare_class": "economy"}],
+            "enable_batching": true, "batch_size": 75}),
+    )
+    .unwrap();
+    assert_eq!(
+        http.requests()[0].json(),
+        json!({"events": [{"external_id": "u-42", "phone": "+351912345678", "app_id": "app-9",
+            "name": "ecommerce.order_placed", "time": "2026-11-29T08:00:00.000Z",
+            "properties": {"currency": "EUR", "source": "web", "metadata": {"channel": "app"},
+                "order_id": "o-9", "cart_id": "c-1", "subtotal_value": 400.0, "tax": 38.0,
+                "total_discounts": 10, "discounts": [{"code": "WINTER", "amount": 10}],
+                "total_value": 438.0,
+                "products": [{"product_id": "JFK-LIS", "product_name": "Lisbon",
+                    "variant_id": "eco", "quantity": 1, "price": 389.0,
+                    "metadata": {"fare_class": "economy"}}]}}]})
+    );
+}
+
+#[test]
+fn a_viewed_product_carries_its_fields_in_the_properties() {
+    let http = FakeHttp::new();
+    perform(
+        &http,
+        "ecommerceSingleProduct",
+        json!({"name": "ecommerce.product_viewed", "user_alias":
+                {"alias_name": "anon-7", "alias_label": "web"},
+            "time": "2026-11-29T08:00:00Z", "currency": "USD", "source": "ios",
+            "catalog_type": ["price_drop"],
+            "product": {"product_id": "p1", "product_name": "Seat", "variant_id": "aisle",
+                "price": 15}}),
+    )
+    .unwrap();
+    assert_eq!(
+        http.requests()[0].json(),
+        json!({"events": [{"user_alias": {"alias_name": "anon-7", "alias_label": "web"},
+            "_update_existing_only": true, "app_id": "app-9", "name": "ecommerce.product_viewed",
+            "time": "2026-11-29T08:00:00.000Z",
+            "properties": {"currency": "USD", "source": "ios", "product_id": "p1",
+                "product_name": "Seat", "variant_id": "aisle", "price": 15,
+                "type": ["price_drop"]}}]})
+    );
+}
+
+#[test]
+fn ecommerce_events_missing_what_their_name_needs_are_refused() {
+    let http = FakeHttp::new();
+    let product = json!([{"product_id": "p", "product_name": "n", "variant_id": "v",
+        "quantity": 1, "price": 1}]);
+    let base = |name: &str| {
+        json!({"name": name, "external_id": "u", "time": "2026-01-01", "currency": "EUR",
+            "source": "web", "products": product.clone()})
+    };
+    let cases = [
+        (base("ecommerce.order_placed"), "order_id"),
+        (base("ecommerce.checkout_started"), "checkout_id"),
+        (
+            {
+                let mut p = base("ecommerce.order_cancelled");
+                p["order_id"] = json!("o");
+                p
+            },
+            "cancel_reason",
+        ),
+        (
+            {
+                let mut p = base("ecommerce.cart_updated");
+                p["cart_id"] = json!("c");
+                p["action"] = json!("replace");
+                p
+            },
+            "total_value",
+        ),
+        (
+            {
+                let mut p = base("ecommerce.order_refunded");
+                p["order_id"] = json!("o");
+                p["total_value"] = json!(1);
+                p["products"] = json!([{"product_id": "p", "price": 1}]);
+                p
+            },
+            "products[0]",
+        ),
+        (
+            {
+                let mut p = base("ecommerce.order_refunded");
+                p["currency"] = json!("euro");
+                p
+            },
+            "currency",
+        ),
+        (base("order_placed"), "not a Braze ecommerce event"),
+    ];
+    for (payload, named) in cases {
+        let err = perform(&http, "ecommerce", payload.clone()).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidPayload(m) if m.contains(named)),
+            "{payload}: {err:?}"
+        );
+    }
+    // A cart change (add/remove) needs no total.
+    let mut add = base("ecommerce.cart_updated");
+    add["cart_id"] = json!("c");
+    add["action"] = json!("add");
+    perform(&http, "ecommerce", add).unwrap();
+    assert_eq!(http.requests().len(), 1);
+}

@@ -37,7 +37,7 @@ impl Settings {
         Ok(format!("{base}{path}"))
     }
 
-    fn app_id(&self) -> Option<Value> {
+    pub(crate) fn app_id(&self) -> Option<Value> {
         self.app_id
             .as_deref()
             .filter(|a| !a.is_empty())
@@ -49,7 +49,7 @@ impl Settings {
 /// unmapped one is left out, as in the reference.
 pub(crate) type Payload = Map<String, Value>;
 
-fn truthy(v: Option<&Value>) -> bool {
+pub(crate) fn truthy(v: Option<&Value>) -> bool {
     match v {
         None | Some(Value::Null) => false,
         Some(Value::String(s)) => !s.is_empty(),
@@ -60,7 +60,7 @@ fn truthy(v: Option<&Value>) -> bool {
 }
 
 /// `{alias_label, alias_name}` when both are given.
-fn user_alias(p: &Payload) -> Option<Value> {
+pub(crate) fn user_alias(p: &Payload) -> Option<Value> {
     let alias = p.get("user_alias")?;
     let (name, label) = (alias.get("alias_name"), alias.get("alias_label"));
     (truthy(name) && truthy(label)).then(|| json!({"alias_name": name, "alias_label": label}))
@@ -291,12 +291,15 @@ enum Kind {
     Events,
     Purchases,
     Attributes,
+    /// Braze's recommended ecommerce events (`ecommerce`, or `ecommerceSingleProduct` when
+    /// `true`), sent as events.
+    Ecommerce(bool),
 }
 
 impl Kind {
     fn key(self) -> &'static str {
         match self {
-            Kind::Events => "events",
+            Kind::Events | Kind::Ecommerce(_) => "events",
             Kind::Purchases => "purchases",
             Kind::Attributes => "attributes",
         }
@@ -308,6 +311,7 @@ impl Kind {
             Kind::Events => event(p, s).map(|e| vec![e]),
             Kind::Purchases => purchases(p, s),
             Kind::Attributes => attributes(p).map(|a| vec![a]),
+            Kind::Ecommerce(single) => crate::ecommerce::event(p, s, single).map(|e| vec![e]),
         }
     }
 }
@@ -342,6 +346,26 @@ pub(crate) fn update_user_profile_batch(
     s: Settings,
 ) -> BatchResults {
     batch(ctx, Kind::Attributes, &ps, &s)
+}
+
+pub(crate) fn ecommerce(ctx: &mut Context, p: Payload, s: Settings) -> Result<(), Error> {
+    single(ctx, Kind::Ecommerce(false), &p, &s)
+}
+
+pub(crate) fn ecommerce_batch(ctx: &mut Context, ps: Vec<Payload>, s: Settings) -> BatchResults {
+    batch(ctx, Kind::Ecommerce(false), &ps, &s)
+}
+
+pub(crate) fn ecommerce_single(ctx: &mut Context, p: Payload, s: Settings) -> Result<(), Error> {
+    single(ctx, Kind::Ecommerce(true), &p, &s)
+}
+
+pub(crate) fn ecommerce_single_batch(
+    ctx: &mut Context,
+    ps: Vec<Payload>,
+    s: Settings,
+) -> BatchResults {
+    batch(ctx, Kind::Ecommerce(true), &ps, &s)
 }
 
 fn single(ctx: &mut Context, kind: Kind, p: &Payload, s: &Settings) -> Result<(), Error> {
