@@ -274,3 +274,79 @@ redirect_outbound = "{mock}"
     assert_eq!(search["properties"], json!({"route": "JFK-LIS"}));
     stop(&mut server).await;
 }
+
+/// FullStory with only its API key: the presets send tracks to /v2/events and identifies to
+/// /v2/users.
+#[tokio::test(flavor = "multi_thread")]
+async fn fullstory_presets_send_events_and_users() {
+    let mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("fullstory.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[server]
+listen = "127.0.0.1:0"
+data_dir = "{data}"
+
+[[sources]]
+name = "web"
+write_key = "web-key"
+
+[[destinations]]
+name = "fullstory"
+plugin = "fullstory"
+redirect_outbound = "{mock}"
+  [destinations.settings]
+  apiKey = "${{FULLSTORY_KEY}}"
+"#,
+            data = dir.path().join("data").display(),
+            mock = mock.url("")
+        ),
+    )
+    .unwrap();
+    let (mut server, address) = start_server_with(&config, &[("FULLSTORY_KEY", "fs-secret")]).await;
+    let client = Client::new(&address);
+    for (path, event) in [
+        (
+            "/v1/track",
+            json!({"type": "track", "event": "Trip Booked", "userId": "u-9",
+                "messageId": "m-1", "timestamp": "2026-11-29T08:00:00Z",
+                "properties": {"fare-class": "economy"}}),
+        ),
+        (
+            "/v1/identify",
+            json!({"type": "identify", "userId": "u-9", "anonymousId": "a-1",
+                "messageId": "m-2", "traits": {"name": "Ann", "email": "ann@example.com"}}),
+        ),
+    ] {
+        let (status, body) = client.post(path, Some("web-key"), event).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let got = wait_for(&mock, 2).await;
+    assert_eq!(got.len(), 2, "{got:?}");
+    let by_path = |p: &str| {
+        got.iter()
+            .find(|r| r.path == p)
+            .unwrap_or_else(|| panic!("{got:?}"))
+    };
+    let event = by_path("/v2/events");
+    assert_eq!(
+        event.header("x-switchyard-original-host"),
+        Some("api.fullstory.com")
+    );
+    assert_eq!(event.header("authorization"), Some("Basic fs-secret"));
+    assert_eq!(
+        event.json(),
+        json!({"name": "Trip Booked", "user": {"uid": "u-9"},
+            "timestamp": "2026-11-29T08:00:00.000Z", "properties": {"fareclass": "economy"}})
+    );
+    assert_eq!(
+        by_path("/v2/users").json(),
+        json!({"uid": "u-9", "email": "ann@example.com", "display_name": "Ann",
+            "properties": {"name": "Ann", "email": "ann@example.com",
+                "segmentAnonymousId": "a-1"}})
+    );
+    stop(&mut server).await;
+}

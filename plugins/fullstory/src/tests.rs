@@ -1,0 +1,114 @@
+//! Requests checked against FullStory's v2 server API format and the reference's behaviour.
+
+use crate::plugin;
+use crate::request::session_id;
+use serde_json::{Value, json};
+use switchyard_plugin_sdk::{Context, Error, FakeHttp, Response};
+
+fn perform(http: &FakeHttp, action: &str, payload: Value) -> Result<(), Error> {
+    plugin().perform(
+        &mut Context::fake(http),
+        action,
+        &payload,
+        &json!({"apiKey": "fs-key-1"}),
+    )
+}
+
+#[test]
+fn an_event_goes_to_v2_events_with_clean_property_names() {
+    let http = FakeHttp::new();
+    perform(
+        &http,
+        "trackEventV2",
+        json!({"userId": "u-42", "name": "Trip Booked",
+            "properties": {"originally-hyphenated": 1, "originally spaced": "x",
+                "nested": {"a.b": {"c d": true}}, "list": [{"e-f": 1}]},
+            "timestamp": "2026-11-29T09:00:00+01:00",
+            "useRecentSession": true,
+            "sessionUrl": "https://app.fullstory.com/ui/o-1/session/5436%3A7788"}),
+    )
+    .unwrap();
+    let sent = &http.requests()[0];
+    assert_eq!(sent.method, "POST");
+    assert_eq!(sent.url, "https://api.fullstory.com/v2/events");
+    assert_eq!(sent.header("authorization"), Some("Basic fs-key-1"));
+    assert_eq!(sent.header("integration-source"), Some("segment"));
+    assert_eq!(
+        sent.json(),
+        json!({"name": "Trip Booked", "user": {"uid": "u-42"},
+            "timestamp": "2026-11-29T08:00:00.000Z",
+            "properties": {"originallyhyphenated": 1, "originallyspaced": "x",
+                "nested": {"ab": {"cd": true}}, "list": [{"e-f": 1}]},
+            "session": {"id": "5436:7788", "use_most_recent": true}})
+    );
+}
+
+#[test]
+fn false_and_absent_options_are_left_out() {
+    let http = FakeHttp::new();
+    perform(
+        &http,
+        "trackEventV2",
+        json!({"name": "E", "useRecentSession": false, "timestamp": "not a time"}),
+    )
+    .unwrap();
+    assert_eq!(http.requests()[0].json(), json!({"name": "E"}));
+}
+
+#[test]
+fn a_user_goes_to_v2_users() {
+    let http = FakeHttp::new();
+    perform(
+        &http,
+        "identifyUserV2",
+        json!({"uid": "u-42", "anonymousId": "anon-1", "displayName": "Ann Lee",
+            "email": "ann@example.com",
+            "properties": {"name": "Ann Lee", "plan-tier": "pro", "email": "ann@example.com"}}),
+    )
+    .unwrap();
+    let sent = &http.requests()[0];
+    assert_eq!(sent.url, "https://api.fullstory.com/v2/users");
+    assert_eq!(
+        sent.json(),
+        json!({"uid": "u-42", "email": "ann@example.com", "display_name": "Ann Lee",
+            "properties": {"name": "Ann Lee", "plantier": "pro", "email": "ann@example.com",
+                "segmentAnonymousId": "anon-1"}})
+    );
+}
+
+#[test]
+fn the_name_is_required_and_vendor_errors_are_classified() {
+    let http = FakeHttp::new();
+    let err = perform(&http, "trackEventV2", json!({"userId": "u"})).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidPayload(m) if m.contains("name")),
+        "{err:?}"
+    );
+    assert!(http.requests().is_empty());
+    http.respond(Response::new(401, "unauthorized"));
+    http.respond(Response::new(429, "slow").with_header("retry-after", "5"));
+    let auth = perform(&http, "trackEventV2", json!({"name": "E"})).unwrap_err();
+    assert!(
+        matches!(
+            auth,
+            Error::Auth { .. }
+                | Error::Permanent {
+                    status: Some(401),
+                    ..
+                }
+        ),
+        "{auth:?}"
+    );
+    let slow = perform(&http, "trackEventV2", json!({"name": "E"})).unwrap_err();
+    assert!(matches!(slow, Error::RateLimited { .. }), "{slow:?}");
+}
+
+#[test]
+fn session_ids_come_from_the_last_path_segment() {
+    assert_eq!(
+        session_id("https://app.fullstory.com/ui/ORG/session/123%3A456?x=1").as_deref(),
+        Some("123:456")
+    );
+    assert_eq!(session_id("https://app.fullstory.com/ui/").as_deref(), None);
+    assert_eq!(session_id("plain-id").as_deref(), Some("plain-id"));
+}
