@@ -350,3 +350,75 @@ redirect_outbound = "{mock}"
     );
     stop(&mut server).await;
 }
+
+/// TikTok with its token and pixel only: an "Order Completed" goes out through the Complete
+/// Payment preset, its products as contents and its personal data hashed.
+#[tokio::test(flavor = "multi_thread")]
+async fn tiktok_presets_report_a_completed_order() {
+    let mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tiktok.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[server]
+listen = "127.0.0.1:0"
+data_dir = "{data}"
+
+[[sources]]
+name = "web"
+write_key = "web-key"
+
+[[destinations]]
+name = "tiktok"
+plugin = "tiktok-conversions"
+redirect_outbound = "{mock}"
+  [destinations.settings]
+  accessToken = "tt-secret"
+  pixelCode = "PIXEL9"
+"#,
+            data = dir.path().join("data").display(),
+            mock = mock.url("")
+        ),
+    )
+    .unwrap();
+    let (mut server, address) = start_server_with(&config, &[]).await;
+    let client = Client::new(&address);
+    let order = json!({"type": "track", "event": "Order Completed", "userId": "U-7",
+        "messageId": "m-order", "timestamp": "2026-11-29T08:00:00Z",
+        "context": {"traits": {"email": "Ann@Example.com"}},
+        "properties": {"order_id": "o-5", "revenue": 438.0, "currency": "EUR",
+            "products": [{"product_id": "JFK-LIS", "name": "Lisbon", "price": 389.0,
+                "quantity": 1, "category": "flights"}]}});
+    let (status, body) = client.post("/v1/track", Some("web-key"), order).await;
+    assert_eq!(status, 200, "{body}");
+    let got = wait_for(&mock, 1).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    let request = &got[0];
+    assert_eq!(request.path, "/open_api/v1.3/event/track/");
+    assert_eq!(
+        request.header("x-switchyard-original-host"),
+        Some("business-api.tiktok.com")
+    );
+    assert_eq!(request.header("access-token"), Some("tt-secret"));
+    let body = request.json();
+    assert_eq!(body["event_source_id"], "PIXEL9");
+    let data = &body["data"][0];
+    assert_eq!(data["event"], "CompletePayment");
+    assert_eq!(data["event_id"], "m-order");
+    assert_eq!(data["event_time"], 1795939200i64);
+    let sha = |v: &str| {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(v.as_bytes()))
+    };
+    assert_eq!(data["user"]["email"], json!([sha("ann@example.com")]));
+    assert_eq!(data["user"]["external_id"], json!([sha("u-7")]));
+    assert_eq!(
+        data["properties"],
+        json!({"contents": [{"price": 389.0, "quantity": 1, "content_category": "flights",
+                "content_id": "JFK-LIS", "content_name": "Lisbon"}],
+            "content_type": "product", "currency": "EUR", "value": 438.0, "order_id": "o-5"})
+    );
+    stop(&mut server).await;
+}

@@ -325,7 +325,16 @@ async fn plugin_list_and_inspect_show_the_bundled_plugins() {
         .iter()
         .map(|p| p["id"].as_str().unwrap())
         .collect();
-    assert_eq!(ids, ["braze", "fullstory", "slack", "webhook"]);
+    assert_eq!(
+        ids,
+        [
+            "braze",
+            "fullstory",
+            "slack",
+            "tiktok-conversions",
+            "webhook"
+        ]
+    );
 
     let run = switchyard(&["plugin", "inspect", "slack"]).await;
     assert_eq!(run.code, 0);

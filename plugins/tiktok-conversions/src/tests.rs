@@ -1,0 +1,171 @@
+//! Requests checked against TikTok's Events API 1.3 format and the reference's behaviour.
+
+use crate::plugin;
+use crate::request::URL;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use switchyard_plugin_sdk::{Context, Error, FakeHttp, Response};
+
+fn sha(v: &str) -> String {
+    hex::encode(Sha256::digest(v.as_bytes()))
+}
+
+fn perform(http: &FakeHttp, payload: Value) -> Result<(), Error> {
+    plugin().perform(
+        &mut Context::fake(http),
+        "reportWebEvent",
+        &payload,
+        &json!({"accessToken": "tt-token", "pixelCode": "PIXEL1"}),
+    )
+}
+
+#[test]
+fn a_purchase_is_sent_with_hashed_user_data() {
+    let http = FakeHttp::new();
+    http.respond(Response::new(200, r#"{"code":0,"message":"OK"}"#));
+    perform(
+        &http,
+        json!({"event_source": "web", "event": "CompletePayment", "event_id": "m-1",
+            "timestamp": "2026-11-29T08:00:00Z",
+            "phone_number": ["+1 (415) 555-0100"], "email": ["Ann@Example.com"],
+            "first_name": "Ann Marie", "last_name": "Lee",
+            "address": {"city": "San Francisco", "country": "US", "zip_code": "94107",
+                "state": "CA"},
+            "external_id": ["U-42"], "ip": "203.0.113.9", "user_agent": "Mozilla/5.0",
+            "url": "https://fly.example/pay?ttclid=CLICK1&x=1", "ttclid": "MAPPED",
+            "contents": [{"price": 389, "quantity": 1, "content_id": "JFK-LIS",
+                "content_name": "Lisbon", "extra": "dropped"}],
+            "content_type": "product", "currency": "EUR", "value": 389,
+            "order_id": "o-1", "limited_data_use": false}),
+    )
+    .unwrap();
+    let sent = &http.requests()[0];
+    assert_eq!(sent.method, "POST");
+    assert_eq!(sent.url, URL);
+    assert_eq!(sent.header("access-token"), Some("tt-token"));
+    assert_eq!(sent.header("content-type"), Some("application/json"));
+    assert_eq!(
+        sent.json(),
+        json!({"event_source": "web", "event_source_id": "PIXEL1", "partner_name": "Segment",
+            "data": [{"event": "CompletePayment", "event_time": 1795939200i64, "event_id": "m-1",
+                "user": {"external_id": [sha("u-42")], "phone": [sha("+14155550100")],
+                    "email": [sha("ann@example.com")], "first_name": sha("annmarie"),
+                    "last_name": sha("lee"), "city": "sanfrancisco", "state": "ca",
+                    "country": "us", "zip_code": sha("94107"), "ttclid": "CLICK1",
+                    "ip": "203.0.113.9", "user_agent": "Mozilla/5.0"},
+                "properties": {"contents": [{"price": 389, "quantity": 1,
+                        "content_id": "JFK-LIS", "content_name": "Lisbon"}],
+                    "content_type": "product", "currency": "EUR", "value": 389,
+                    "order_id": "o-1"},
+                "page": {"url": "https://fly.example/pay?ttclid=CLICK1&x=1"},
+                "limited_data_use": false}]})
+    );
+}
+
+#[test]
+fn hashed_values_pass_through_and_missing_ones_are_empty() {
+    let http = FakeHttp::new();
+    let digest = sha("someone@example.com");
+    perform(
+        &http,
+        json!({"event": "PageView", "email": [digest], "test_event_code": "TEST1"}),
+    )
+    .unwrap();
+    let body = http.requests()[0].json();
+    assert_eq!(body["test_event_code"], "TEST1");
+    let user = &body["data"][0]["user"];
+    assert_eq!(user["email"], json!([digest]));
+    assert_eq!(user["external_id"], json!([]));
+    assert_eq!(user["first_name"], "");
+    assert_eq!(user["zip_code"], "");
+    assert_eq!(body["data"][0]["properties"]["contents"], json!([]));
+    assert!(
+        body["data"][0]["event_time"].as_i64().unwrap() > 1_700_000_000,
+        "now"
+    );
+}
+
+#[test]
+fn travel_and_vehicle_fields_and_crm_leads() {
+    let http = FakeHttp::new();
+    perform(
+        &http,
+        json!({"event": "Search", "event_spec_type": "travel_fields", "timestamp": "2026-11-29T08:00:00Z",
+            "travel_fields": {"origin_airport": "JFK", "destination_airport": "LIS",
+                "num_adults": 2, "travel_class": "eco", "city": null}}),
+    )
+    .unwrap();
+    perform(
+        &http,
+        json!({"event": "ViewContent", "event_spec_type": "vehicle_fields",
+            "vehicle_fields": {"make": "Volvo", "mileage_value": 1200, "mileage_unit": "KM",
+                "preferred_price_range_min": 10000, "preferred_price_range_max": 20000}}),
+    )
+    .unwrap();
+    perform(
+        &http,
+        json!({"event": "SubmitForm", "event_source": "crm", "event_spec_type": "travel_fields",
+            "travel_fields": {"origin_airport": "JFK"},
+            "lead_fields": {"lead_id": "L-1", "lead_event_source": "HubSpot"}}),
+    )
+    .unwrap();
+    let sent = http.requests();
+    let props = |i: usize| sent[i].json()["data"][0]["properties"].clone();
+    assert_eq!(
+        props(0),
+        json!({"contents": [], "origin_airport": "JFK", "destination_airport": "LIS",
+            "num_adults": 2, "travel_class": "eco"})
+    );
+    assert_eq!(
+        props(1),
+        json!({"contents": [], "make": "Volvo", "mileage": {"unit": "KM", "value": 1200},
+            "preferred_price_range": [10000, 20000]})
+    );
+    let crm = sent[2].json();
+    assert_eq!(crm["event_source"], "crm");
+    assert_eq!(
+        crm["data"][0]["properties"],
+        json!({"contents": []}),
+        "travel is web only"
+    );
+    assert_eq!(
+        crm["data"][0]["lead"],
+        json!({"lead_id": "L-1", "lead_event_source": "HubSpot"})
+    );
+}
+
+#[test]
+fn bad_input_and_refusals() {
+    let http = FakeHttp::new();
+    let err = perform(
+        &http,
+        json!({"event": "PageView", "timestamp": "yesterday"}),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidPayload(m) if m.contains("timestamp")),
+        "{err:?}"
+    );
+    assert!(http.requests().is_empty());
+    http.respond(Response::new(
+        200,
+        r#"{"code":40002,"message":"Invalid pixel_code"}"#,
+    ));
+    let err = perform(&http, json!({"event": "PageView"})).unwrap_err();
+    assert!(
+        matches!(&err, Error::Permanent { message, .. } if message.contains("Invalid pixel_code")),
+        "{err:?}"
+    );
+    http.respond(Response::new(503, "busy"));
+    let err = perform(&http, json!({"event": "PageView"})).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Retryable {
+                status: Some(503),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
