@@ -422,3 +422,70 @@ redirect_outbound = "{mock}"
     );
     stop(&mut server).await;
 }
+
+/// GA4: a subscription to `purchase` with the action's default mapping turns an "Order
+/// Completed" into a Measurement Protocol purchase event.
+#[tokio::test(flavor = "multi_thread")]
+async fn google_analytics_4_purchase_with_default_mappings() {
+    let mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ga4.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[server]
+listen = "127.0.0.1:0"
+data_dir = "{data}"
+
+[[sources]]
+name = "web"
+write_key = "web-key"
+
+[[destinations]]
+name = "ga4"
+plugin = "google-analytics-4"
+redirect_outbound = "{mock}"
+  [destinations.settings]
+  measurementId = "G-FLY1"
+  apiSecret = "ga-secret"
+  [[destinations.subscriptions]]
+  name = "Purchases"
+  action = "purchase"
+  trigger = 'type = "track" and event = "Order Completed"'
+"#,
+            data = dir.path().join("data").display(),
+            mock = mock.url("")
+        ),
+    )
+    .unwrap();
+    let (mut server, address) = start_server_with(&config, &[]).await;
+    let client = Client::new(&address);
+    let order = json!({"type": "track", "event": "Order Completed", "userId": "u-3",
+        "messageId": "m-ga", "timestamp": "2026-11-29T08:00:00Z",
+        "properties": {"order_id": "o-7", "total": 438.0, "tax": 38.0, "currency": "EUR",
+            "products": [{"product_id": "JFK-LIS", "name": "Lisbon", "price": 389.0,
+                "quantity": 1, "position": 1, "category": "flights"}]}});
+    let (status, body) = client.post("/v1/track", Some("web-key"), order).await;
+    assert_eq!(status, 200, "{body}");
+    let got = wait_for(&mock, 1).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(
+        got[0].path,
+        "/mp/collect?api_secret=ga-secret&measurement_id=G-FLY1"
+    );
+    assert_eq!(
+        got[0].header("x-switchyard-original-host"),
+        Some("www.google-analytics.com")
+    );
+    assert_eq!(
+        got[0].json(),
+        json!({"client_id": "u-3", "timestamp_micros": 1795939200000000i64,
+            "events": [{"name": "purchase", "params": {"currency": "EUR",
+                "transaction_id": "o-7", "value": 438.0, "tax": 38.0,
+                "engagement_time_msec": 1,
+                "items": [{"item_id": "JFK-LIS", "item_name": "Lisbon", "price": 389.0,
+                    "quantity": 1, "index": 1, "item_category": "flights"}]}}]})
+    );
+    stop(&mut server).await;
+}

@@ -330,6 +330,7 @@ async fn plugin_list_and_inspect_show_the_bundled_plugins() {
         [
             "braze",
             "fullstory",
+            "google-analytics-4",
             "slack",
             "tiktok-conversions",
             "webhook"

@@ -1,0 +1,307 @@
+//! Payload → one Measurement Protocol request, with the checks the reference makes before
+//! sending (GA4 answers 2xx even to events it drops, so a bad event must be caught here).
+
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+use switchyard_plugin_sdk::{Context, Error};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+pub(crate) const COLLECT: &str = "https://www.google-analytics.com/mp/collect";
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct Settings {
+    #[serde(rename = "measurementId")]
+    measurement_id: Option<String>,
+    #[serde(rename = "firebaseAppId")]
+    firebase_app_id: Option<String>,
+    #[serde(rename = "apiSecret")]
+    api_secret: String,
+}
+
+pub(crate) type Payload = Map<String, Value>;
+pub(crate) type Perform = fn(&mut Context, Payload, Settings) -> Result<(), Error>;
+
+/// What distinguishes one action's event.
+struct Kind {
+    /// The GA4 event name (`customEvent` takes it from the payload).
+    event: &'static str,
+    /// Payload fields sent as event parameters.
+    params: &'static [&'static str],
+    /// `value` without `currency` is refused.
+    value_needs_currency: bool,
+    /// A currency is needed at the top level or on the first item.
+    needs_currency: bool,
+    /// At least one item is needed.
+    needs_items: bool,
+}
+
+const CART: &[&str] = &["currency", "value", "items"];
+const PROMOTION: &[&str] = &[
+    "creative_name",
+    "creative_slot",
+    "location_id",
+    "promotion_id",
+    "promotion_name",
+    "items",
+];
+
+const fn kind(event: &'static str, params: &'static [&'static str]) -> Kind {
+    Kind {
+        event,
+        params,
+        value_needs_currency: false,
+        needs_currency: false,
+        needs_items: false,
+    }
+}
+
+/// A kind whose value needs a currency, found at the top or on the first item.
+const fn priced(event: &'static str, params: &'static [&'static str]) -> Kind {
+    Kind {
+        value_needs_currency: true,
+        needs_currency: true,
+        ..kind(event, params)
+    }
+}
+
+macro_rules! actions {
+    ($($name:ident => $kind:expr;)*) => {$(
+        pub(crate) fn $name(ctx: &mut Context, p: Payload, s: Settings) -> Result<(), Error> {
+            send(ctx, &$kind, p, &s)
+        }
+    )*};
+}
+
+actions! {
+    purchase => kind("purchase", &["affiliation", "coupon", "currency", "items", "transaction_id", "shipping", "value", "tax"]);
+    refund => priced("refund", &["currency", "transaction_id", "value", "affiliation", "coupon", "shipping", "tax", "items"]);
+    add_to_cart => kind("add_to_cart", CART);
+    remove_from_cart => priced("remove_from_cart", CART);
+    add_to_wishlist => priced("add_to_wishlist", CART);
+    view_cart => priced("view_cart", CART);
+    view_item => kind("view_item", CART);
+    view_item_list => kind("view_item_list", &["item_list_id", "item_list_name", "items"]);
+    select_item => kind("select_item", &["items", "item_list_name", "item_list_id"]);
+    begin_checkout => kind("begin_checkout", &["coupon", "currency", "items", "value"]);
+    add_payment_info => Kind { needs_items: true, ..priced("add_payment_info", &["currency", "value", "coupon", "payment_type", "items"]) };
+    select_promotion => kind("select_promotion", PROMOTION);
+    view_promotion => kind("view_promotion", PROMOTION);
+    search => kind("search", &["search_term"]);
+    sign_up => kind("sign_up", &["method"]);
+    login => kind("login", &["method"]);
+    generate_lead => Kind { value_needs_currency: true, ..kind("generate_lead", &["currency", "value"]) };
+    page_view => kind("page_view", &["page_location", "page_referrer", "page_title"]);
+    custom_event => kind("", &[]);
+}
+
+fn invalid(message: impl Into<String>) -> Error {
+    Error::invalid_payload(message)
+}
+
+fn text<'a>(p: &'a Payload, key: &str) -> Option<&'a str> {
+    p.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+/// A three-letter code (checked in upper case; sent as given, as the reference does).
+fn check_currency(code: &str) -> Result<(), Error> {
+    if code.len() == 3 && code.bytes().all(|b| b.is_ascii_alphabetic()) {
+        Ok(())
+    } else {
+        Err(invalid(format!("{code} is not a valid currency code.")))
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Array(_) => "Array",
+        Value::Null => "NULL",
+        _ => "object",
+    }
+}
+
+/// The event's name and parameters, checked.
+fn event(kind: &Kind, p: &Payload) -> Result<Value, Error> {
+    let name = if kind.event.is_empty() {
+        let raw =
+            text(p, "name").ok_or_else(|| invalid("The event needs a name (field `name`)."))?;
+        let name: String = raw
+            .trim()
+            .chars()
+            .map(|c| if c.is_whitespace() { '_' } else { c })
+            .collect();
+        if p.get("lowercase") == Some(&Value::Bool(true)) {
+            name.to_lowercase()
+        } else {
+            name
+        }
+    } else {
+        kind.event.to_string()
+    };
+    let items: &[Value] = match p.get("items") {
+        Some(Value::Array(items)) => items,
+        _ => &[],
+    };
+    for item in items {
+        if text_of(item, "item_name").is_none() && text_of(item, "item_id").is_none() {
+            return Err(invalid(if kind.event == "view_promotion" {
+                "One of item id or item name is required."
+            } else {
+                "One of product name or product id is required for product or impression data."
+            }));
+        }
+        if let Some(c) = text_of(item, "currency") {
+            check_currency(c)?;
+        }
+    }
+    let currency = text(p, "currency");
+    if let Some(c) = currency {
+        check_currency(c)?;
+    }
+    if kind.value_needs_currency
+        && p.get("value").is_some_and(|v| !v.is_null())
+        && currency.is_none()
+    {
+        return Err(invalid("Currency is required if value is set."));
+    }
+    if kind.needs_currency
+        && currency.is_none()
+        && items.first().and_then(|i| text_of(i, "currency")).is_none()
+    {
+        return Err(invalid(
+            "One of item-level currency or top-level currency is required.",
+        ));
+    }
+    if kind.needs_items && items.is_empty() {
+        return Err(invalid(
+            "Google requires one or more products in add_payment_info events.",
+        ));
+    }
+    let mut params = Map::new();
+    for key in kind.params {
+        if let Some(v) = p.get(*key).filter(|v| !v.is_null()) {
+            params.insert((*key).into(), v.clone());
+        }
+    }
+    params.insert(
+        "engagement_time_msec".into(),
+        p.get("engagement_time_msec")
+            .filter(|v| v.is_number())
+            .cloned()
+            .unwrap_or(json!(1)),
+    );
+    if let Some(Value::Object(extra)) = p.get("params") {
+        for (k, v) in extra {
+            let allowed = match v {
+                Value::Array(_) => k == "items",
+                Value::Null | Value::Object(_) => false,
+                _ => true,
+            };
+            if !allowed {
+                return Err(invalid(format!(
+                    "Param [{k}] has unsupported value of type [{}]. GA4 does not accept null, \
+                     array, or object values for event parameters and item parameters.",
+                    type_name(v)
+                )));
+            }
+            params.insert(k.clone(), v.clone());
+        }
+    }
+    Ok(json!({"name": name, "params": params}))
+}
+
+fn text_of<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
+}
+
+/// A numeric string passes as a number; an ISO time becomes epoch microseconds.
+fn timestamp_micros(v: &Value) -> Option<Value> {
+    match v {
+        Value::Number(_) => Some(v.clone()),
+        Value::String(s) => {
+            if let Ok(n) = s.trim().parse::<f64>() {
+                return Some(json!(n as i64));
+            }
+            let t = OffsetDateTime::parse(s, &Rfc3339).ok()?;
+            Some(json!((t.unix_timestamp_nanos() / 1_000_000) as i64 * 1000))
+        }
+        _ => None,
+    }
+}
+
+fn build(kind: &Kind, p: &Payload, s: &Settings) -> Result<(String, Value), Error> {
+    let mobile = text(p, "data_stream_type") == Some("Mobile App");
+    let mut body = Map::new();
+    let url = if mobile {
+        let app = s
+            .firebase_app_id
+            .as_deref()
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| {
+                Error::invalid_settings("Firebase App ID is required for mobile app streams")
+            })?;
+        let id = text(p, "app_instance_id").ok_or_else(|| {
+            invalid("Firebase App Instance ID is required for mobile app streams")
+        })?;
+        body.insert("app_instance_id".into(), json!(id));
+        // Not URL-encoded, as in the reference: Firebase app ids hold ':'.
+        format!(
+            "{COLLECT}?api_secret={}&firebase_app_id={app}",
+            s.api_secret
+        )
+    } else {
+        let measurement = s
+            .measurement_id
+            .as_deref()
+            .filter(|m| !m.is_empty())
+            .ok_or_else(|| Error::invalid_settings("Measurement ID is required for web streams"))?;
+        let id = text(p, "client_id")
+            .or_else(|| text(p, "clientId"))
+            .ok_or_else(|| invalid("Client ID is required for web streams"))?;
+        body.insert("client_id".into(), json!(id));
+        format!(
+            "{COLLECT}?api_secret={}&measurement_id={measurement}",
+            s.api_secret
+        )
+    };
+    if let Some(user) = text(p, "user_id") {
+        body.insert("user_id".into(), json!(user));
+    }
+    body.insert("events".into(), json!([event(kind, p)?]));
+    if let Some(Value::Object(props)) = p.get("user_properties") {
+        let mut out = Map::new();
+        for (k, v) in props {
+            if v.is_array() || v.is_object() {
+                return Err(invalid(format!(
+                    "Param [{k}] has unsupported value of type [{}]. GA4 does not accept array \
+                     or object values for user properties.",
+                    type_name(v)
+                )));
+            }
+            out.insert(k.clone(), json!({"value": v}));
+        }
+        body.insert("user_properties".into(), Value::Object(out));
+    }
+    if let Some(t) = p.get("timestamp_micros").and_then(timestamp_micros) {
+        body.insert("timestamp_micros".into(), t);
+    }
+    let mut consent = Map::new();
+    for (from, to) in [
+        ("ad_user_data_consent", "ad_user_data"),
+        ("ad_personalization_consent", "ad_personalization"),
+    ] {
+        if let Some(v) = text(p, from) {
+            consent.insert(to.into(), json!(v));
+        }
+    }
+    if !consent.is_empty() {
+        body.insert("consent".into(), Value::Object(consent));
+    }
+    Ok((url, Value::Object(body)))
+}
+
+fn send(ctx: &mut Context, kind: &Kind, p: Payload, s: &Settings) -> Result<(), Error> {
+    let (url, body) = build(kind, &p, s)?;
+    ctx.post(&url).json(&body).send()?.error_for_status()?;
+    Ok(())
+}
