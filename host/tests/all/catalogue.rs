@@ -489,3 +489,80 @@ redirect_outbound = "{mock}"
     );
     stop(&mut server).await;
 }
+
+/// Facebook Conversions API: an "Order Completed" through the purchase action's default
+/// mappings, user data hashed, the access token from the settings.
+#[tokio::test(flavor = "multi_thread")]
+async fn facebook_purchase_with_default_mappings() {
+    let mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("fb.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[server]
+listen = "127.0.0.1:0"
+data_dir = "{data}"
+
+[[sources]]
+name = "web"
+write_key = "web-key"
+
+[[destinations]]
+name = "facebook"
+plugin = "facebook-conversions-api"
+redirect_outbound = "{mock}"
+  [destinations.settings]
+  pixelId = "778899"
+  accessToken = "fb-secret"
+  [[destinations.subscriptions]]
+  name = "Purchases"
+  action = "purchase"
+  trigger = 'type = "track" and event = "Order Completed"'
+    [destinations.subscriptions.mapping]
+    action_source = "website"
+"#,
+            data = dir.path().join("data").display(),
+            mock = mock.url("")
+        ),
+    )
+    .unwrap();
+    let (mut server, address) = start_server_with(&config, &[]).await;
+    let client = Client::new(&address);
+    let order = json!({"type": "track", "event": "Order Completed", "userId": "u-5",
+        "messageId": "m-fb", "timestamp": "2026-11-29T08:00:00Z",
+        "context": {"userAgent": "Mozilla/5.0", "traits": {"email": "Ann@Example.com",
+            "address": {"state": "California"}}},
+        "properties": {"order_id": "o-9", "revenue": 438.0, "currency": "EUR",
+            "products": [{"product_id": "JFK-LIS", "price": 389.0, "quantity": 1}]}});
+    let (status, body) = client.post("/v1/track", Some("web-key"), order).await;
+    assert_eq!(status, 200, "{body}");
+    let got = wait_for(&mock, 1).await;
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].path, "/v24.0/778899/events");
+    assert_eq!(
+        got[0].header("x-switchyard-original-host"),
+        Some("graph.facebook.com")
+    );
+    assert_eq!(got[0].header("authorization"), Some("Bearer fb-secret"));
+    let sha = |v: &str| {
+        use sha2::Digest;
+        hex::encode(sha2::Sha256::digest(v.as_bytes()))
+    };
+    let event = &got[0].json()["data"][0];
+    assert_eq!(event["event_name"], "Purchase");
+    assert_eq!(event["event_id"], "m-fb");
+    assert_eq!(event["event_time"], "2026-11-29T08:00:00Z", "passed through");
+    assert_eq!(
+        event["user_data"],
+        json!({"external_id": [sha("u-5")], "em": sha("ann@example.com"), "st": sha("ca"),
+            "client_user_agent": "Mozilla/5.0", "client_ip_address": "127.0.0.1"})
+    );
+    assert_eq!(
+        event["custom_data"],
+        json!({"currency": "EUR", "value": 438.0,
+            "contents": [{"id": "JFK-LIS", "quantity": 1, "item_price": 389.0}]})
+    );
+    stop(&mut server).await;
+}

@@ -1,0 +1,168 @@
+//! Requests checked against Meta's Conversions API format and the reference's checks.
+
+use crate::plugin;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use switchyard_plugin_sdk::{Context, Error, FakeHttp, Response};
+
+fn sha(v: &str) -> String {
+    hex::encode(Sha256::digest(v.as_bytes()))
+}
+
+fn perform(http: &FakeHttp, action: &str, payload: Value) -> Result<(), Error> {
+    plugin().perform(
+        &mut Context::fake(http),
+        action,
+        &payload,
+        &json!({"pixelId": "123456", "accessToken": "fb-token"}),
+    )
+}
+
+fn user() -> Value {
+    json!({"externalId": ["u-42"], "email": "Ann@Example.com",
+        "client_user_agent": "Mozilla/5.0", "client_ip_address": "203.0.113.9"})
+}
+
+#[test]
+fn a_purchase_is_one_server_event() {
+    let http = FakeHttp::new();
+    perform(
+        &http,
+        "purchase",
+        json!({"action_source": "website", "event_time": "2026-11-29T08:00:00Z",
+            "user_data": user(), "currency": "EUR", "value": 438, "num_items": 1,
+            "content_ids": [], "contents": [{"id": "JFK-LIS", "quantity": 1, "item_price": 389}],
+            "event_id": "m-1", "event_source_url": "https://fly.example/pay",
+            "custom_data": {"booking": "BK-1", "value": 1},
+            "data_processing_options": true, "data_processing_options_country": 1}),
+    )
+    .unwrap();
+    let sent = &http.requests()[0];
+    assert_eq!(sent.method, "POST");
+    assert_eq!(sent.url, "https://graph.facebook.com/v24.0/123456/events");
+    assert_eq!(sent.header("authorization"), Some("Bearer fb-token"));
+    assert_eq!(
+        sent.json(),
+        json!({"data": [{"event_name": "Purchase", "event_time": "2026-11-29T08:00:00Z",
+            "action_source": "website", "event_source_url": "https://fly.example/pay",
+            "event_id": "m-1",
+            "user_data": {"external_id": [sha("u-42")], "em": sha("ann@example.com"),
+                "client_user_agent": "Mozilla/5.0", "client_ip_address": "203.0.113.9"},
+            "custom_data": {"booking": "BK-1", "currency": "EUR", "value": 438,
+                "num_items": 1,
+                "contents": [{"id": "JFK-LIS", "quantity": 1, "item_price": 389}]},
+            "data_processing_options": ["LDU"], "data_processing_options_country": 1,
+            "data_processing_options_state": 0}]})
+    );
+}
+
+#[test]
+fn page_views_have_no_custom_data_and_custom_events_take_their_name() {
+    let http = FakeHttp::new();
+    perform(
+        &http,
+        "pageView",
+        json!({"action_source": "website", "event_time": "1764403200", "user_data": user()}),
+    )
+    .unwrap();
+    perform(
+        &http,
+        "custom",
+        json!({"action_source": "app", "event_time": "1764403200", "event_name": "Trip Booked",
+            "user_data": {"email": "a@b.c"}, "custom_data": {"route": "JFK-LIS"},
+            "app_data_field": {"use_app_data": true, "advertiser_tracking_enabled": true,
+                "osVersion": "17.1", "madId": "idfa-1"}}),
+    )
+    .unwrap();
+    let sent = http.requests();
+    let page = &sent[0].json()["data"][0];
+    assert_eq!(page["event_name"], "PageView");
+    assert!(page.get("custom_data").is_none());
+    let custom = &sent[1].json()["data"][0];
+    assert_eq!(custom["event_name"], "Trip Booked");
+    assert_eq!(custom["custom_data"], json!({"route": "JFK-LIS"}));
+    let mut ext = vec![json!(""); 16];
+    ext[4] = json!("17.1");
+    assert_eq!(
+        custom["app_data"],
+        json!({"advertiser_tracking_enabled": 1, "application_tracking_enabled": 0,
+            "madid": "idfa-1", "extinfo": ext})
+    );
+}
+
+#[test]
+fn events_meta_would_refuse_are_refused_here() {
+    let http = FakeHttp::new();
+    let cases = [
+        (
+            "purchase",
+            json!({"action_source": "website", "event_time": "1", "user_data": {},
+                "currency": "EUR", "value": 1}),
+            "at least one user data property",
+        ),
+        (
+            "purchase",
+            json!({"action_source": "website", "event_time": "1",
+                "user_data": {"email": "a@b.c"}, "currency": "EUR", "value": 1}),
+            "client_user_agent",
+        ),
+        (
+            "purchase",
+            json!({"action_source": "app", "event_time": "1", "user_data": user(), "value": 1}),
+            "Must include a currency for Purchase events",
+        ),
+        (
+            "addToCart",
+            json!({"action_source": "app", "event_time": "1", "user_data": user(),
+                "currency": "eur"}),
+            "eur is not a valid currency code.",
+        ),
+        (
+            "viewContent",
+            json!({"action_source": "app", "event_time": "1", "user_data": user(),
+                "contents": [{"quantity": 1}]}),
+            "contents[0] must include an 'id'",
+        ),
+        (
+            "search",
+            json!({"action_source": "app", "event_time": "1", "user_data": user(),
+                "contents": [{"id": "a", "delivery_category": "drone"}]}),
+            "delivery_category",
+        ),
+    ];
+    for (action, payload, message) in cases {
+        let err = perform(&http, action, payload.clone()).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidPayload(m) if m.contains(message)),
+            "{action} {payload}: {err:?}"
+        );
+    }
+    assert!(http.requests().is_empty());
+}
+
+#[test]
+fn graph_api_errors_keep_metas_message() {
+    let http = FakeHttp::new();
+    http.respond(Response::new(
+        400,
+        r#"{"error":{"message":"Invalid parameter","type":"OAuthException","code":100}}"#,
+    ));
+    http.respond(Response::new(503, "unavailable"));
+    let payload = json!({"action_source": "app", "event_time": "1", "user_data": user()});
+    let err = perform(&http, "pageView", payload.clone()).unwrap_err();
+    assert!(
+        matches!(&err, Error::Permanent { message, status: Some(400) } if message == "Invalid parameter"),
+        "{err:?}"
+    );
+    let err = perform(&http, "pageView", payload).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Retryable {
+                status: Some(503),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
