@@ -553,7 +553,10 @@ redirect_outbound = "{mock}"
     let event = &got[0].json()["data"][0];
     assert_eq!(event["event_name"], "Purchase");
     assert_eq!(event["event_id"], "m-fb");
-    assert_eq!(event["event_time"], "2026-11-29T08:00:00Z", "passed through");
+    assert_eq!(
+        event["event_time"], "2026-11-29T08:00:00Z",
+        "passed through"
+    );
     assert_eq!(
         event["user_data"],
         json!({"external_id": [sha("u-5")], "em": sha("ann@example.com"), "st": sha("ca"),
