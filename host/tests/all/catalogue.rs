@@ -5,6 +5,7 @@ use crate::mock::{Mock, Received};
 use crate::serve::reqwest_like::Client;
 use crate::serve::{start_server_with, stop};
 use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 async fn wait_for(mock: &Mock, n: usize) -> Vec<Received> {
@@ -23,6 +24,22 @@ async fn wait_for(mock: &Mock, n: usize) -> Vec<Received> {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A server config in `dir`: ingest on a free port, source `web` (write key `web-key`), and
+/// `destination` (TOML from its `[[destinations]]` line, settings and subscriptions included)
+/// with every request redirected to the mock.
+fn write_config(dir: &Path, mock: &Mock, destination: &str) -> PathBuf {
+    let redirect = format!("redirect_outbound = \"{}\"\n", mock.url(""));
+    let destination = destination.replacen("\n  [", &format!("\n{redirect}  ["), 1);
+    let text = format!(
+        "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n\n\
+         [[sources]]\nname = \"web\"\nwrite_key = \"web-key\"\n{destination}",
+        dir.join("data").display()
+    );
+    let path = dir.join("switchyard.toml");
+    std::fs::write(&path, text).unwrap();
+    path
 }
 
 /// `time` is the server's receivedAt as Braze wants it (UTC, milliseconds); it is checked and
@@ -168,32 +185,18 @@ async fn fly_inc_bookings_and_pricing_views_reach_braze() {
 async fn braze_presets_route_each_kind_of_event() {
     let mock = Mock::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("braze.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[server]
-listen = "127.0.0.1:0"
-data_dir = "{data}"
-
-[[sources]]
-name = "shop"
-write_key = "shop-key"
-
+    let config = write_config(
+        dir.path(),
+        &mock,
+        r#"
 [[destinations]]
 name = "braze"
 plugin = "braze"
-redirect_outbound = "{mock}"
   [destinations.settings]
   api_key = "braze-secret-2"
   endpoint = "https://rest.fra-02.braze.eu"
 "#,
-            data = dir.path().join("data").display(),
-            mock = mock.url("")
-        ),
-    )
-    .unwrap();
+    );
     let (mut server, address) = start_server_with(&config, &[]).await;
     let client = Client::new(&address);
     let events = [
@@ -225,7 +228,7 @@ redirect_outbound = "{mock}"
         ),
     ];
     for (path, event) in events {
-        let (status, body) = client.post(path, Some("shop-key"), event).await;
+        let (status, body) = client.post(path, Some("web-key"), event).await;
         assert_eq!(status, 200, "{body}");
     }
     let got = wait_for(&mock, 4).await;
@@ -281,31 +284,17 @@ redirect_outbound = "{mock}"
 async fn fullstory_presets_send_events_and_users() {
     let mock = Mock::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("fullstory.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[server]
-listen = "127.0.0.1:0"
-data_dir = "{data}"
-
-[[sources]]
-name = "web"
-write_key = "web-key"
-
+    let config = write_config(
+        dir.path(),
+        &mock,
+        r#"
 [[destinations]]
 name = "fullstory"
 plugin = "fullstory"
-redirect_outbound = "{mock}"
   [destinations.settings]
-  apiKey = "${{FULLSTORY_KEY}}"
+  apiKey = "${FULLSTORY_KEY}"
 "#,
-            data = dir.path().join("data").display(),
-            mock = mock.url("")
-        ),
-    )
-    .unwrap();
+    );
     let (mut server, address) = start_server_with(&config, &[("FULLSTORY_KEY", "fs-secret")]).await;
     let client = Client::new(&address);
     for (path, event) in [
@@ -357,32 +346,18 @@ redirect_outbound = "{mock}"
 async fn tiktok_presets_report_a_completed_order() {
     let mock = Mock::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("tiktok.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[server]
-listen = "127.0.0.1:0"
-data_dir = "{data}"
-
-[[sources]]
-name = "web"
-write_key = "web-key"
-
+    let config = write_config(
+        dir.path(),
+        &mock,
+        r#"
 [[destinations]]
 name = "tiktok"
 plugin = "tiktok-conversions"
-redirect_outbound = "{mock}"
   [destinations.settings]
   accessToken = "tt-secret"
   pixelCode = "PIXEL9"
 "#,
-            data = dir.path().join("data").display(),
-            mock = mock.url("")
-        ),
-    )
-    .unwrap();
+    );
     let (mut server, address) = start_server_with(&config, &[]).await;
     let client = Client::new(&address);
     let order = json!({"type": "track", "event": "Order Completed", "userId": "U-7",
@@ -429,23 +404,13 @@ redirect_outbound = "{mock}"
 async fn google_analytics_4_purchase_with_default_mappings() {
     let mock = Mock::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("ga4.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[server]
-listen = "127.0.0.1:0"
-data_dir = "{data}"
-
-[[sources]]
-name = "web"
-write_key = "web-key"
-
+    let config = write_config(
+        dir.path(),
+        &mock,
+        r#"
 [[destinations]]
 name = "ga4"
 plugin = "google-analytics-4"
-redirect_outbound = "{mock}"
   [destinations.settings]
   measurementId = "G-FLY1"
   apiSecret = "ga-secret"
@@ -454,11 +419,7 @@ redirect_outbound = "{mock}"
   action = "purchase"
   trigger = 'type = "track" and event = "Order Completed"'
 "#,
-            data = dir.path().join("data").display(),
-            mock = mock.url("")
-        ),
-    )
-    .unwrap();
+    );
     let (mut server, address) = start_server_with(&config, &[]).await;
     let client = Client::new(&address);
     let order = json!({"type": "track", "event": "Order Completed", "userId": "u-3",
@@ -496,23 +457,13 @@ redirect_outbound = "{mock}"
 async fn facebook_purchase_with_default_mappings() {
     let mock = Mock::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("fb.toml");
-    std::fs::write(
-        &config,
-        format!(
-            r#"
-[server]
-listen = "127.0.0.1:0"
-data_dir = "{data}"
-
-[[sources]]
-name = "web"
-write_key = "web-key"
-
+    let config = write_config(
+        dir.path(),
+        &mock,
+        r#"
 [[destinations]]
 name = "facebook"
 plugin = "facebook-conversions-api"
-redirect_outbound = "{mock}"
   [destinations.settings]
   pixelId = "778899"
   accessToken = "fb-secret"
@@ -523,11 +474,7 @@ redirect_outbound = "{mock}"
     [destinations.subscriptions.mapping]
     action_source = "website"
 "#,
-            data = dir.path().join("data").display(),
-            mock = mock.url("")
-        ),
-    )
-    .unwrap();
+    );
     let (mut server, address) = start_server_with(&config, &[]).await;
     let client = Client::new(&address);
     let order = json!({"type": "track", "event": "Order Completed", "userId": "u-5",

@@ -107,16 +107,7 @@ fn action(
     let mut source = Field::string("action_source", "Action Source")
         .description("Where the conversion occurred.")
         .required();
-    for s in [
-        "email",
-        "website",
-        "app",
-        "phone_call",
-        "chat",
-        "physical_store",
-        "system_generated",
-        "other",
-    ] {
+    for s in request::ACTION_SOURCES {
         source = source.choice(s, s);
     }
     action = action

@@ -43,7 +43,8 @@ actions! {
     custom => "", [];
 }
 
-const ACTION_SOURCES: &[&str] = &[
+/// Where a conversion can happen (`action_source`).
+pub(crate) const ACTION_SOURCES: &[&str] = &[
     "email",
     "website",
     "app",

@@ -95,6 +95,24 @@ fn number(key: &str, label: &str, description: &str, from: Option<&str>) -> Fiel
     }
 }
 
+fn shipping() -> Field {
+    number(
+        "shipping",
+        "Shipping",
+        "Shipping cost associated with the transaction.",
+        Some("$.properties.shipping"),
+    )
+}
+
+fn tax(from: Option<&str>) -> Field {
+    number(
+        "tax",
+        "Tax",
+        "Total tax associated with the transaction.",
+        from,
+    )
+}
+
 fn list_fields(id_from: Option<&str>, name_from: Option<&str>) -> Vec<Field> {
     vec![
         text(
@@ -165,18 +183,8 @@ const SPECS: &[Spec] = &[
                 coupon(Some("$.properties.coupon")),
                 currency(true),
                 transaction_id(),
-                number(
-                    "shipping",
-                    "Shipping",
-                    "Shipping cost associated with the transaction.",
-                    Some("$.properties.shipping"),
-                ),
-                number(
-                    "tax",
-                    "Tax",
-                    "Total tax associated with the transaction.",
-                    Some("$.properties.tax"),
-                ),
+                shipping(),
+                tax(Some("$.properties.tax")),
                 value("$.properties.total"),
             ]
         },
@@ -405,18 +413,8 @@ const SPECS: &[Spec] = &[
                 value("$.properties.total"),
                 affiliation(),
                 coupon(None),
-                number(
-                    "shipping",
-                    "Shipping",
-                    "Shipping cost associated with the transaction.",
-                    Some("$.properties.shipping"),
-                ),
-                number(
-                    "tax",
-                    "Tax",
-                    "Total tax associated with the transaction.",
-                    None,
-                ),
+                shipping(),
+                tax(None),
             ]
         },
         perform: request::refund,
