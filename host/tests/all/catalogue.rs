@@ -516,3 +516,76 @@ plugin = "facebook-conversions-api"
     );
     stop(&mut server).await;
 }
+
+/// Customer.io with only its credentials: the presets batch an identify and a track into
+/// Customer.io's batch endpoint with Basic auth.
+#[tokio::test(flavor = "multi_thread")]
+async fn customerio_presets_batch_people_and_events() {
+    let mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let config = write_config(
+        dir.path(),
+        &mock,
+        r#"
+[[destinations]]
+name = "customerio"
+plugin = "customerio"
+  [destinations.settings]
+  siteId = "12345"
+  apiKey = "abcde"
+"#,
+    );
+    let (mut server, address) = start_server_with(&config, &[]).await;
+    let client = Client::new(&address);
+    for (path, event) in [
+        (
+            "/v1/identify",
+            json!({"type": "identify", "userId": "u-8", "messageId": "m-1",
+                "timestamp": "2026-11-29T08:00:00Z",
+                "traits": {"email": "ann@example.com", "plan": "pro"}}),
+        ),
+        (
+            "/v1/track",
+            json!({"type": "track", "event": "Trip Booked", "userId": "u-8",
+                "messageId": "m-2", "timestamp": "2026-11-29T08:00:00Z",
+                "properties": {"route": "JFK-LIS"}}),
+        ),
+    ] {
+        let (status, body) = client.post(path, Some("web-key"), event).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let got = wait_for(&mock, 2).await;
+    assert_eq!(got.len(), 2, "{got:?}");
+    let entities: Vec<Value> = got
+        .iter()
+        .inspect(|r| {
+            assert_eq!(r.path, "/api/v2/batch");
+            assert_eq!(
+                r.header("x-switchyard-original-host"),
+                Some("track.customer.io")
+            );
+            assert_eq!(r.header("authorization"), Some("Basic MTIzNDU6YWJjZGU="));
+        })
+        .flat_map(|r| r.json()["batch"].as_array().unwrap().clone())
+        .collect();
+    let by_action = |a: &str| {
+        entities
+            .iter()
+            .find(|e| e["action"] == a)
+            .unwrap_or_else(|| panic!("{entities:?}"))
+            .clone()
+    };
+    assert_eq!(
+        by_action("identify"),
+        json!({"type": "person", "action": "identify", "identifiers": {"id": "u-8"},
+            "timestamp": 1795939200,
+            "attributes": {"email": "ann@example.com", "plan": "pro"}})
+    );
+    assert_eq!(
+        by_action("event"),
+        json!({"type": "person", "action": "event", "identifiers": {"id": "u-8"},
+            "name": "Trip Booked", "id": "m-2", "timestamp": 1795939200,
+            "attributes": {"route": "JFK-LIS"}})
+    );
+    stop(&mut server).await;
+}

@@ -329,6 +329,7 @@ async fn plugin_list_and_inspect_show_the_bundled_plugins() {
         ids,
         [
             "braze",
+            "customerio",
             "facebook-conversions-api",
             "fullstory",
             "google-analytics-4",
