@@ -38,6 +38,13 @@ const DESTINATIONS: &[(&str, &str, &str, &str, &str)] = &[
         "",
     ),
     (
+        "customerio",
+        "customerio",
+        "siteId = \"s\"\napiKey = \"k\"",
+        "trackEvent",
+        "",
+    ),
+    (
         "tiktok",
         "tiktok-conversions",
         "accessToken = \"k\"\npixelCode = \"P1\"",
