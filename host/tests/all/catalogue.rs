@@ -42,6 +42,34 @@ fn write_config(dir: &Path, mock: &Mock, destination: &str) -> PathBuf {
     path
 }
 
+/// A running server with one destination (see [`write_config`]) in front of a mock vendor.
+struct Setup {
+    mock: Mock,
+    server: tokio::process::Child,
+    client: Client,
+    dir: tempfile::TempDir,
+}
+
+impl Setup {
+    async fn start(destination: &str, env: &[(&str, &str)]) -> Setup {
+        let mock = Mock::start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let config = write_config(dir.path(), &mock, destination);
+        let (server, address) = start_server_with(&config, env).await;
+        Setup {
+            mock,
+            server,
+            client: Client::new(&address),
+            dir,
+        }
+    }
+}
+
+fn sha256(v: &str) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(v.as_bytes()))
+}
+
 /// `time` is the server's receivedAt as Braze wants it (UTC, milliseconds); it is checked and
 /// taken out so the rest can be compared whole.
 fn without_time(mut object: Value) -> Value {
@@ -183,11 +211,12 @@ async fn fly_inc_bookings_and_pricing_views_reach_braze() {
 /// tracks custom events.
 #[tokio::test(flavor = "multi_thread")]
 async fn braze_presets_route_each_kind_of_event() {
-    let mock = Mock::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        dir.path(),
-        &mock,
+    let Setup {
+        mock,
+        mut server,
+        client,
+        dir: _dir,
+    } = Setup::start(
         r#"
 [[destinations]]
 name = "braze"
@@ -196,9 +225,9 @@ plugin = "braze"
   api_key = "braze-secret-2"
   endpoint = "https://rest.fra-02.braze.eu"
 "#,
-    );
-    let (mut server, address) = start_server_with(&config, &[]).await;
-    let client = Client::new(&address);
+        &[],
+    )
+    .await;
     let events = [
         (
             "/v1/identify",
@@ -282,11 +311,12 @@ plugin = "braze"
 /// /v2/users.
 #[tokio::test(flavor = "multi_thread")]
 async fn fullstory_presets_send_events_and_users() {
-    let mock = Mock::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        dir.path(),
-        &mock,
+    let Setup {
+        mock,
+        mut server,
+        client,
+        dir: _dir,
+    } = Setup::start(
         r#"
 [[destinations]]
 name = "fullstory"
@@ -294,9 +324,9 @@ plugin = "fullstory"
   [destinations.settings]
   apiKey = "${FULLSTORY_KEY}"
 "#,
-    );
-    let (mut server, address) = start_server_with(&config, &[("FULLSTORY_KEY", "fs-secret")]).await;
-    let client = Client::new(&address);
+        &[("FULLSTORY_KEY", "fs-secret")],
+    )
+    .await;
     for (path, event) in [
         (
             "/v1/track",
@@ -344,11 +374,12 @@ plugin = "fullstory"
 /// Payment preset, its products as contents and its personal data hashed.
 #[tokio::test(flavor = "multi_thread")]
 async fn tiktok_presets_report_a_completed_order() {
-    let mock = Mock::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        dir.path(),
-        &mock,
+    let Setup {
+        mock,
+        mut server,
+        client,
+        dir: _dir,
+    } = Setup::start(
         r#"
 [[destinations]]
 name = "tiktok"
@@ -357,9 +388,9 @@ plugin = "tiktok-conversions"
   accessToken = "tt-secret"
   pixelCode = "PIXEL9"
 "#,
-    );
-    let (mut server, address) = start_server_with(&config, &[]).await;
-    let client = Client::new(&address);
+        &[],
+    )
+    .await;
     let order = json!({"type": "track", "event": "Order Completed", "userId": "U-7",
         "messageId": "m-order", "timestamp": "2026-11-29T08:00:00Z",
         "context": {"traits": {"email": "Ann@Example.com"}},
@@ -383,12 +414,8 @@ plugin = "tiktok-conversions"
     assert_eq!(data["event"], "CompletePayment");
     assert_eq!(data["event_id"], "m-order");
     assert_eq!(data["event_time"], 1795939200i64);
-    let sha = |v: &str| {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(v.as_bytes()))
-    };
-    assert_eq!(data["user"]["email"], json!([sha("ann@example.com")]));
-    assert_eq!(data["user"]["external_id"], json!([sha("u-7")]));
+    assert_eq!(data["user"]["email"], json!([sha256("ann@example.com")]));
+    assert_eq!(data["user"]["external_id"], json!([sha256("u-7")]));
     assert_eq!(
         data["properties"],
         json!({"contents": [{"price": 389.0, "quantity": 1, "content_category": "flights",
@@ -402,11 +429,12 @@ plugin = "tiktok-conversions"
 /// Completed" into a Measurement Protocol purchase event.
 #[tokio::test(flavor = "multi_thread")]
 async fn google_analytics_4_purchase_with_default_mappings() {
-    let mock = Mock::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        dir.path(),
-        &mock,
+    let Setup {
+        mock,
+        mut server,
+        client,
+        dir: _dir,
+    } = Setup::start(
         r#"
 [[destinations]]
 name = "ga4"
@@ -419,9 +447,9 @@ plugin = "google-analytics-4"
   action = "purchase"
   trigger = 'type = "track" and event = "Order Completed"'
 "#,
-    );
-    let (mut server, address) = start_server_with(&config, &[]).await;
-    let client = Client::new(&address);
+        &[],
+    )
+    .await;
     let order = json!({"type": "track", "event": "Order Completed", "userId": "u-3",
         "messageId": "m-ga", "timestamp": "2026-11-29T08:00:00Z",
         "properties": {"order_id": "o-7", "total": 438.0, "tax": 38.0, "currency": "EUR",
@@ -455,11 +483,12 @@ plugin = "google-analytics-4"
 /// mappings, user data hashed, the access token from the settings.
 #[tokio::test(flavor = "multi_thread")]
 async fn facebook_purchase_with_default_mappings() {
-    let mock = Mock::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        dir.path(),
-        &mock,
+    let Setup {
+        mock,
+        mut server,
+        client,
+        dir: _dir,
+    } = Setup::start(
         r#"
 [[destinations]]
 name = "facebook"
@@ -474,9 +503,9 @@ plugin = "facebook-conversions-api"
     [destinations.subscriptions.mapping]
     action_source = "website"
 "#,
-    );
-    let (mut server, address) = start_server_with(&config, &[]).await;
-    let client = Client::new(&address);
+        &[],
+    )
+    .await;
     let order = json!({"type": "track", "event": "Order Completed", "userId": "u-5",
         "messageId": "m-fb", "timestamp": "2026-11-29T08:00:00Z",
         "context": {"userAgent": "Mozilla/5.0", "traits": {"email": "Ann@Example.com",
@@ -493,10 +522,6 @@ plugin = "facebook-conversions-api"
         Some("graph.facebook.com")
     );
     assert_eq!(got[0].header("authorization"), Some("Bearer fb-secret"));
-    let sha = |v: &str| {
-        use sha2::Digest;
-        hex::encode(sha2::Sha256::digest(v.as_bytes()))
-    };
     let event = &got[0].json()["data"][0];
     assert_eq!(event["event_name"], "Purchase");
     assert_eq!(event["event_id"], "m-fb");
@@ -506,7 +531,7 @@ plugin = "facebook-conversions-api"
     );
     assert_eq!(
         event["user_data"],
-        json!({"external_id": [sha("u-5")], "em": sha("ann@example.com"), "st": sha("ca"),
+        json!({"external_id": [sha256("u-5")], "em": sha256("ann@example.com"), "st": sha256("ca"),
             "client_user_agent": "Mozilla/5.0", "client_ip_address": "127.0.0.1"})
     );
     assert_eq!(
@@ -521,11 +546,12 @@ plugin = "facebook-conversions-api"
 /// Customer.io's batch endpoint with Basic auth.
 #[tokio::test(flavor = "multi_thread")]
 async fn customerio_presets_batch_people_and_events() {
-    let mock = Mock::start().await;
-    let dir = tempfile::tempdir().unwrap();
-    let config = write_config(
-        dir.path(),
-        &mock,
+    let Setup {
+        mock,
+        mut server,
+        client,
+        dir: _dir,
+    } = Setup::start(
         r#"
 [[destinations]]
 name = "customerio"
@@ -534,9 +560,9 @@ plugin = "customerio"
   siteId = "12345"
   apiKey = "abcde"
 "#,
-    );
-    let (mut server, address) = start_server_with(&config, &[]).await;
-    let client = Client::new(&address);
+        &[],
+    )
+    .await;
     for (path, event) in [
         (
             "/v1/identify",
