@@ -2,77 +2,12 @@
 //! (`{type, action, identifiers, ...}`), built as the reference's `buildPayload` builds it.
 
 use serde_json::{Map, Value, json};
-use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
-use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
+use switchyard_plugin_sdk::date::iso_seconds;
 
 pub(crate) type Payload = Map<String, Value>;
 
 fn text<'a>(p: &'a Payload, key: &str) -> Option<&'a str> {
     p.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
-}
-
-/// `YYYY-MM-DD`, optionally with `Thh:mm[:ss][.fraction][Z|±hh[:]mm]`, as unix seconds
-/// (a time without a zone is taken as UTC).
-pub(crate) fn iso_seconds(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    let digits =
-        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
-    if !(digits(0..4)
-        && b.get(4) == Some(&b'-')
-        && digits(5..7)
-        && b.get(7) == Some(&b'-')
-        && digits(8..10))
-    {
-        return None;
-    }
-    if b.len() == 10 {
-        let d = Date::parse(s, format_description!("[year]-[month]-[day]")).ok()?;
-        return Some(d.midnight().assume_offset(UtcOffset::UTC).unix_timestamp());
-    }
-    if b.get(10) != Some(&b'T') || !digits(11..13) || b.get(13) != Some(&b':') || !digits(14..16) {
-        return None;
-    }
-    // Normalise to RFC 3339: seconds, and a zone with a colon.
-    let mut rest = &s[16..];
-    let mut out = s[..16].to_string();
-    if rest.starts_with(':') {
-        out.push_str(rest.get(..3)?);
-        rest = &rest[3..];
-    } else {
-        out.push_str(":00");
-    }
-    if let Some(frac) = rest.strip_prefix('.') {
-        let n = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if !(1..=9).contains(&n) {
-            return None;
-        }
-        out.push('.');
-        out.push_str(&frac[..n]);
-        rest = &frac[n..];
-    }
-    match rest {
-        "" => {
-            let t = PrimitiveDateTime::parse(
-                &out,
-                format_description!(
-                    "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
-                ),
-            )
-            .ok()?;
-            return Some(t.assume_offset(UtcOffset::UTC).unix_timestamp());
-        }
-        "Z" => out.push('Z'),
-        zone if zone.len() == 5 && !zone.contains(':') => {
-            out.push_str(&zone[..3]);
-            out.push(':');
-            out.push_str(&zone[3..]);
-        }
-        zone => out.push_str(zone),
-    }
-    OffsetDateTime::parse(&out, &Rfc3339)
-        .ok()
-        .map(OffsetDateTime::unix_timestamp)
 }
 
 /// Every ISO date string in `value` (and its nested objects, not arrays) as unix seconds.
@@ -92,11 +27,7 @@ fn convert_dates(value: &mut Value) {
 pub(crate) fn timestamp(value: &Value) -> Value {
     match value {
         Value::String(s) if !s.bytes().all(|b| b.is_ascii_digit() || b == b'.') => {
-            OffsetDateTime::parse(s, &Rfc3339)
-                .map(|t| json!(t.unix_timestamp()))
-                .ok()
-                .or_else(|| iso_seconds(s).map(|t| json!(t)))
-                .unwrap_or_else(|| value.clone())
+            iso_seconds(s).map_or_else(|| value.clone(), |t| json!(t))
         }
         other => other.clone(),
     }
@@ -202,16 +133,6 @@ mod tests {
 
     #[test]
     fn iso_dates_become_unix_seconds() {
-        assert_eq!(iso_seconds("2026-11-29"), Some(1795910400));
-        assert_eq!(iso_seconds("2026-11-29T08:00:00Z"), Some(1795939200));
-        assert_eq!(iso_seconds("2026-11-29T09:00+01:00"), Some(1795939200));
-        assert_eq!(
-            iso_seconds("2026-11-29T10:00:00.123456+0200"),
-            Some(1795939200)
-        );
-        assert_eq!(iso_seconds("2026-11-29T08:00:00"), Some(1795939200));
-        assert_eq!(iso_seconds("29/11/2026"), None);
-        assert_eq!(iso_seconds("2026-11-29 08:00"), None);
         assert_eq!(timestamp(&json!("1795939200")), json!("1795939200"));
         assert_eq!(timestamp(&json!("2026-11-29T08:00:00Z")), json!(1795939200));
         assert_eq!(timestamp(&json!("soon")), json!("soon"));
