@@ -15,6 +15,13 @@ use switchyard::runtime::{InvokeOptions, Mode, NetPolicy, Responder, Runtime};
 
 /// (destination, plugin, settings TOML, action, extra mapping TOML).
 const DESTINATIONS: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "amplitude",
+        "amplitude",
+        "apiKey = \"k\"\nsecretKey = \"s\"",
+        "logEventV2",
+        "",
+    ),
     ("braze-event", "braze", "api_key = \"k\"", "trackEvent", ""),
     (
         "braze-purchase",

@@ -370,6 +370,121 @@ plugin = "fullstory"
     stop(&mut server).await;
 }
 
+/// Amplitude with its presets: track, "Order Completed", page and identify calls each reach
+/// their API; the key travels in the body, never in a header.
+#[tokio::test]
+async fn amplitude_presets_send_events_purchases_and_identifies() {
+    let Setup {
+        mock,
+        mut server,
+        client,
+        dir: _dir,
+    } = Setup::start(
+        r#"
+[[destinations]]
+name = "amplitude"
+plugin = "amplitude"
+  [destinations.settings]
+  apiKey = "${AMPLITUDE_KEY}"
+  secretKey = "${AMPLITUDE_SECRET}"
+"#,
+        &[
+            ("AMPLITUDE_KEY", "amp-key"),
+            ("AMPLITUDE_SECRET", "amp-secret"),
+        ],
+    )
+    .await;
+    let context = json!({"library": {"name": "analytics.js", "version": "2.1"},
+        "userAgent": "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 \
+            (KHTML, like Gecko) Chrome/129.0.0.0 Safari/537.36",
+        "page": {"referrer": "https://news.example"}});
+    for (path, event) in [
+        (
+            "/v1/track",
+            json!({"type": "track", "event": "Trip Booked", "userId": "user-9",
+                "anonymousId": "anon-1", "messageId": "m-1",
+                "timestamp": "2026-11-29T08:00:00Z", "properties": {"route": "JFK-LIS"},
+                "context": context}),
+        ),
+        (
+            "/v1/track",
+            json!({"type": "track", "event": "Order Completed", "userId": "user-9",
+                "messageId": "m-2", "timestamp": "2026-11-29T08:01:00Z",
+                "properties": {"revenue": 420, "products": [{"productId": "seat", "price": 420}]}}),
+        ),
+        (
+            "/v1/page",
+            json!({"type": "page", "name": "Pricing", "userId": "user-9", "messageId": "m-3",
+                "timestamp": "2026-11-29T08:02:00Z"}),
+        ),
+        (
+            "/v1/identify",
+            json!({"type": "identify", "userId": "user-9", "messageId": "m-4",
+                "traits": {"plan": "pro"}}),
+        ),
+    ] {
+        let (status, body) = client.post(path, Some("web-key"), event).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let got = wait_for(&mock, 4).await;
+    assert_eq!(got.len(), 4, "{got:?}");
+    for r in &got {
+        assert_eq!(r.header("authorization"), None, "{r:?}");
+    }
+    let events: Vec<Value> = got
+        .iter()
+        .filter(|r| r.path == "/2/httpapi")
+        .map(|r| {
+            assert_eq!(
+                r.header("x-switchyard-original-host"),
+                Some("api2.amplitude.com")
+            );
+            let body = r.json();
+            assert_eq!(body["api_key"], "amp-key");
+            body["events"].clone()
+        })
+        .collect();
+    let find = |name: &str| {
+        events
+            .iter()
+            .find(|e| e[0]["event_type"] == name)
+            .unwrap_or_else(|| panic!("no {name}: {events:?}"))
+    };
+    assert_eq!(
+        find("Trip Booked")[0],
+        json!({"user_id": "user-9", "device_id": "anon-1", "event_type": "Trip Booked",
+            "time": 1795939200000_i64, "event_properties": {"route": "JFK-LIS"},
+            "user_properties": {"$set": {"referrer": "https://news.example"},
+                "$setOnce": {"initial_referrer": "https://news.example"}},
+            "platform": "Web", "library": "analytics.js", "ip": "127.0.0.1",
+            "os_name": "Mac OS", "os_version": "129", "device_manufacturer": "Apple",
+            "device_model": "Macintosh"})
+    );
+    let order = find("Order Completed");
+    assert_eq!(order[0]["revenue"], 420);
+    assert_eq!(order[1]["event_type"], "Product Purchased");
+    assert_eq!(
+        order[1]["event_properties"],
+        json!({"productId": "seat", "price": 420})
+    );
+    assert_eq!(find("Viewed Pricing")[0]["user_id"], "user-9");
+
+    let identify = got
+        .iter()
+        .find(|r| r.path == "/identify")
+        .expect("an identify");
+    let form: Vec<(String, String)> = url::form_urlencoded::parse(&identify.body)
+        .into_owned()
+        .collect();
+    assert_eq!(form[0], ("api_key".to_string(), "amp-key".to_string()));
+    let identification: Value = serde_json::from_str(&form[1].1).unwrap();
+    assert_eq!(
+        identification,
+        json!({"user_id": "user-9", "user_properties": {"plan": "pro"}, "library": "segment"})
+    );
+    stop(&mut server).await;
+}
+
 /// TikTok with its token and pixel only: an "Order Completed" goes out through the Complete
 /// Payment preset, its products as contents and its personal data hashed.
 #[tokio::test(flavor = "multi_thread")]

@@ -328,6 +328,7 @@ async fn plugin_list_and_inspect_show_the_bundled_plugins() {
     assert_eq!(
         ids,
         [
+            "amplitude",
             "braze",
             "customerio",
             "facebook-conversions-api",

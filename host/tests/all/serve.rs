@@ -513,7 +513,7 @@ plugin = "hubspot"
          config file {file} line 4 (destination \"chat\"), subscription \"C\" (line 18): \
          mapping: /text/@case should have field \"operator\" but it doesn't.\n\
          config file {file} line 24 (destination \"crm\"): unknown plugin \"hubspot\"; the \
-         plugins are: braze, customerio, facebook-conversions-api, fullstory, google-analytics-4, \
+         plugins are: amplitude, braze, customerio, facebook-conversions-api, fullstory, google-analytics-4, \
          slack, tiktok-conversions, webhook\n"
     );
     assert_eq!(stderr, expected);
