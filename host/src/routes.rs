@@ -249,6 +249,8 @@ fn route(
                 allow_private: d.allow_private,
                 mode,
             }),
+            // One store per destination, kept while its route is.
+            kv: Arc::default(),
         },
         delivery: d.delivery.clone(),
         subscriptions,

@@ -10,8 +10,8 @@ use crate::{Context, Error, Level};
 #[allow(missing_docs, unreachable_pub, clippy::all, reason = "generated")]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit",
-        world: "switchyard:destination/destination@0.1.0",
+        path: "../wit/v0.2",
+        world: "switchyard:destination/destination@0.2.0",
         pub_export_macro: true,
         export_macro_name: "__export_destination",
         default_bindings_module: "switchyard_plugin_sdk::__private::bindings",
@@ -129,7 +129,10 @@ fn action_error(e: Error) -> ActionError {
 
 fn context() -> Context {
     #[cfg(target_arch = "wasm32")]
-    return Context::with_transport(Box::new(crate::wasi_http::WasiHttp));
+    return Context::new(
+        Box::new(crate::wasi_http::WasiHttp),
+        Box::new(crate::kv::HostKv),
+    );
     #[cfg(not(target_arch = "wasm32"))]
     Context::fake(&crate::FakeHttp::new())
 }

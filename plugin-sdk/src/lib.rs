@@ -113,6 +113,7 @@ mod error;
 #[doc(hidden)]
 pub mod guest;
 mod http;
+pub mod kv;
 mod plugin;
 #[cfg(target_arch = "wasm32")]
 mod wasi_http;
@@ -120,13 +121,14 @@ mod wasi_http;
 pub use context::{Context, Level};
 pub use error::Error;
 pub use http::{FakeHttp, Request, RequestBuilder, Response, Transport};
+pub use kv::FakeKv;
 pub use plugin::{Action, BatchResults, Field, FieldType, Plugin, Preset, Setting};
 
 /// The `user-agent` every request carries unless the plugin sets its own.
 pub const USER_AGENT: &str = concat!("Switchyard/", env!("CARGO_PKG_VERSION"));
 
 /// The WIT package version this SDK builds plugins for.
-pub const WIT_VERSION: &str = "0.1.0";
+pub const WIT_VERSION: &str = "0.2.0";
 
 #[doc(hidden)]
 pub mod __private {

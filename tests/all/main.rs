@@ -3,3 +3,4 @@
 #[path = "../../host/tests/all/mock.rs"]
 mod mock;
 mod sandbox;
+mod versions;

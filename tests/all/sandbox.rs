@@ -25,9 +25,14 @@ const COVERED: &[(&str, &str)] = &[
     ("log-flood", "log_floods_hit_the_log_limit"),
     ("print-flood", "log_floods_hit_the_log_limit"),
     ("escape", "no_filesystem_environment_or_sockets"),
+    (
+        "remember",
+        "versions::the_kv_store_keeps_values_per_destination_across_invocations",
+    ),
+    ("kv-flood", "versions::the_kv_store_is_bounded"),
 ];
 
-fn runtime() -> Arc<Runtime> {
+pub(crate) fn runtime() -> Arc<Runtime> {
     static RUNTIME: OnceLock<Arc<Runtime>> = OnceLock::new();
     RUNTIME
         .get_or_init(|| {
@@ -58,6 +63,7 @@ fn options(limits: Limits, allowed: &[String], allow_private: bool) -> InvokeOpt
             allow_private,
             ..NetPolicy::default()
         }),
+        ..InvokeOptions::default()
     }
 }
 

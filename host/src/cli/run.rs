@@ -136,6 +136,7 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
                 Mode::Send
             },
         }),
+        ..InvokeOptions::default()
     };
 
     let secrets = if args.show_secrets {

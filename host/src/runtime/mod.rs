@@ -5,10 +5,10 @@
 //! - once per process: one [`Runtime`] with one wasmtime `Engine` (component model, pooling
 //!   allocator, epoch interruption, a 10 ms epoch ticker) and one `Linker` holding every host
 //!   interface (`wasi:http` through our policy hooks, a WASI context with no filesystem, no
-//!   environment and no sockets, and our `log`);
+//!   environment and no sockets, and our `log` and `kv` for every supported WIT version);
 //! - once per plugin version: [`Runtime::load`] compiles the component (cached by the SHA-256 of
-//!   its bytes), checks which WIT version it targets, pre-instantiates it, calls `describe` and
-//!   checks the manifest, giving a [`Plugin`];
+//!   its bytes), checks which WIT version it targets (0.1 or 0.2; see `bindings.rs`),
+//!   pre-instantiates it, calls `describe` and checks the manifest, giving a [`Plugin`];
 //! - once per invocation (one event or one batch): a fresh `Store` with its own limits and an
 //!   instance from the pre-instantiation, dropped afterwards. Nothing leaks between events.
 //!
@@ -19,6 +19,7 @@ mod allow;
 mod bindings;
 mod convert;
 mod failure;
+mod kv;
 mod limits;
 mod logs;
 mod manifest;
@@ -27,13 +28,14 @@ mod pool;
 
 pub use allow::{AllowList, HostPattern};
 pub use failure::{Failure, Limit};
+pub use kv::Kv;
 pub use limits::Limits;
 pub use logs::LogLine;
 pub use manifest::{Action, Choice, Field, FieldType, Manifest, Preset, Setting};
 pub use outbound::{CannedResponse, Exchange, Mode, NetPolicy, Responder};
 
 use anyhow::Context as _;
-use bindings::{Destination, DestinationPre, PLUGIN_EXPORT, WIT_VERSION, log, wit};
+use bindings::{PLUGIN_EXPORT, SUPPORTED, WIT_VERSION, v0_1, v0_2, wit};
 use limits::{Breach, MemoryLimiter};
 use logs::{Logs, Stdio};
 use outbound::Outbound;
@@ -91,11 +93,11 @@ pub enum LoadError {
     Invalid { origin: String, reason: String },
     #[error(
         "{origin}: targets WIT package switchyard:destination@{found}, but this host supports \
-         switchyard:destination@{WIT_VERSION} (0.1.x)"
+         switchyard:destination 0.1.x and 0.2.x (newest {WIT_VERSION})"
     )]
     UnsupportedVersion { origin: String, found: String },
     #[error(
-        "{origin}: does not export {PLUGIN_EXPORT}@{WIT_VERSION}; was it built with \
+        "{origin}: does not export {PLUGIN_EXPORT} (0.1.x or 0.2.x); was it built with \
          switchyard-plugin-sdk?"
     )]
     MissingExport { origin: String },
@@ -121,7 +123,9 @@ impl Runtime {
         let mut linker = Linker::<State>::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-        log::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
+        v0_1::log::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
+        v0_2::log::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
+        v0_2::kv::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
         start_ticker(&engine);
         Ok(Arc::new(Runtime {
             engine,
@@ -144,7 +148,7 @@ impl Runtime {
         check_header(bytes, &origin)?;
         let hash = hex::encode(Sha256::digest(bytes));
         let component = self.compile(bytes, &hash, &origin).await?;
-        check_exports(&self.engine, &component, &origin)?;
+        let version = check_exports(&self.engine, &component, &origin)?;
         let pre = self
             .linker
             .instantiate_pre(&component)
@@ -152,10 +156,15 @@ impl Runtime {
                 origin: origin.clone(),
                 reason: format!("{e:#}"),
             })?;
-        let pre = DestinationPre::new(pre).map_err(|e| LoadError::Invalid {
+        let invalid = |e: wasmtime::Error| LoadError::Invalid {
             origin: origin.clone(),
             reason: format!("{e:#}"),
-        })?;
+        };
+        let pre = if version.starts_with("0.1.") {
+            Pre::V0_1(v0_1::DestinationPre::new(pre).map_err(invalid)?)
+        } else {
+            Pre::V0_2(v0_2::DestinationPre::new(pre).map_err(invalid)?)
+        };
         let mut plugin = Plugin {
             hash,
             origin,
@@ -273,8 +282,13 @@ fn check_header(bytes: &[u8], origin: &str) -> Result<(), LoadError> {
     Ok(())
 }
 
-/// Finds the `switchyard:destination/plugin@X` export and checks that X is one we implement.
-fn check_exports(engine: &Engine, component: &Component, origin: &str) -> Result<(), LoadError> {
+/// Finds the `switchyard:destination/plugin@X` export and checks that X is one we implement;
+/// answers X.
+fn check_exports(
+    engine: &Engine,
+    component: &Component,
+    origin: &str,
+) -> Result<String, LoadError> {
     let ty = component.component_type();
     let prefix = format!("{PLUGIN_EXPORT}@");
     let mut found = None;
@@ -287,7 +301,7 @@ fn check_exports(engine: &Engine, component: &Component, origin: &str) -> Result
         None => Err(LoadError::MissingExport {
             origin: origin.to_string(),
         }),
-        Some(v) if v.starts_with("0.1.") => Ok(()),
+        Some(v) if SUPPORTED.iter().any(|s| v.starts_with(s)) => Ok(v),
         Some(found) => Err(LoadError::UnsupportedVersion {
             origin: origin.to_string(),
             found,
@@ -315,6 +329,8 @@ impl Manifest {
 pub struct InvokeOptions {
     pub limits: Limits,
     pub net: Arc<NetPolicy>,
+    /// The destination's key-value store (WIT 0.2 `kv`), shared by its invocations.
+    pub kv: Arc<Kv>,
 }
 
 /// What one invocation did.
@@ -332,8 +348,80 @@ pub struct Plugin {
     hash: String,
     origin: String,
     manifest: Manifest,
-    pre: DestinationPre<State>,
+    pre: Pre,
     engine: Engine,
+}
+
+/// A pre-instantiated plugin, by the WIT version it was built against.
+enum Pre {
+    V0_1(v0_1::DestinationPre<State>),
+    V0_2(v0_2::DestinationPre<State>),
+}
+
+/// One instance, by WIT version. Both versions' calls take and answer the same types.
+enum Instance {
+    V0_1(v0_1::Destination),
+    V0_2(v0_2::Destination),
+}
+
+impl Pre {
+    async fn instantiate(&self, store: &mut Store<State>) -> wasmtime::Result<Instance> {
+        Ok(match self {
+            Pre::V0_1(pre) => Instance::V0_1(pre.instantiate_async(store).await?),
+            Pre::V0_2(pre) => Instance::V0_2(pre.instantiate_async(store).await?),
+        })
+    }
+}
+
+impl Instance {
+    async fn describe(&self, store: &mut Store<State>) -> wasmtime::Result<wit::Manifest> {
+        match self {
+            Instance::V0_1(i) => i.switchyard_destination_plugin().call_describe(store).await,
+            Instance::V0_2(i) => i.switchyard_destination_plugin().call_describe(store).await,
+        }
+    }
+
+    async fn perform(
+        &self,
+        store: &mut Store<State>,
+        action: &str,
+        payload: &str,
+        settings: &str,
+    ) -> wasmtime::Result<Result<(), wit::ActionError>> {
+        match self {
+            Instance::V0_1(i) => {
+                i.switchyard_destination_plugin()
+                    .call_perform(store, action, payload, settings)
+                    .await
+            }
+            Instance::V0_2(i) => {
+                i.switchyard_destination_plugin()
+                    .call_perform(store, action, payload, settings)
+                    .await
+            }
+        }
+    }
+
+    async fn perform_batch(
+        &self,
+        store: &mut Store<State>,
+        action: &str,
+        payloads: &[String],
+        settings: &str,
+    ) -> wasmtime::Result<Vec<Result<(), wit::ActionError>>> {
+        match self {
+            Instance::V0_1(i) => {
+                i.switchyard_destination_plugin()
+                    .call_perform_batch(store, action, payloads, settings)
+                    .await
+            }
+            Instance::V0_2(i) => {
+                i.switchyard_destination_plugin()
+                    .call_perform_batch(store, action, payloads, settings)
+                    .await
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Plugin {
@@ -370,6 +458,15 @@ impl Plugin {
     /// Where the plugin was loaded from.
     pub fn origin(&self) -> &str {
         &self.origin
+    }
+
+    /// The version of the `switchyard:destination` WIT package the plugin was built against
+    /// (its minor version: "0.1" or "0.2").
+    pub fn wit_version(&self) -> &'static str {
+        match self.pre {
+            Pre::V0_1(_) => "0.1",
+            Pre::V0_2(_) => "0.2",
+        }
     }
 
     /// Runs `perform` on one payload. Payload and settings are JSON objects as text.
@@ -432,7 +529,8 @@ impl Plugin {
             limits.max_response_bytes,
         );
         let exchanges = outbound.exchanges.clone();
-        let mut store = Store::new(&self.engine, State::new(limits, breach, logs, outbound));
+        let state = State::new(limits, breach, logs, outbound, options.kv.clone());
+        let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.memory);
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|mut ctx| {
@@ -465,14 +563,13 @@ impl Plugin {
         let logs = Logs::new(u64::MAX, breach.clone());
         let (mut store, _) = self.store(options, &breach, &logs);
         store.data_mut().max_cpu_ticks = u64::MAX;
-        let instance = self.pre.instantiate_async(&mut store).await?;
-        let plugin = instance.switchyard_destination_plugin();
+        let instance = self.pre.instantiate(&mut store).await?;
         let started = std::time::Instant::now();
         for _ in 0..n {
             // Each call gets the budget and record a fresh instance would have.
             store.data_mut().outbound.start_over();
-            let answer = plugin
-                .call_perform(&mut store, action, payload, settings)
+            let answer = instance
+                .perform(&mut store, action, payload, settings)
                 .await?;
             if let Some(failure) = breach.take() {
                 anyhow::bail!("the sandbox stopped a call: {failure}");
@@ -495,7 +592,7 @@ impl Plugin {
             let breach = Breach::default();
             let logs = Logs::new(options.limits.max_log_bytes, breach.clone());
             let (mut store, _) = self.store(options, &breach, &logs);
-            self.pre.instantiate_async(&mut store).await?;
+            self.pre.instantiate(&mut store).await?;
             drop(store);
         }
         Ok(started.elapsed())
@@ -554,18 +651,17 @@ impl Plugin {
         let (mut store, exchanges) = self.store(options, &breach, &logs);
 
         let outcome = tokio::time::timeout(limits.wall_clock(), async {
-            let instance: Destination = self.pre.instantiate_async(&mut store).await?;
-            let plugin = instance.switchyard_destination_plugin();
+            let instance = self.pre.instantiate(&mut store).await?;
             Ok::<_, wasmtime::Error>(match call {
-                Call::Describe => Answer::Manifest(plugin.call_describe(&mut store).await?),
+                Call::Describe => Answer::Manifest(instance.describe(&mut store).await?),
                 Call::One(action, payload, settings) => Answer::Results(vec![
-                    plugin
-                        .call_perform(&mut store, action, payload, settings)
+                    instance
+                        .perform(&mut store, action, payload, settings)
                         .await?,
                 ]),
                 Call::Batch(action, payloads, settings) => Answer::Results(
-                    plugin
-                        .call_perform_batch(&mut store, action, payloads, settings)
+                    instance
+                        .perform_batch(&mut store, action, payloads, settings)
                         .await?,
                 ),
             })
@@ -678,10 +774,17 @@ pub(crate) struct State {
     cpu_ticks: u64,
     max_cpu_ticks: u64,
     cpu_limit: std::time::Duration,
+    kv: Arc<Kv>,
 }
 
 impl State {
-    fn new(limits: &Limits, breach: &Breach, logs: &Logs, outbound: Outbound) -> State {
+    fn new(
+        limits: &Limits,
+        breach: &Breach,
+        logs: &Logs,
+        outbound: Outbound,
+        kv: Arc<Kv>,
+    ) -> State {
         // No preopened directories, no environment, no arguments, no network for sockets.
         let wasi = WasiCtxBuilder::new()
             .stdout(Stdio(logs.clone(), 0))
@@ -704,6 +807,7 @@ impl State {
             cpu_ticks: 0,
             max_cpu_ticks: limits.cpu_ticks(),
             cpu_limit: limits.cpu(),
+            kv,
         }
     }
 }
@@ -729,7 +833,34 @@ impl WasiHttpView for State {
 
 impl wit::Host for State {}
 
-impl log::Host for State {
+impl v0_2::log::Host for State {
+    fn log(&mut self, level: wit::LogLevel, message: String) -> wasmtime::Result<()> {
+        v0_1::log::Host::log(self, level, message)
+    }
+}
+
+impl v0_2::kv::Host for State {
+    fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+        Ok(self.kv.get(&key))
+    }
+
+    fn set(
+        &mut self,
+        key: String,
+        value: String,
+        ttl_seconds: u64,
+    ) -> wasmtime::Result<Result<(), String>> {
+        let ttl = (ttl_seconds > 0).then(|| std::time::Duration::from_secs(ttl_seconds));
+        Ok(self.kv.set(&key, &value, ttl))
+    }
+
+    fn delete(&mut self, key: String) -> wasmtime::Result<()> {
+        self.kv.delete(&key);
+        Ok(())
+    }
+}
+
+impl v0_1::log::Host for State {
     fn log(&mut self, level: wit::LogLevel, message: String) -> wasmtime::Result<()> {
         let level = match level {
             wit::LogLevel::Trace => "trace",
