@@ -112,6 +112,7 @@ pub mod date;
 mod error;
 #[doc(hidden)]
 pub mod guest;
+pub mod hash;
 mod http;
 pub mod kv;
 mod plugin;

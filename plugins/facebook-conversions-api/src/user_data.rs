@@ -3,15 +3,7 @@
 //! digest is sent as it is.
 
 use serde_json::{Map, Value, json};
-use sha2::{Digest, Sha256};
-
-fn is_digest(v: &str) -> bool {
-    v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-fn sha256(v: &str) -> String {
-    hex::encode(Sha256::digest(v.as_bytes()))
-}
+use switchyard_plugin_sdk::hash::{is_sha256_hex as is_digest, sha256_hex as sha256};
 
 /// Without whitespace, lower case.
 fn clean(v: &str) -> String {

@@ -1,24 +1,7 @@
 //! PII normalisation and SHA-256 hashing as TikTok's Events API expects it (and as the
 //! reference does it): a value that is already a SHA-256 hex digest is passed through.
 
-use sha2::{Digest, Sha256};
-
-fn is_digest(value: &str) -> bool {
-    value.len() == 64 && value.bytes().all(|b| b.is_ascii_hexdigit())
-}
-
-fn sha256(value: &str) -> String {
-    hex::encode(Sha256::digest(value.as_bytes()))
-}
-
-/// Hashes `value` after `clean`, unless it is a digest already.
-fn hashed(value: &str, clean: impl Fn(&str) -> String) -> String {
-    if is_digest(value) {
-        value.to_string()
-    } else {
-        sha256(&clean(value))
-    }
-}
+use switchyard_plugin_sdk::hash::sha256_unless_hashed as hashed;
 
 /// Emails and external ids: lower case (not trimmed, as in the reference).
 pub(crate) fn lower(value: &str) -> String {
@@ -55,6 +38,7 @@ pub(crate) fn plain(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use switchyard_plugin_sdk::hash::sha256_hex as sha256;
 
     #[test]
     fn values_are_cleaned_then_hashed_and_digests_pass_through() {
