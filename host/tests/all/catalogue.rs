@@ -1,7 +1,7 @@
 //! The launch catalogue end to end: bundled destination plugins behind `switchyard serve`,
 //! configured as the examples ship, sending to a real mock of the vendor's API.
 
-use crate::mock::{Mock, Received};
+use crate::mock::{Mock, Received, Reply};
 use crate::serve::reqwest_like::Client;
 use crate::serve::{start_server_with, stop};
 use serde_json::{Value, json};
@@ -481,6 +481,90 @@ plugin = "amplitude"
     assert_eq!(
         identification,
         json!({"user_id": "user-9", "user_properties": {"plan": "pro"}, "library": "segment"})
+    );
+    stop(&mut server).await;
+}
+
+/// Google Ads with its OAuth grant: the first conversion fetches an access token, the second
+/// reuses it from the destination's kv store (one token request for both), and every upload
+/// carries the token and the developer token, with personal data hashed.
+#[tokio::test]
+async fn google_conversions_share_one_oauth_token_across_events() {
+    let Setup {
+        mock,
+        mut server,
+        client,
+        dir: _dir,
+    } = Setup::start(
+        r#"
+[[destinations]]
+name = "google-ads"
+plugin = "google-enhanced-conversions"
+  [destinations.settings]
+  customerId = "123-456-7890"
+  developerToken = "${GOOGLE_DEV_TOKEN}"
+  clientId = "client-1"
+  clientSecret = "${GOOGLE_CLIENT_SECRET}"
+  refreshToken = "${GOOGLE_REFRESH_TOKEN}"
+
+  [[destinations.subscriptions]]
+  name = "Bookings are conversions"
+  action = "uploadClickConversion"
+  trigger = 'type = "track" and event = "Trip Booked"'
+    [destinations.subscriptions.mapping]
+    conversion_action = 12345
+    gclid = { "@path" = "$.properties.gclid" }
+    value = { "@path" = "$.properties.total" }
+"#,
+        &[
+            ("GOOGLE_DEV_TOKEN", "dev-token"),
+            ("GOOGLE_CLIENT_SECRET", "shh"),
+            ("GOOGLE_REFRESH_TOKEN", "refresh-1"),
+        ],
+    )
+    .await;
+    // Google's token endpoint and the upload both accept this answer.
+    mock.set_fallback(Some(Reply::new(
+        200,
+        r#"{"access_token": "ya29.mock", "expires_in": 3599}"#,
+    )));
+    for (n, id) in [(2, "m-1"), (3, "m-2")] {
+        let event = json!({"type": "track", "event": "Trip Booked", "userId": "user-9",
+            "messageId": id, "timestamp": "2026-11-29T08:00:00Z",
+            "properties": {"gclid": format!("gclid-{id}"), "total": 420, "currency": "EUR",
+                "email": "Ann@Example.com"}});
+        let (status, body) = client.post("/v1/track", Some("web-key"), event).await;
+        assert_eq!(status, 200, "{body}");
+        // One at a time, so the second event finds the first one's token.
+        let got = wait_for(&mock, n).await;
+        assert_eq!(got.len(), n, "{got:?}");
+    }
+    let got = mock.received();
+    let paths: Vec<&str> = got.iter().map(|r| r.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/oauth2/v4/token",
+            "/v22/customers/1234567890:uploadClickConversions",
+            "/v22/customers/1234567890:uploadClickConversions",
+        ]
+    );
+    assert_eq!(
+        got[0].header("x-switchyard-original-host"),
+        Some("www.googleapis.com")
+    );
+    for upload in &got[1..] {
+        assert_eq!(upload.header("authorization"), Some("Bearer ya29.mock"));
+        assert_eq!(upload.header("developer-token"), Some("dev-token"));
+    }
+    assert_eq!(
+        got[1].json(),
+        json!({"conversions": [{
+            "conversionAction": "customers/1234567890/conversionActions/12345",
+            "conversionDateTime": "2026-11-29 08:00:00+00:00", "gclid": "gclid-m-1",
+            "userIpAddress": "127.0.0.1", "conversionValue": 420, "currencyCode": "EUR",
+            "userIdentifiers": [{"hashedEmail": sha256("ann@example.com")}]}],
+            "partialFailure": true})
     );
     stop(&mut server).await;
 }

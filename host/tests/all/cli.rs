@@ -334,6 +334,7 @@ async fn plugin_list_and_inspect_show_the_bundled_plugins() {
             "facebook-conversions-api",
             "fullstory",
             "google-analytics-4",
+            "google-enhanced-conversions",
             "slack",
             "tiktok-conversions",
             "webhook"

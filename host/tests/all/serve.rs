@@ -514,7 +514,7 @@ plugin = "hubspot"
          mapping: /text/@case should have field \"operator\" but it doesn't.\n\
          config file {file} line 24 (destination \"crm\"): unknown plugin \"hubspot\"; the \
          plugins are: amplitude, braze, customerio, facebook-conversions-api, fullstory, google-analytics-4, \
-         slack, tiktok-conversions, webhook\n"
+         google-enhanced-conversions, slack, tiktok-conversions, webhook\n"
     );
     assert_eq!(stderr, expected);
 }
