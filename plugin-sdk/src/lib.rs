@@ -115,6 +115,7 @@ pub mod guest;
 pub mod hash;
 mod http;
 pub mod kv;
+pub mod mapping;
 mod plugin;
 #[cfg(target_arch = "wasm32")]
 mod wasi_http;

@@ -17,6 +17,7 @@ mod ua;
 mod tests;
 
 use serde_json::{Value, json};
+use switchyard_plugin_sdk::mapping::{path, path_or};
 use switchyard_plugin_sdk::{Action, Field, FieldType, Plugin, Preset, Setting};
 
 /// Amplitude's ingestion endpoints, North America first and Europe second.
@@ -54,14 +55,6 @@ pub(crate) struct Settings {
     pub(crate) endpoint: Option<String>,
 }
 
-fn path(p: &str) -> Value {
-    json!({"@path": p})
-}
-
-fn either(first: &str, second: &str) -> Value {
-    json!({"@if": {"exists": {"@path": first}, "then": {"@path": first}, "else": {"@path": second}}})
-}
-
 fn field(key: &str, label: &str, kind: FieldType, description: &str) -> Field {
     Field::new(key, label, kind).description(description)
 }
@@ -87,7 +80,19 @@ fn user_id() -> Field {
 
 fn device_id() -> Field {
     field("device_id", "Device ID", FieldType::String, DEVICE_ID)
-        .default(either("$.context.device.id", "$.anonymousId"))
+        .default(path_or("$.context.device.id", "$.anonymousId"))
+}
+
+fn user_properties() -> Field {
+    with_path(
+        field(
+            "user_properties",
+            "User Properties",
+            FieldType::Object,
+            "Properties of the user.",
+        ),
+        "$.traits",
+    )
 }
 
 fn min_id_length() -> Field {
@@ -253,7 +258,7 @@ fn utm_and_referrer() -> Vec<Field> {
 }
 
 fn advertising_id() -> Value {
-    either("$.context.device.advertisingId", "$.context.device.idfa")
+    path_or("$.context.device.advertisingId", "$.context.device.idfa")
 }
 
 /// The fields every event action has (Segment's `eventSchema`).
@@ -298,15 +303,7 @@ fn event_fields() -> Vec<Field> {
             ),
             "$.properties",
         ),
-        with_path(
-            field(
-                "user_properties",
-                "User Properties",
-                FieldType::Object,
-                "Properties of the user.",
-            ),
-            "$.traits",
-        ),
+        user_properties(),
         field(
             "groups",
             "Groups",
@@ -546,15 +543,7 @@ fn identify_user() -> Action {
     let mut fields = vec![
         user_id(),
         device_id(),
-        with_path(
-            field(
-                "user_properties",
-                "User Properties",
-                FieldType::Object,
-                "Properties of the user.",
-            ),
-            "$.traits",
-        ),
+        user_properties(),
         field(
             "groups",
             "Groups",

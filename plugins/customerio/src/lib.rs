@@ -14,15 +14,8 @@ mod entity;
 mod tests;
 
 use serde_json::{Value, json};
+use switchyard_plugin_sdk::mapping::{path, path_or};
 use switchyard_plugin_sdk::{Action, Field, Plugin, Preset, Setting};
-
-fn path(p: &str) -> Value {
-    json!({"@path": p})
-}
-
-fn either(first: &str, second: &str) -> Value {
-    json!({"@if": {"exists": {"@path": first}, "then": {"@path": first}, "else": {"@path": second}}})
-}
 
 fn string(key: &str, label: &str, description: &str, default: Option<Value>) -> Field {
     let f = Field::string(key, label).description(description);
@@ -89,7 +82,7 @@ fn object_type_id(prefix: &str) -> Field {
         "object_type_id",
         "Object Type Id",
         "The ID used to uniquely identify a custom object type in Customer.io.",
-        Some(either(
+        Some(path_or(
             &format!("{prefix}.object_type_id"),
             &format!("{prefix}.objectTypeId"),
         )),
@@ -231,7 +224,7 @@ pub fn plugin() -> Plugin {
                         "id",
                         "Person ID",
                         "The ID used to uniquely identify a person in Customer.io.",
-                        Some(either("$.userId", "$.traits.email"))
+                        Some(path_or("$.userId", "$.traits.email"))
                     ),
                     anonymous_id(),
                     string(
@@ -244,7 +237,7 @@ pub fn plugin() -> Plugin {
                         "created_at",
                         "Created At",
                         "A timestamp of when the person was created.",
-                        Some(either("$.traits.created_at", "$.traits.createdAt"))
+                        Some(path_or("$.traits.created_at", "$.traits.createdAt"))
                     ),
                     string(
                         "group_id",
@@ -505,7 +498,7 @@ pub fn plugin() -> Plugin {
                         "created_at",
                         "Created At",
                         "A timestamp of when the object was created.",
-                        Some(either("$.traits.created_at", "$.traits.createdAt"))
+                        Some(path_or("$.traits.created_at", "$.traits.createdAt"))
                     ),
                     object(
                         "custom_attributes",

@@ -13,12 +13,9 @@ mod user_data;
 #[cfg(test)]
 mod tests;
 
-use serde_json::{Value, json};
+use serde_json::json;
+use switchyard_plugin_sdk::mapping::path;
 use switchyard_plugin_sdk::{Action, Field, Plugin, Setting};
-
-fn path(p: &str) -> Value {
-    json!({"@path": p})
-}
 
 fn contents(single: bool) -> Field {
     let root = if single {

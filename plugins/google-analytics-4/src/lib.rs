@@ -10,12 +10,9 @@ mod request;
 #[cfg(test)]
 mod tests;
 
-use serde_json::{Value, json};
+use serde_json::json;
+use switchyard_plugin_sdk::mapping::path;
 use switchyard_plugin_sdk::{Action, Field, Plugin, Setting};
-
-fn path(p: &str) -> Value {
-    json!({"@path": p})
-}
 
 /// Where the `items` field's default mapping takes products from.
 #[derive(Clone, Copy)]

@@ -23,7 +23,8 @@ mod user_list;
 #[cfg(test)]
 mod tests;
 
-use serde_json::{Value, json};
+use serde_json::json;
+use switchyard_plugin_sdk::mapping::{path, path_or};
 use switchyard_plugin_sdk::{Action, Field, FieldType, Plugin, Setting};
 
 /// The Google Ads API this plugin speaks.
@@ -39,14 +40,6 @@ pub(crate) struct Settings {
     pub(crate) client_id: String,
     pub(crate) client_secret: String,
     pub(crate) refresh_token: String,
-}
-
-fn path(p: &str) -> Value {
-    json!({"@path": p})
-}
-
-fn either(first: &str, second: &str) -> Value {
-    json!({"@if": {"exists": {"@path": first}, "then": {"@path": first}, "else": {"@path": second}}})
 }
 
 fn field(key: &str, label: &str, kind: FieldType, description: &str) -> Field {
@@ -96,7 +89,7 @@ fn email_address() -> Field {
         "Email Address",
         "Email of the person who converted; normalised and hashed (SHA-256) before sending.",
     )
-    .default(either("$.properties.email", "$.context.traits.email"))
+    .default(path_or("$.properties.email", "$.context.traits.email"))
 }
 
 fn phone_country_code() -> Field {
@@ -114,7 +107,7 @@ fn phone_number() -> Field {
         "Phone number of the person who converted, ideally in E.164 (+14150000000); hashed \
          before sending.",
     )
-    .default(either("$.properties.phone", "$.context.traits.phone"))
+    .default(path_or("$.properties.phone", "$.context.traits.phone"))
 }
 
 fn order_id() -> Field {
@@ -123,7 +116,7 @@ fn order_id() -> Field {
         "Order ID",
         "The order ID of the conversion; one conversion per order ID and conversion action.",
     )
-    .default(either("$.properties.orderId", "$.properties.order_id"))
+    .default(path_or("$.properties.orderId", "$.properties.order_id"))
 }
 
 fn value() -> Field {
@@ -318,7 +311,7 @@ fn call_fields() -> Vec<Field> {
 /// An address part, from the event's properties or else its context traits. (The reference's
 /// default mappings have a stray comma in the first path; it is kept so configurations match.)
 fn address(key: &str, label: &str, part: &str, description: &str) -> Field {
-    string(key, label, description).default(either(
+    string(key, label, description).default(path_or(
         &format!("$.properties.address.{part},"),
         &format!("$.context.traits.address.{part}"),
     ))
@@ -369,12 +362,14 @@ fn adjustment_fields() -> Vec<Field> {
         email_address(),
         phone_country_code(),
         phone_number(),
-        string("first_name", "First Name", "First name of the person.").default(either(
+        string("first_name", "First Name", "First name of the person.").default(path_or(
             "$.properties.firstName",
             "$.context.traits.firstName",
         )),
-        string("last_name", "Last Name", "Last name of the person.")
-            .default(either("$.properties.lastName", "$.context.traits.lastName")),
+        string("last_name", "Last Name", "Last name of the person.").default(path_or(
+            "$.properties.lastName",
+            "$.context.traits.lastName",
+        )),
         address("city", "City", "city", "City of the person."),
         address("state", "State", "state", "State of the person."),
         address(
@@ -408,7 +403,7 @@ fn adjustment_fields() -> Vec<Field> {
 
 fn user_list_fields() -> Vec<Field> {
     let trait_or_property = |key: &str, label: &str, name: &str| {
-        string(key, label, label).default(either(
+        string(key, label, label).default(path_or(
             &format!("$.context.traits.{name}"),
             &format!("$.properties.{name}"),
         ))

@@ -12,6 +12,7 @@ mod request;
 mod tests;
 
 use serde_json::{Value, json};
+use switchyard_plugin_sdk::mapping::{path, path_or};
 use switchyard_plugin_sdk::{Action, Field, Plugin, Preset, Setting};
 
 /// (preset name, Segment trigger, TikTok event, what `contents` is built from).
@@ -113,14 +114,9 @@ enum Contents {
     Product,
 }
 
-fn path(p: &str) -> Value {
-    json!({"@path": p})
-}
-
 /// `properties.<key>` if present, else `<fallback>`.
 fn either(key: &str, fallback: &str) -> Value {
-    json!({"@if": {"exists": {"@path": format!("$.properties.{key}")},
-        "then": {"@path": format!("$.properties.{key}")}, "else": {"@path": fallback}}})
+    path_or(&format!("$.properties.{key}"), fallback)
 }
 
 fn preset_mapping(event: &str, contents: Contents) -> Value {

@@ -1,0 +1,23 @@
+//! Builders for the mapping directives plugins use most in default mappings, so a field's
+//! default reads as what it means.
+
+use serde_json::{Value, json};
+
+/// `{"@path": p}`: the value at `p` in the event (`$.userId`, `$.properties.total`).
+pub fn path(p: &str) -> Value {
+    json!({"@path": p})
+}
+
+/// The value at `first` when the event has it, else the value at `second` (an `@if` with
+/// `exists`, as Segment writes such defaults).
+///
+/// ```
+/// use switchyard_plugin_sdk::mapping::path_or;
+/// assert_eq!(
+///     path_or("$.properties.email", "$.traits.email").to_string(),
+///     r#"{"@if":{"else":{"@path":"$.traits.email"},"exists":{"@path":"$.properties.email"},"then":{"@path":"$.properties.email"}}}"#
+/// );
+/// ```
+pub fn path_or(first: &str, second: &str) -> Value {
+    json!({"@if": {"exists": {"@path": first}, "then": {"@path": first}, "else": {"@path": second}}})
+}
