@@ -6,6 +6,7 @@
 //! operators can load more from .wasm files.
 //! The `switchyard` binary ([`cli`]) drives all of it.
 
+pub mod admin;
 pub mod bundled;
 pub mod cli;
 pub mod config;

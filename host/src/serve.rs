@@ -6,6 +6,7 @@
 //! [`GRACE`] to finish and be recorded, and the queue writer commits what it was sent. Whatever
 //! was not delivered stays in the queue for the next start.
 
+use crate::admin::{self, Admin, TokenSource};
 use crate::config::Config;
 use crate::deliver;
 use crate::ingest::{self, Ingest};
@@ -63,7 +64,36 @@ pub async fn serve(config: Config, builtin: bool) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {} (server.listen)", config.listen))?;
     let address = listener.local_addr()?;
+
+    let (token, token_source) = admin::token(config.admin_token.as_deref(), &data_dir)?;
+    let admin_listener = tokio::net::TcpListener::bind(config.admin_listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (server.admin_listen)",
+                config.admin_listen
+            )
+        })?;
+    let admin_address = admin_listener.local_addr()?;
+    let admin_app = admin::router(Arc::new(Admin {
+        token,
+        plugins: plugins.clone(),
+        routes: routes.clone(),
+        queue: queue.clone() as Arc<dyn Queue>,
+        queue_path: sqlite::path_in(&data_dir),
+    }));
     print_summary(&config, builtin, address, &plugins, &routes);
+    print_admin(admin_address, &token_source);
+
+    let (admin_stop, admin_stopping) = watch::channel(false);
+    let admin_server = tokio::spawn(async move {
+        let mut stopping = admin_stopping;
+        axum::serve(admin_listener, admin_app)
+            .with_graceful_shutdown(async move {
+                let _ = stopping.wait_for(|s| *s).await;
+            })
+            .await
+    });
 
     axum::serve(
         listener,
@@ -71,6 +101,10 @@ pub async fn serve(config: Config, builtin: bool) -> anyhow::Result<()> {
     )
     .with_graceful_shutdown(stopped())
     .await?;
+    let _ = admin_stop.send(true);
+    if let Ok(Err(e)) = admin_server.await {
+        tracing::warn!(error = %e, "The admin API stopped with an error.");
+    }
     tracing::info!("Stopping: finishing the deliveries in flight; the rest stay queued.");
     let _ = stop.send(true);
     delivery.await?;
@@ -197,6 +231,14 @@ fn print_summary(
                 .join("; ")
         );
     }
+}
+
+fn print_admin(address: SocketAddr, token: &TokenSource) {
+    let token = match token {
+        TokenSource::Config => "bearer token from server.admin_token".to_string(),
+        TokenSource::File(path) => format!("bearer token in {}", path.display()),
+    };
+    println!("  admin API     http://{address}  ({token}; /healthz, /readyz, /admin/openapi.json)");
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

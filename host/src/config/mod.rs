@@ -20,6 +20,8 @@ pub struct Config {
     pub origin: String,
     pub listen: SocketAddr,
     pub admin_listen: SocketAddr,
+    /// The admin API's bearer token; `None`: made once and kept in the data folder.
+    pub admin_token: Option<String>,
     pub data_dir: PathBuf,
     /// A messageId seen from the same source within this window is accepted once.
     pub dedup_window: std::time::Duration,
@@ -95,6 +97,7 @@ struct File {
 struct ServerSection {
     listen: Option<Spanned<String>>,
     admin_listen: Option<Spanned<String>>,
+    admin_token: Option<Spanned<String>>,
     data_dir: Option<PathBuf>,
     dedup_window_s: Option<u64>,
     queue_max_mb: Option<u64>,
@@ -200,6 +203,19 @@ impl Config {
             })
         };
 
+        let admin_token = match &file.server.admin_token {
+            Some(t) => {
+                let token = expand(t, "server.admin_token")?;
+                if token.trim().len() < 16 {
+                    return Err(ConfigError(format!(
+                        "{}: the admin token must be at least 16 characters",
+                        place(t.span(), "server.admin_token")
+                    )));
+                }
+                Some(token.trim().to_string())
+            }
+            None => None,
+        };
         if file.server.queue_max_mb == Some(0) {
             return Err(ConfigError(format!(
                 "config file {origin} (server.queue_max_mb): must be at least 1"
@@ -339,6 +355,7 @@ impl Config {
                 "server.admin_listen",
                 DEFAULT_ADMIN_LISTEN,
             )?,
+            admin_token,
             data_dir: file
                 .server
                 .data_dir
@@ -362,6 +379,7 @@ impl Config {
             origin: "built-in default configuration".into(),
             listen: DEFAULT_LISTEN.parse().expect("a valid address"),
             admin_listen: DEFAULT_ADMIN_LISTEN.parse().expect("a valid address"),
+            admin_token: None,
             data_dir,
             dedup_window: std::time::Duration::from_secs(DEFAULT_DEDUP_WINDOW_S),
             queue_max_mb: None,

@@ -588,6 +588,20 @@ pub fn pending(conn: &Connection) -> Result<Vec<(String, i64)>, QueueError> {
         .map_err(unavailable)
 }
 
+/// Per destination: deliveries waiting (leased ones included) and when the oldest was
+/// accepted.
+pub fn waiting(conn: &Connection) -> Result<Vec<(String, i64, Millis)>, QueueError> {
+    let mut st = conn
+        .prepare(
+            "SELECT destination, COUNT(*), MIN(accepted_at) FROM deliveries \
+             GROUP BY destination ORDER BY 1",
+        )
+        .map_err(unavailable)?;
+    st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .and_then(|rows| rows.collect())
+        .map_err(unavailable)
+}
+
 /// A request for the writer thread.
 enum Op {
     Enqueue(

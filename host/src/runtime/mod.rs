@@ -168,6 +168,7 @@ impl Runtime {
         let mut plugin = Plugin {
             hash,
             origin,
+            loaded_at: std::time::SystemTime::now(),
             pre,
             engine: self.engine.clone(),
             manifest: Manifest::empty(),
@@ -347,6 +348,7 @@ pub struct Invocation {
 pub struct Plugin {
     hash: String,
     origin: String,
+    loaded_at: std::time::SystemTime,
     manifest: Manifest,
     pre: Pre,
     engine: Engine,
@@ -458,6 +460,11 @@ impl Plugin {
     /// Where the plugin was loaded from.
     pub fn origin(&self) -> &str {
         &self.origin
+    }
+
+    /// When this version was loaded.
+    pub fn loaded_at(&self) -> std::time::SystemTime {
+        self.loaded_at
     }
 
     /// The version of the `switchyard:destination` WIT package the plugin was built against

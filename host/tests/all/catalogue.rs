@@ -33,7 +33,7 @@ fn write_config(dir: &Path, mock: &Mock, destination: &str) -> PathBuf {
     let redirect = format!("redirect_outbound = \"{}\"\n", mock.url(""));
     let destination = destination.replacen("\n  [", &format!("\n{redirect}  ["), 1);
     let text = format!(
-        "[server]\nlisten = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n\n\
+        "[server]\nlisten = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"\ndata_dir = \"{}\"\n\n\
          [[sources]]\nname = \"web\"\nwrite_key = \"web-key\"\n{destination}",
         dir.join("data").display()
     );
@@ -90,7 +90,10 @@ async fn fly_inc_bookings_and_pricing_views_reach_braze() {
     let dir = tempfile::tempdir().unwrap();
     let example = include_str!("../../../examples/fly-inc.toml");
     let text = example
-        .replace("listen = \"127.0.0.1:8088\"", "listen = \"127.0.0.1:0\"")
+        .replace(
+            "listen = \"127.0.0.1:8088\"",
+            "listen = \"127.0.0.1:0\"\nadmin_listen = \"127.0.0.1:0\"",
+        )
         .replace(
             "data_dir = \"./switchyard-data\"",
             &format!("data_dir = \"{}\"", dir.path().join("data").display()),

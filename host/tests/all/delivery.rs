@@ -14,6 +14,7 @@ fn config(dir: &Path, destinations: &[(&str, String, &str)]) -> PathBuf {
         r#"
 [server]
 listen = "127.0.0.1:0"
+admin_listen = "127.0.0.1:0"
 data_dir = "{}"
 
 [[sources]]

@@ -1,5 +1,6 @@
 //! Integration tests of the `switchyard` package: one binary, one module per area.
 
+mod admin;
 mod catalogue;
 mod cli;
 mod delivery;

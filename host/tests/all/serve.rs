@@ -54,6 +54,19 @@ pub(crate) async fn start_server_with(
     config: &Path,
     env: &[(&str, &str)],
 ) -> (tokio::process::Child, String) {
+    let server = start(config, env).await;
+    (server.child, server.ingest)
+}
+
+/// A running `switchyard serve`, with the addresses it printed.
+pub(crate) struct Server {
+    pub(crate) child: tokio::process::Child,
+    pub(crate) ingest: String,
+    pub(crate) admin: String,
+}
+
+/// Starts `switchyard serve --config FILE` with these environment variables.
+pub(crate) async fn start(config: &Path, env: &[(&str, &str)]) -> Server {
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
         .args(["serve", "--config"])
         .arg(config)
@@ -73,18 +86,28 @@ pub(crate) async fn start_server_with(
         }
     });
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let address = tokio::time::timeout(Duration::from_secs(120), async {
+    let (ingest, admin) = tokio::time::timeout(Duration::from_secs(120), async {
+        let mut ingest = None;
         while let Some(line) = lines.next_line().await.unwrap() {
+            let address = |rest: &str| rest.split_whitespace().next().unwrap().to_string();
             if let Some(rest) = line.trim().strip_prefix("ingest API") {
-                return rest.split_whitespace().next().unwrap().to_string();
+                ingest = Some(address(rest));
+            }
+            if let Some(rest) = line.trim().strip_prefix("admin API") {
+                let ingest = ingest.expect("the ingest address is printed first");
+                return (ingest, address(rest));
             }
         }
-        panic!("switchyard serve ended without printing its address");
+        panic!("switchyard serve ended without printing its addresses");
     })
     .await
     .expect("switchyard serve starts within 2 minutes");
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    (child, address)
+    Server {
+        child,
+        ingest,
+        admin,
+    }
 }
 
 fn config(dir: &Path, mock: &Mock) -> PathBuf {
@@ -92,6 +115,7 @@ fn config(dir: &Path, mock: &Mock) -> PathBuf {
         r#"
 [server]
 listen = "127.0.0.1:0"
+admin_listen = "127.0.0.1:0"
 data_dir = "{data}"
 
 [[sources]]
@@ -426,6 +450,31 @@ pub(crate) mod reqwest_like {
             key: Option<&str>,
             body: Vec<u8>,
         ) -> Option<(u16, Value)> {
+            let auth = key.map(|key| {
+                let basic = base64::engine::general_purpose::STANDARD.encode(format!("{key}:"));
+                format!("Basic {basic}")
+            });
+            self.request("POST", path, auth.as_deref(), body)
+                .await
+                .map(|(status, _, body)| (status, body))
+        }
+
+        /// A GET with an optional bearer token: the status, the `content-type`, and the body
+        /// as JSON (`null` when it is not JSON).
+        pub(crate) async fn get(&self, path: &str, bearer: Option<&str>) -> (u16, String, Value) {
+            let auth = bearer.map(|t| format!("Bearer {t}"));
+            self.request("GET", path, auth.as_deref(), Vec::new())
+                .await
+                .expect("the server answers")
+        }
+
+        async fn request(
+            &self,
+            method: &str,
+            path: &str,
+            authorization: Option<&str>,
+            body: Vec<u8>,
+        ) -> Option<(u16, String, Value)> {
             let url: hyper::Uri = format!("{}{path}", self.base).parse().unwrap();
             let stream =
                 tokio::net::TcpStream::connect((url.host().unwrap(), url.port_u16().unwrap()))
@@ -436,21 +485,29 @@ pub(crate) mod reqwest_like {
                     .await
                     .ok()?;
             tokio::spawn(conn);
-            let mut request = hyper::Request::post(path)
+            let mut request = hyper::Request::builder()
+                .method(method)
+                .uri(path)
                 .header("host", url.authority().unwrap().as_str())
                 .header("content-type", "application/json");
-            if let Some(key) = key {
-                let auth = base64::engine::general_purpose::STANDARD.encode(format!("{key}:"));
-                request = request.header("authorization", format!("Basic {auth}"));
+            if let Some(auth) = authorization {
+                request = request.header("authorization", auth);
             }
             let response = sender
                 .send_request(request.body(Full::new(bytes::Bytes::from(body))).unwrap())
                 .await
                 .ok()?;
             let status = response.status().as_u16();
+            let content_type = response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
             let bytes = response.into_body().collect().await.ok()?.to_bytes();
             Some((
                 status,
+                content_type,
                 serde_json::from_slice(&bytes).unwrap_or(Value::Null),
             ))
         }

@@ -1,0 +1,255 @@
+//! The admin API: JSON over HTTP on `admin_listen`, for operators and (later) the web console.
+//!
+//! Every `/admin/...` call needs `Authorization: Bearer <token>`; without the right token the
+//! answer is 401 whatever the path, so an unknown path tells nothing either. The token comes
+//! from `[server] admin_token` (usually `${SWITCHYARD_ADMIN_TOKEN}`), or is made once and kept
+//! in the data folder (`admin-token`, readable by its owner only), like the default write key.
+//! `/healthz` and `/readyz` answer without a token: they say nothing about data, and probes
+//! (Kubernetes, load balancers) rarely carry credentials.
+//!
+//! Secrets never leave: settings marked secret in a plugin's manifest are shown as `***`.
+//! The API is described by `openapi.json` (served at `/admin/openapi.json`); a test checks the
+//! running server against it.
+
+mod views;
+
+use crate::queue::Queue;
+use crate::routes::Routes;
+use crate::runtime::Plugin;
+use axum::Router;
+use axum::extract::{Path, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The OpenAPI description of this API.
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+/// What the admin API reads.
+pub struct Admin {
+    pub token: String,
+    pub plugins: HashMap<String, Arc<Plugin>>,
+    pub routes: Arc<Routes>,
+    pub queue: Arc<dyn Queue>,
+    /// The queue file, read through its own connection for statistics.
+    pub queue_path: PathBuf,
+}
+
+/// Where the admin token came from, for the startup summary.
+pub enum TokenSource {
+    Config,
+    File(PathBuf),
+}
+
+/// The admin token: the configured one, or the one kept in `data_dir/admin-token` (made on
+/// first use).
+pub fn token(
+    configured: Option<&str>,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<(String, TokenSource)> {
+    if let Some(t) = configured {
+        return Ok((t.to_string(), TokenSource::Config));
+    }
+    let path = data_dir.join("admin-token");
+    if let Ok(text) = std::fs::read_to_string(&path)
+        && !text.trim().is_empty()
+    {
+        return Ok((text.trim().to_string(), TokenSource::File(path)));
+    }
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("cannot make an admin token: {e}"))?;
+    let token = hex::encode(bytes);
+    std::fs::create_dir_all(data_dir)?;
+    write_private(&path, &format!("{token}\n"))
+        .map_err(|e| anyhow::anyhow!("cannot save the admin token in {}: {e}", path.display()))?;
+    Ok((token, TokenSource::File(path)))
+}
+
+#[cfg(unix)]
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(text.as_bytes())
+}
+
+#[cfg(not(unix))]
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    std::fs::write(path, text)
+}
+
+/// The admin router.
+pub fn router(admin: Arc<Admin>) -> Router {
+    let guarded = Router::new()
+        .route("/admin/plugins", get(plugins))
+        .route("/admin/plugins/{id}", get(plugin))
+        .route("/admin/destinations", get(destinations))
+        .route("/admin/destinations/{name}", get(destination))
+        .route("/admin/queue", get(queue))
+        .route("/admin/openapi.json", get(openapi))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(admin.clone(), authorise));
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .merge(guarded)
+        .with_state(admin)
+}
+
+/// A JSON error answer: `{"error": message}`.
+fn error(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, axum::Json(json!({"error": message.into()}))).into_response()
+}
+
+/// Equal tokens, compared in time that does not depend on where they differ.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn authorise(State(admin): State<Arc<Admin>>, request: Request, next: Next) -> Response {
+    let given = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match given {
+        Some(t) if same(t.trim().as_bytes(), admin.token.as_bytes()) => next.run(request).await,
+        Some(_) => unauthorised("the bearer token is not the admin token"),
+        None => unauthorised("the admin API needs an Authorization: Bearer <admin token> header"),
+    }
+}
+
+fn unauthorised(message: &str) -> Response {
+    let mut response = error(StatusCode::UNAUTHORIZED, message);
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer realm=\"switchyard admin\""),
+    );
+    response
+}
+
+async fn not_found(request: Request) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        format!(
+            "no such admin path: {} {} (see /admin/openapi.json)",
+            request.method(),
+            request.uri().path()
+        ),
+    )
+}
+
+async fn healthz() -> Response {
+    axum::Json(json!({"status": "alive"})).into_response()
+}
+
+/// Ready when the queue takes writes (an empty enqueue goes through the writer and commits)
+/// and every configured destination has its plugin loaded.
+async fn readyz(State(admin): State<Arc<Admin>>) -> Response {
+    let queue = match admin.queue.enqueue(Vec::new(), crate::queue::now()).await {
+        Ok(_) => json!({"writable": true}),
+        Err(e) => json!({"writable": false, "error": e.to_string()}),
+    };
+    let ready = queue["writable"] == true;
+    let body = json!({
+        "status": if ready { "ready" } else { "not ready" },
+        "queue": queue,
+        "plugins": admin.plugins.len(),
+        "destinations": admin.routes.destinations.len(),
+    });
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+async fn plugins(State(admin): State<Arc<Admin>>) -> Response {
+    let mut list: Vec<Value> = admin.plugins.values().map(|p| views::plugin(p)).collect();
+    list.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    axum::Json(json!({"plugins": list})).into_response()
+}
+
+async fn plugin(State(admin): State<Arc<Admin>>, Path(id): Path<String>) -> Response {
+    match admin.plugins.get(&id) {
+        Some(p) => {
+            let mut body = views::plugin(p);
+            body["manifest"] = serde_json::to_value(p.manifest()).unwrap_or(Value::Null);
+            axum::Json(body).into_response()
+        }
+        None => error(StatusCode::NOT_FOUND, format!("no plugin {id:?} is loaded")),
+    }
+}
+
+async fn destinations(State(admin): State<Arc<Admin>>) -> Response {
+    let list: Vec<Value> = admin
+        .routes
+        .destinations
+        .iter()
+        .map(views::destination)
+        .collect();
+    axum::Json(json!({"destinations": list})).into_response()
+}
+
+async fn destination(State(admin): State<Arc<Admin>>, Path(name): Path<String>) -> Response {
+    match admin.routes.destinations.iter().find(|r| r.name == name) {
+        Some(route) => axum::Json(views::destination(route)).into_response(),
+        None => error(
+            StatusCode::NOT_FOUND,
+            format!("no destination {name:?} is configured"),
+        ),
+    }
+}
+
+async fn queue(State(admin): State<Arc<Admin>>) -> Response {
+    let path = admin.queue_path.clone();
+    let read = tokio::task::spawn_blocking(move || {
+        let conn = crate::queue::sqlite::attach(&path)?;
+        crate::queue::sqlite::waiting(&conn)
+    })
+    .await;
+    match read {
+        Ok(Ok(rows)) => {
+            let now = crate::queue::now();
+            let by_destination: Vec<Value> = admin
+                .routes
+                .destinations
+                .iter()
+                .map(|r| r.name.as_str())
+                .chain(rows.iter().map(|(d, _, _)| d.as_str()))
+                .collect::<std::collections::BTreeSet<&str>>()
+                .into_iter()
+                .map(|d| {
+                    let row = rows.iter().find(|(name, _, _)| name == d);
+                    json!({
+                        "destination": d,
+                        "configured": admin.routes.destinations.iter().any(|r| r.name == d),
+                        "depth": row.map_or(0, |r| r.1),
+                        "oldest_age_ms": row.map(|r| (now - r.2).max(0)),
+                    })
+                })
+                .collect();
+            axum::Json(json!({"destinations": by_destination})).into_response()
+        }
+        Ok(Err(e)) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("cannot read the queue: {e}"),
+        ),
+        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    }
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
