@@ -14,6 +14,7 @@ pub mod deliver;
 pub mod ingest;
 pub mod intake;
 pub mod mapping;
+pub mod metrics;
 pub mod payload;
 pub mod queue;
 pub mod redact;

@@ -1,7 +1,8 @@
 //! The admin API: JSON over HTTP on `admin_listen`, for operators and (later) the web console.
 //!
-//! Every `/admin/...` call needs `Authorization: Bearer <token>`; without the right token the
-//! answer is 401 whatever the path, so an unknown path tells nothing either. The token comes
+//! Every `/admin/...` call, and `/metrics`, needs `Authorization: Bearer <token>` (Prometheus
+//! scrapes with `authorization: {credentials: ...}`); without the right token the answer is 401
+//! whatever the path, so an unknown path tells nothing either. The token comes
 //! from `[server] admin_token` (usually `${SWITCHYARD_ADMIN_TOKEN}`), or is made once and kept
 //! in the data folder (`admin-token`, readable by its owner only), like the default write key.
 //! `/healthz` and `/readyz` answer without a token: they say nothing about data, and probes
@@ -97,6 +98,7 @@ pub fn router(admin: Arc<Admin>) -> Router {
         .route("/admin/destinations/{name}", get(destination))
         .route("/admin/queue", get(queue))
         .route("/admin/openapi.json", get(openapi))
+        .route("/metrics", get(metrics))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(admin.clone(), authorise));
     Router::new()
@@ -248,6 +250,35 @@ async fn queue(State(admin): State<Arc<Admin>>) -> Response {
         ),
         Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
+}
+
+/// Prometheus text: the counters, and the queue read now.
+async fn metrics(State(admin): State<Arc<Admin>>) -> Response {
+    let path = admin.queue_path.clone();
+    let rows = tokio::task::spawn_blocking(move || {
+        let conn = crate::queue::sqlite::attach(&path)?;
+        crate::queue::sqlite::waiting(&conn)
+    })
+    .await;
+    let now = crate::queue::now();
+    let queue: Vec<(String, i64, std::time::Duration)> = match rows {
+        Ok(Ok(rows)) => rows
+            .into_iter()
+            .map(|(d, n, oldest)| {
+                let age = std::time::Duration::from_millis((now - oldest).max(0) as u64);
+                (d, n, age)
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        crate::metrics::render(&queue),
+    )
+        .into_response()
 }
 
 async fn openapi() -> Response {

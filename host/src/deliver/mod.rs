@@ -330,7 +330,22 @@ impl Worker {
                 .await
         };
         drop(slot);
-        let latency = started.elapsed().as_millis() as u64;
+        let elapsed = started.elapsed();
+        let manifest = route.plugin.manifest();
+        crate::metrics::invocation(&manifest.id, &manifest.version, elapsed);
+        // A sandbox stop ends the whole invocation: counted once, not once per event.
+        if let Some(Err(f)) = done.results.iter().find(|r| r.is_err()) {
+            match f {
+                Failure::LimitExceeded(limit) => {
+                    crate::metrics::limit_breach(&manifest.id, limit.name());
+                }
+                Failure::HostDenied { .. } | Failure::AddressDenied { .. } => {
+                    crate::metrics::denied_host(&route.name);
+                }
+                _ => {}
+            }
+        }
+        let latency = elapsed.as_millis() as u64;
         let last = done.exchanges.last();
         let settled = group
             .items
@@ -377,6 +392,10 @@ impl Worker {
                 "dead-letter",
             ),
         };
+        crate::metrics::delivery(&route.name, &item.action, outcome);
+        if let Next::DeadLetter(reason) = &next {
+            crate::metrics::dead_letter(&route.name, reason);
+        }
         match &next {
             Next::Delivered => tracing::debug!(
                 destination = %route.name, subscription = %item.subscription,

@@ -85,6 +85,15 @@ pub fn router(ingest: Arc<Ingest>) -> Router {
 }
 
 fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
+    crate::metrics::ingest_refused(match status {
+        StatusCode::BAD_REQUEST => "bad-request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::NOT_FOUND => "not-found",
+        StatusCode::PAYLOAD_TOO_LARGE => "too-large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported-media-type",
+        StatusCode::SERVICE_UNAVAILABLE => "unavailable",
+        _ => "other",
+    });
     let body = json!({"success": false, "error": message.into()});
     (status, axum::Json(body)).into_response()
 }
@@ -161,7 +170,11 @@ async fn receive(
             Err(e) => return refuse(StatusCode::BAD_REQUEST, e),
         }
     }
+    for _ in &rejected {
+        crate::metrics::ingest_refused("invalid-message");
+    }
     if accepted.is_empty() {
+        crate::metrics::ingest_refused("bad-request");
         let body = json!({"success": false, "error": "no message in the batch is valid", "rejected": rejected});
         return (StatusCode::BAD_REQUEST, axum::Json(body)).into_response();
     }
@@ -169,9 +182,17 @@ async fn receive(
         tracing::warn!(source = %source, rejected = rejected.len(), "Some messages of a batch were refused.");
     }
 
+    let kinds: Vec<String> = accepted
+        .iter()
+        .map(|m| m["type"].as_str().unwrap_or("unknown").to_string())
+        .collect();
     // All or nothing: a client resends the whole request when told to retry.
     match ingest.sink.take(source.clone(), accepted).await {
-        Ok(()) => {}
+        Ok(()) => {
+            for kind in &kinds {
+                crate::metrics::events_received(&source, kind);
+            }
+        }
         Err(Refusal::Busy) => return busy("the server is busy; retry shortly"),
         Err(Refusal::Unavailable(reason)) => {
             tracing::error!(source = %source, "Events refused: they cannot be stored: {reason}");

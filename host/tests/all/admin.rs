@@ -268,6 +268,33 @@ async fn admin_answers_describe_plugins_destinations_and_the_queue_without_secre
             "{path} shows the secret"
         );
     }
+    // The metrics count what happened, and read the queue when scraped.
+    let (status, content_type, metrics) = admin.get_text("/metrics", Some(TOKEN)).await;
+    assert_eq!(status, 200);
+    assert!(
+        content_type.starts_with("application/openmetrics-text"),
+        "{content_type}"
+    );
+    for line in [
+        "switchyard_events_received_total{source=\"app\",type=\"track\"} 3",
+        "switchyard_queue_depth{destination=\"chat\"} 3",
+        "switchyard_queue_depth{destination=\"crm\"} 3",
+    ] {
+        assert!(metrics.contains(line), "{line} not in:\n{metrics}");
+    }
+    assert!(
+        metrics.contains(
+            "switchyard_deliveries_total{destination=\"chat\",action=\"postToChannel\",outcome=\"retry\"}"
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("switchyard_invocation_seconds_count{plugin=\"slack\""),
+        "{metrics}"
+    );
+    assert!(!metrics.contains(SECRET));
+    assert_eq!(admin.get_text("/metrics", None).await.0, 401);
+
     let (status, _, ready) = admin.get("/readyz", None).await;
     assert_eq!(status, 200, "{ready}");
     assert_eq!(ready["queue"]["writable"], true);
@@ -299,4 +326,76 @@ async fn without_a_configured_token_one_is_made_and_kept_for_the_owner() {
     let admin = Client::new(&second.admin);
     assert_eq!(admin.get("/admin/plugins", Some(&token)).await.0, 200);
     second.child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn sandbox_refusals_show_in_the_metrics() {
+    let mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+admin_listen = "127.0.0.1:0"
+data_dir = "{data}"
+admin_token = "{TOKEN}"
+
+[[sources]]
+name = "app"
+write_key = "key-123"
+
+[[destinations]]
+name = "no-requests"
+plugin = "webhook"
+allowed_hosts = ["https://hooks.example"]
+redirect_outbound = "{mock}"
+limits.max_requests = 0
+  [[destinations.subscriptions]]
+  name = "All"
+  action = "send"
+  trigger = 'type = "track"'
+    [destinations.subscriptions.mapping]
+    url = "https://hooks.example/in"
+
+[[destinations]]
+name = "stray"
+plugin = "webhook"
+  [[destinations.subscriptions]]
+  name = "All"
+  action = "send"
+  trigger = 'type = "track"'
+    [destinations.subscriptions.mapping]
+    url = "https://elsewhere.example/in"
+"#,
+        data = dir.path().join("data").display(),
+        mock = mock.url(""),
+    );
+    let path = dir.path().join("switchyard.toml");
+    std::fs::write(&path, text).unwrap();
+    let mut s = start(&path, &[]).await;
+    let ingest = Client::new(&s.ingest);
+    let event = json!({"type": "track", "event": "Trip Booked", "userId": "u-1"});
+    assert_eq!(
+        ingest.post("/v1/track", Some("key-123"), event).await.0,
+        200
+    );
+    let admin = Client::new(&s.admin);
+    let want = [
+        "switchyard_limit_breaches_total{plugin=\"webhook\",limit=\"requests\"}",
+        "switchyard_denied_hosts_total{destination=\"stray\"}",
+    ];
+    let started = Instant::now();
+    loop {
+        let (_, _, metrics) = admin.get_text("/metrics", Some(TOKEN)).await;
+        if want.iter().all(|w| metrics.contains(w)) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "{want:?} not in:\n{metrics}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(mock.received().is_empty(), "nothing got out");
+    s.child.kill().await.unwrap();
 }

@@ -411,6 +411,11 @@ pub(crate) mod reqwest_like {
         base: String,
     }
 
+    /// A body as JSON; `null` when it is not JSON.
+    fn json(body: &[u8]) -> Value {
+        serde_json::from_slice(body).unwrap_or(Value::Null)
+    }
+
     impl Client {
         pub(crate) fn new(base: &str) -> Client {
             Client {
@@ -456,16 +461,32 @@ pub(crate) mod reqwest_like {
             });
             self.request("POST", path, auth.as_deref(), body)
                 .await
-                .map(|(status, _, body)| (status, body))
+                .map(|(status, _, body)| (status, json(&body)))
         }
 
         /// A GET with an optional bearer token: the status, the `content-type`, and the body
         /// as JSON (`null` when it is not JSON).
         pub(crate) async fn get(&self, path: &str, bearer: Option<&str>) -> (u16, String, Value) {
+            let (status, content_type, body) = self.get_text(path, bearer).await;
+            (status, content_type, json(body.as_bytes()))
+        }
+
+        /// A GET with an optional bearer token: the status, the `content-type` and the body.
+        pub(crate) async fn get_text(
+            &self,
+            path: &str,
+            bearer: Option<&str>,
+        ) -> (u16, String, String) {
             let auth = bearer.map(|t| format!("Bearer {t}"));
-            self.request("GET", path, auth.as_deref(), Vec::new())
+            let (status, content_type, body) = self
+                .request("GET", path, auth.as_deref(), Vec::new())
                 .await
-                .expect("the server answers")
+                .expect("the server answers");
+            (
+                status,
+                content_type,
+                String::from_utf8_lossy(&body).into_owned(),
+            )
         }
 
         async fn request(
@@ -474,7 +495,7 @@ pub(crate) mod reqwest_like {
             path: &str,
             authorization: Option<&str>,
             body: Vec<u8>,
-        ) -> Option<(u16, String, Value)> {
+        ) -> Option<(u16, String, Vec<u8>)> {
             let url: hyper::Uri = format!("{}{path}", self.base).parse().unwrap();
             let stream =
                 tokio::net::TcpStream::connect((url.host().unwrap(), url.port_u16().unwrap()))
@@ -505,11 +526,7 @@ pub(crate) mod reqwest_like {
                 .unwrap_or_default()
                 .to_string();
             let bytes = response.into_body().collect().await.ok()?.to_bytes();
-            Some((
-                status,
-                content_type,
-                serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-            ))
+            Some((status, content_type, bytes.to_vec()))
         }
     }
 }

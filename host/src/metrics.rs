@@ -1,0 +1,227 @@
+//! Prometheus metrics, served as text at `/metrics` on the admin listener.
+//!
+//! One process-wide set of metric families, as Vector and most servers keep them: the places
+//! that count (ingest, the delivery workers) call the functions here, and nothing has to be
+//! threaded through their signatures. The queue's depth and age are not counted but read from
+//! the queue when scraped, so they are never stale.
+//!
+//! Labels are bounded: sources, destinations, actions, plugins and outcomes come from the
+//! configuration and the code, and a denied host is counted under the destination that asked
+//! for it, so cardinality is set by the configuration, not by traffic.
+
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+type Labels = Vec<(&'static str, String)>;
+
+struct Metrics {
+    registry: Registry,
+    events: Family<Labels, Counter>,
+    refused: Family<Labels, Counter>,
+    deliveries: Family<Labels, Counter>,
+    dead_letters: Family<Labels, Counter>,
+    invocations: Family<Labels, Histogram>,
+    breaches: Family<Labels, Counter>,
+    denied: Family<Labels, Counter>,
+    queue_depth: Family<Labels, Gauge>,
+    queue_age: Family<Labels, Gauge>,
+}
+
+fn invocation_histogram() -> Histogram {
+    // 1 ms to about 16 s.
+    Histogram::new(exponential_buckets(0.001, 2.0, 15))
+}
+
+static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
+    let mut registry = Registry::with_prefix("switchyard");
+    let events = Family::default();
+    registry.register(
+        "events_received",
+        "Events accepted by ingest, by source and type",
+        events.clone(),
+    );
+    let refused = Family::default();
+    registry.register(
+        "ingest_refused",
+        "Ingest requests or messages refused, by reason",
+        refused.clone(),
+    );
+    let deliveries = Family::default();
+    registry.register(
+        "deliveries",
+        "Delivery attempts by destination, action and outcome (delivered, retry, dead-letter)",
+        deliveries.clone(),
+    );
+    let dead_letters = Family::default();
+    registry.register(
+        "dead_letters",
+        "Deliveries moved to dead letters, by destination and reason",
+        dead_letters.clone(),
+    );
+    let invocations = Family::new_with_constructor(invocation_histogram as fn() -> Histogram);
+    registry.register(
+        "invocation_seconds",
+        "Time of one plugin invocation (one event or one batch), by plugin and version",
+        invocations.clone(),
+    );
+    let breaches = Family::default();
+    registry.register(
+        "limit_breaches",
+        "Invocations stopped by a sandbox limit, by plugin and limit",
+        breaches.clone(),
+    );
+    let denied = Family::default();
+    registry.register(
+        "denied_hosts",
+        "Outbound requests refused by the allow-list or the address rules, by destination",
+        denied.clone(),
+    );
+    let queue_depth = Family::default();
+    registry.register(
+        "queue_depth",
+        "Deliveries waiting, by destination (read when scraped)",
+        queue_depth.clone(),
+    );
+    let queue_age = Family::default();
+    registry.register(
+        "queue_oldest_age_seconds",
+        "Age of the oldest waiting delivery, by destination (read when scraped)",
+        queue_age.clone(),
+    );
+    Metrics {
+        registry,
+        events,
+        refused,
+        deliveries,
+        dead_letters,
+        invocations,
+        breaches,
+        denied,
+        queue_depth,
+        queue_age,
+    }
+});
+
+/// `n` events from `source` of `kind` (track, identify, ...) were accepted.
+pub fn events_received(source: &str, kind: &str) {
+    METRICS
+        .events
+        .get_or_create(&vec![("source", source.into()), ("type", kind.into())])
+        .inc();
+}
+
+/// An ingest request (or one message of a batch) was refused, for `reason`.
+pub fn ingest_refused(reason: &'static str) {
+    METRICS
+        .refused
+        .get_or_create(&vec![("reason", reason.into())])
+        .inc();
+}
+
+/// One delivery attempt ended with `outcome`.
+pub fn delivery(destination: &str, action: &str, outcome: &'static str) {
+    METRICS
+        .deliveries
+        .get_or_create(&vec![
+            ("destination", destination.into()),
+            ("action", action.into()),
+            ("outcome", outcome.into()),
+        ])
+        .inc();
+}
+
+/// A delivery went to dead letters for `reason`.
+pub fn dead_letter(destination: &str, reason: &str) {
+    METRICS
+        .dead_letters
+        .get_or_create(&vec![
+            ("destination", destination.into()),
+            ("reason", reason.into()),
+        ])
+        .inc();
+}
+
+/// One invocation of `plugin` at `version` took `time`.
+pub fn invocation(plugin: &str, version: &str, time: Duration) {
+    METRICS
+        .invocations
+        .get_or_create(&vec![
+            ("plugin", plugin.into()),
+            ("version", version.into()),
+        ])
+        .observe(time.as_secs_f64());
+}
+
+/// An invocation of `plugin` was stopped by the `limit` limit.
+pub fn limit_breach(plugin: &str, limit: &'static str) {
+    METRICS
+        .breaches
+        .get_or_create(&vec![("plugin", plugin.into()), ("limit", limit.into())])
+        .inc();
+}
+
+/// A request of `destination`'s plugin was refused by the allow-list or the address rules.
+pub fn denied_host(destination: &str) {
+    METRICS
+        .denied
+        .get_or_create(&vec![("destination", destination.into())])
+        .inc();
+}
+
+/// The metrics in the text format, with the queue's depth and oldest age per destination
+/// (`(destination, depth, oldest age)`) as given.
+pub fn render(queue: &[(String, i64, Duration)]) -> String {
+    METRICS.queue_depth.clear();
+    METRICS.queue_age.clear();
+    for (destination, depth, age) in queue {
+        let labels = vec![("destination", destination.clone())];
+        METRICS.queue_depth.get_or_create(&labels).set(*depth);
+        METRICS
+            .queue_age
+            .get_or_create(&labels)
+            .set(age.as_secs() as i64);
+    }
+    let mut text = String::new();
+    if let Err(e) = encode(&mut text, &METRICS.registry) {
+        tracing::warn!(error = %e, "Could not encode the metrics.");
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_show_in_the_text_format() {
+        events_received("metrics-test-source", "track");
+        events_received("metrics-test-source", "track");
+        delivery("metrics-test-dest", "postToChannel", "delivered");
+        invocation("slack", "0.1.0", Duration::from_millis(3));
+        let text = render(&[("metrics-test-dest".into(), 7, Duration::from_secs(12))]);
+        assert!(
+            text.contains(
+                "switchyard_events_received_total{source=\"metrics-test-source\",type=\"track\"} 2"
+            ),
+            "{text}"
+        );
+        assert!(text.contains(
+            "switchyard_deliveries_total{destination=\"metrics-test-dest\",action=\"postToChannel\",outcome=\"delivered\"} 1"
+        ));
+        assert!(text.contains("switchyard_queue_depth{destination=\"metrics-test-dest\"} 7"));
+        assert!(
+            text.contains(
+                "switchyard_queue_oldest_age_seconds{destination=\"metrics-test-dest\"} 12"
+            )
+        );
+        assert!(text.contains("switchyard_invocation_seconds_bucket{le=\"0.004\",plugin=\"slack\",version=\"0.1.0\"} 1")
+            || text.contains("switchyard_invocation_seconds_bucket{plugin=\"slack\",version=\"0.1.0\",le=\"0.004\"} 1"), "{text}");
+        assert!(text.ends_with("# EOF\n"));
+    }
+}
