@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use std::process::ExitCode;
-use switchyard::cli::{Cli, Exit, InputError};
+use switchyard::cli::{Cli, Exit, InputError, LogFormat};
 
 // Parsing and routing JSON events allocates many small objects; mimalloc does that markedly
 // faster than the system allocator (see BENCHMARKS.md, ingest).
@@ -16,14 +16,25 @@ fn main() -> ExitCode {
         switchyard::cli::Command::Serve { .. } => "info",
         _ => "warn",
     };
-    tracing_subscriber::fmt()
+    let format =
+        cli.log_format
+            .unwrap_or_else(|| match std::env::var("SWITCHYARD_LOG_FORMAT").as_deref() {
+                Ok("json") => LogFormat::Json,
+                _ => LogFormat::Text,
+            });
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("SWITCHYARD_LOG")
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
         )
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        // One JSON object per line, fields flattened beside the message, for log shippers.
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {

@@ -31,6 +31,7 @@ struct Metrics {
     denied: Family<Labels, Counter>,
     queue_depth: Family<Labels, Gauge>,
     queue_age: Family<Labels, Gauge>,
+    paused: Family<Labels, Gauge>,
 }
 
 fn invocation_histogram() -> Histogram {
@@ -94,7 +95,14 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Age of the oldest waiting delivery, by destination (read when scraped)",
         queue_age.clone(),
     );
+    let paused = Family::default();
+    registry.register(
+        "destination_paused",
+        "1 while the circuit breaker holds a destination paused, else 0 (read when scraped)",
+        paused.clone(),
+    );
     Metrics {
+        paused,
         registry,
         events,
         refused,
@@ -175,8 +183,15 @@ pub fn denied_host(destination: &str) {
 }
 
 /// The metrics in the text format, with the queue's depth and oldest age per destination
-/// (`(destination, depth, oldest age)`) as given.
-pub fn render(queue: &[(String, i64, Duration)]) -> String {
+/// (`(destination, depth, oldest age)`) and whether each destination is paused, as given.
+pub fn render(queue: &[(String, i64, Duration)], paused: &[(String, bool)]) -> String {
+    METRICS.paused.clear();
+    for (destination, is_paused) in paused {
+        METRICS
+            .paused
+            .get_or_create(&vec![("destination", destination.clone())])
+            .set(i64::from(*is_paused));
+    }
     METRICS.queue_depth.clear();
     METRICS.queue_age.clear();
     for (destination, depth, age) in queue {
@@ -204,7 +219,13 @@ mod tests {
         events_received("metrics-test-source", "track");
         delivery("metrics-test-dest", "postToChannel", "delivered");
         invocation("slack", "0.1.0", Duration::from_millis(3));
-        let text = render(&[("metrics-test-dest".into(), 7, Duration::from_secs(12))]);
+        let text = render(
+            &[("metrics-test-dest".into(), 7, Duration::from_secs(12))],
+            &[("metrics-test-dest".into(), true)],
+        );
+        assert!(
+            text.contains("switchyard_destination_paused{destination=\"metrics-test-dest\"} 1")
+        );
         assert!(
             text.contains(
                 "switchyard_events_received_total{source=\"metrics-test-source\",type=\"track\"} 2"

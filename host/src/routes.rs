@@ -8,6 +8,7 @@
 //! The table is plain data so that the web console can show it later ("which data goes where").
 
 use crate::config::{Config, Destination};
+use crate::deliver::breaker::Breaker;
 use crate::deliver::policy::Delivery;
 use crate::payload::{self, ActionMapping};
 use crate::redact::Secrets;
@@ -33,6 +34,8 @@ pub struct Route {
     pub secrets: Secrets,
     pub options: InvokeOptions,
     pub delivery: Delivery,
+    /// Pauses the destination when its invocations keep failing (shared with the admin API).
+    pub breaker: Arc<Breaker>,
     pub subscriptions: Vec<Subscription>,
 }
 
@@ -253,6 +256,7 @@ fn route(
             kv: Arc::default(),
         },
         delivery: d.delivery.clone(),
+        breaker: Arc::default(),
         subscriptions,
     })
 }

@@ -261,6 +261,12 @@ async fn metrics(State(admin): State<Arc<Admin>>) -> Response {
     })
     .await;
     let now = crate::queue::now();
+    let paused: Vec<(String, bool)> = admin
+        .routes
+        .destinations
+        .iter()
+        .map(|r| (r.name.clone(), r.breaker.status().state != "closed"))
+        .collect();
     let queue: Vec<(String, i64, std::time::Duration)> = match rows {
         Ok(Ok(rows)) => rows
             .into_iter()
@@ -276,7 +282,7 @@ async fn metrics(State(admin): State<Arc<Admin>>) -> Response {
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        crate::metrics::render(&queue),
+        crate::metrics::render(&queue, &paused),
     )
         .into_response()
 }

@@ -40,6 +40,7 @@ pub(super) fn destination(route: &Route) -> Value {
     }
     // Anything else that holds a secret's value (a URL with a key in it) is masked too.
     route.secrets.mask_json(&mut settings);
+    let breaker = route.breaker.status();
     let subscriptions: Vec<Value> = route
         .subscriptions
         .iter()
@@ -60,6 +61,11 @@ pub(super) fn destination(route: &Route) -> Value {
         "delivery": {
             "concurrency": route.delivery.concurrency,
             "rate_limit": route.delivery.rate_limit,
+        },
+        "breaker": {
+            "state": breaker.state,
+            "failures_in_a_row": breaker.failures_in_a_row,
+            "paused_until_ms": breaker.paused_until.map(millis),
         },
         "subscriptions": subscriptions,
     })

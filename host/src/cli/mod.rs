@@ -20,6 +20,17 @@ use std::sync::Arc;
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Log lines as text (default) or as JSON objects, one per line (also
+    /// SWITCHYARD_LOG_FORMAT=json).
+    #[arg(long, global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+}
+
+/// How log lines are written (to stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// The commands.

@@ -15,6 +15,7 @@
 //! what is still running after that is abandoned, and its deliveries are due again at the next
 //! start (at least once, never lost).
 
+pub mod breaker;
 pub mod policy;
 #[cfg(test)]
 mod tests;
@@ -23,6 +24,7 @@ use crate::queue::{self, Attempt, Leased, Millis, Queue, Settled, Verdict};
 use crate::redact::Secrets;
 use crate::routes::{Route, Routes};
 use crate::runtime::{Exchange, Failure};
+use breaker::{Admit, Outcome};
 use policy::Next;
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
@@ -151,11 +153,20 @@ impl Worker {
                     true
                 }
             });
-            // Start what there are slots for.
+            // Start what there are slots for, unless the breaker has paused the destination.
+            let mut paused_until = None;
             while !ready.is_empty() {
                 let Ok(permit) = slots.clone().try_acquire_owned() else {
                     break;
                 };
+                match route.breaker.admit(Instant::now()) {
+                    Admit::Go => {}
+                    Admit::PausedUntil(until) => {
+                        paused_until = Some(until);
+                        break;
+                    }
+                    Admit::Probing => break,
+                }
                 let group = ready.pop_front().expect("not empty");
                 pacer.wait().await;
                 let worker = this.clone();
@@ -181,6 +192,9 @@ impl Worker {
                     }
                 }
                 Some(_) = running.join_next(), if !running.is_empty() => {}
+                _ = tokio::time::sleep_until(
+                    paused_until.map_or_else(tokio::time::Instant::now, tokio::time::Instant::from_std)
+                ), if paused_until.is_some() => {}
                 _ = maybe(changed.as_mut()), if changed.is_some() && ready.is_empty() => {
                     changed = None;
                     exhausted = false;
@@ -344,6 +358,19 @@ impl Worker {
                 }
                 _ => {}
             }
+        }
+        let outcome = Outcome::of(&done.results);
+        if let Some(pause) = route
+            .breaker
+            .record(outcome, &route.delivery, Instant::now())
+        {
+            tracing::warn!(
+                destination = %route.name,
+                failures = route.breaker.status().failures_in_a_row,
+                "Destination paused for {} ms after failing again and again; its events stay \
+                 queued and it will be tried again after the pause.",
+                pause.as_millis()
+            );
         }
         let latency = elapsed.as_millis() as u64;
         let last = done.exchanges.last();

@@ -38,6 +38,10 @@ pub struct Delivery {
     pub ordered: bool,
     /// How long a batch may wait to fill up, milliseconds.
     pub batch_wait_ms: u64,
+    /// Invocations failing in a row that pause the destination (see `breaker.rs`); 0: never.
+    pub breaker_failures: u32,
+    /// The first pause, milliseconds; each pause in a row doubles it, up to `max_backoff_ms`.
+    pub breaker_pause_ms: u64,
 }
 
 impl Default for Delivery {
@@ -51,6 +55,8 @@ impl Default for Delivery {
             max_breach_attempts: 3,
             ordered: false,
             batch_wait_ms: 1_000,
+            breaker_failures: 20,
+            breaker_pause_ms: 5_000,
         }
     }
 }
@@ -75,6 +81,9 @@ impl Delivery {
         }
         if self.max_breach_attempts == 0 {
             return Err("max_breach_attempts must be at least 1".into());
+        }
+        if self.breaker_failures > 0 && self.breaker_pause_ms == 0 {
+            return Err("breaker_pause_ms must be greater than 0".into());
         }
         if self.batch_wait_ms > 60_000 {
             return Err(format!(

@@ -53,9 +53,11 @@ redirect_outbound = "{mock}"
     path
 }
 
+/// A server that logs JSON lines.
 async fn server(dir: &Path, mock: &Mock) -> Server {
     let line = "admin_token = \"${ADMIN_TOKEN}\"";
-    start(&config(dir, mock, line), &[("ADMIN_TOKEN", TOKEN)]).await
+    let env = [("ADMIN_TOKEN", TOKEN), ("SWITCHYARD_LOG_FORMAT", "json")];
+    start(&config(dir, mock, line), &env).await
 }
 
 /// The GET paths the description lists, with path parameters filled in.
@@ -294,6 +296,19 @@ async fn admin_answers_describe_plugins_destinations_and_the_queue_without_secre
     );
     assert!(!metrics.contains(SECRET));
     assert_eq!(admin.get_text("/metrics", None).await.0, 401);
+
+    // Logs are JSON lines with their fields; the secret is in none of them.
+    let logs = s.logs.lock().unwrap().clone();
+    let retry = logs
+        .iter()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["destination"] == "chat" && l["level"] == "INFO")
+        .unwrap_or_else(|| panic!("no JSON line about chat in {logs:?}"));
+    assert!(
+        retry["message"].as_str().unwrap().contains("retrying"),
+        "{retry}"
+    );
+    assert!(logs.iter().all(|l| !l.contains(SECRET)));
 
     let (status, _, ready) = admin.get("/readyz", None).await;
     assert_eq!(status, 200, "{ready}");

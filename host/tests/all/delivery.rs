@@ -670,3 +670,58 @@ async fn sigterm_lets_attempts_in_flight_finish() {
     assert_eq!(mock.received().len(), 1);
     stop(&mut server).await;
 }
+
+/// The circuit breaker: after three failed invocations in a row the destination pauses (the
+/// vendor sees nothing more, the admin API shows it paused, events keep queueing), then one
+/// probe goes out; when the vendor is back, the probe closes the breaker and the rest arrive.
+#[tokio::test]
+async fn a_destination_that_keeps_failing_is_paused_then_resumes() {
+    let mock = Mock::start().await;
+    mock.set_fallback(Some(Reply::new(503, "down")));
+    let dir = tempfile::tempdir().unwrap();
+    let extra = "
+  [destinations.delivery]
+  concurrency = 1
+  batch_wait_ms = 0
+  initial_backoff_ms = 20
+  max_backoff_ms = 100
+  breaker_failures = 3
+  breaker_pause_ms = 2000
+";
+    let path = config(dir.path(), &[("flaky", mock.url(""), extra)]);
+    let mut server = crate::serve::start(&path, &[]).await;
+    let client = Client::new(&server.ingest);
+    for n in 0..5 {
+        track(&client, &format!("m-{n}"), n).await;
+    }
+    received(&mock, 3, Duration::from_secs(10)).await;
+    // Paused: nothing more reaches the vendor for a while, and the admin API says so.
+    let token = std::fs::read_to_string(dir.path().join("data").join("admin-token")).unwrap();
+    let admin = Client::new(&server.admin);
+    let (_, _, flaky) = admin
+        .get("/admin/destinations/flaky", Some(token.trim()))
+        .await;
+    assert_eq!(flaky["breaker"]["state"], "paused", "{flaky}");
+    assert!(flaky["breaker"]["paused_until_ms"].as_i64().is_some());
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_eq!(
+        mock.received().len(),
+        3,
+        "a paused destination gets no calls"
+    );
+    let (_, _, metrics) = admin.get_text("/metrics", Some(token.trim())).await;
+    assert!(metrics.contains("switchyard_destination_paused{destination=\"flaky\"} 1"));
+
+    // The vendor recovers; after the pause one probe goes, succeeds, and everything follows.
+    mock.set_fallback(None);
+    let got = received_events(&mock, 3 + 5, Duration::from_secs(15)).await;
+    let mut delivered: Vec<i64> = got.iter().filter_map(|e| e["n"].as_i64()).collect();
+    delivered.sort_unstable();
+    delivered.dedup();
+    assert_eq!(delivered, [0, 1, 2, 3, 4]);
+    let (_, _, flaky) = admin
+        .get("/admin/destinations/flaky", Some(token.trim()))
+        .await;
+    assert_eq!(flaky["breaker"]["state"], "closed", "{flaky}");
+    server.child.kill().await.unwrap();
+}

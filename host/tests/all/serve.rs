@@ -63,6 +63,8 @@ pub(crate) struct Server {
     pub(crate) child: tokio::process::Child,
     pub(crate) ingest: String,
     pub(crate) admin: String,
+    /// The lines the server has logged (stderr) so far.
+    pub(crate) logs: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 /// Starts `switchyard serve --config FILE` with these environment variables.
@@ -80,9 +82,12 @@ pub(crate) async fn start(config: &Path, env: &[(&str, &str)]) -> Server {
     // The server's log is read as it comes (a full pipe would stop the server) and shown
     // with the test's output when it fails.
     let mut log = BufReader::new(child.stderr.take().unwrap()).lines();
+    let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let kept = logs.clone();
     tokio::spawn(async move {
         while let Ok(Some(line)) = log.next_line().await {
             eprintln!("server: {line}");
+            kept.lock().unwrap().push(line);
         }
     });
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
@@ -107,6 +112,7 @@ pub(crate) async fn start(config: &Path, env: &[(&str, &str)]) -> Server {
         child,
         ingest,
         admin,
+        logs,
     }
 }
 
