@@ -8,6 +8,7 @@
 //! so a mapping mistake is visible (`switchyard dlq list`) rather than only logged.
 
 use crate::ingest::{Refusal, Sink};
+use crate::live::Live;
 use crate::queue::{self, NewDelivery, NewEvent, Queue, QueueError, Refused};
 use crate::routes::Routes;
 use serde_json::Value;
@@ -16,19 +17,20 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 pub struct Intake {
-    pub routes: Arc<Routes>,
+    /// The routes in force; each request is routed by one snapshot, even during a reload.
+    pub live: Arc<Live>,
     pub queue: Arc<dyn Queue>,
 }
 
 impl Intake {
     /// What one event becomes.
-    fn event(&self, source: &str, event: &Value) -> NewEvent {
-        let (jobs, unmapped) = self.routes.route(source, event);
+    fn event(routes: &Routes, source: &str, event: &Value) -> NewEvent {
+        let (jobs, unmapped) = routes.route(source, event);
         let text = |key: &str| event.get(key).and_then(Value::as_str);
         let deliveries = jobs
             .into_iter()
             .map(|job| {
-                let route = &self.routes.destinations[job.route];
+                let route = &routes.destinations[job.route];
                 let sub = &route.subscriptions[job.subscription];
                 NewDelivery {
                     destination: route.name.clone(),
@@ -46,7 +48,7 @@ impl Intake {
         let refused = unmapped
             .into_iter()
             .map(|u| {
-                let route = &self.routes.destinations[u.route];
+                let route = &routes.destinations[u.route];
                 let sub = &route.subscriptions[u.subscription];
                 tracing::warn!(
                     destination = %route.name,
@@ -84,7 +86,11 @@ impl Sink for Intake {
         events: Vec<Value>,
     ) -> Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send + '_>> {
         Box::pin(async move {
-            let events: Vec<NewEvent> = events.iter().map(|e| self.event(&source, e)).collect();
+            let snapshot = self.live.current();
+            let events: Vec<NewEvent> = events
+                .iter()
+                .map(|e| Intake::event(&snapshot.routes, &source, e))
+                .collect();
             match self.queue.enqueue(events, queue::now()).await {
                 Ok(_) => Ok(()),
                 Err(QueueError::Busy) => Err(Refusal::Busy),

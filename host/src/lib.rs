@@ -13,6 +13,7 @@ pub mod config;
 pub mod deliver;
 pub mod ingest;
 pub mod intake;
+pub mod live;
 pub mod mapping;
 pub mod metrics;
 pub mod payload;

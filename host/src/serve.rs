@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::deliver;
 use crate::ingest::{self, Ingest};
 use crate::intake::Intake;
+use crate::live::{Live, Reloader, Snapshot};
 use crate::queue::Queue;
 use crate::queue::sqlite::{self, Retention, SqliteQueue};
 use crate::routes::Routes;
@@ -18,6 +19,7 @@ use crate::runtime::{Plugin, Runtime, RuntimeConfig};
 use anyhow::Context as _;
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -25,8 +27,10 @@ use tokio::sync::watch;
 /// How long attempts in flight may take to finish when the server stops.
 pub const GRACE: Duration = Duration::from_secs(10);
 
-/// Runs the server with this configuration until it is told to stop.
-pub async fn serve(config: Config, builtin: bool) -> anyhow::Result<()> {
+/// Runs the server with this configuration until it is told to stop. `path` is the
+/// configuration file, read again on SIGHUP and `POST /admin/reload`.
+pub async fn serve(config: Config, path: Option<PathBuf>) -> anyhow::Result<()> {
+    let builtin = path.is_none();
     let data_dir = std::path::absolute(&config.data_dir)
         .with_context(|| format!("data folder {}", config.data_dir.display()))?;
     let runtime = Runtime::new(&RuntimeConfig {
@@ -48,15 +52,26 @@ pub async fn serve(config: Config, builtin: bool) -> anyhow::Result<()> {
             .map_err(|e| crate::cli::InputError(e.to_string()))?,
     );
     report_waiting(&data_dir, &routes);
-    let (stop, stopping) = watch::channel(false);
-    let delivery = tokio::spawn(deliver::run(
-        routes.clone(),
-        queue.clone() as Arc<dyn Queue>,
-        stopping,
-        GRACE,
-    ));
-    let intake = Intake {
+    let live = Arc::new(Live::new(Snapshot {
+        config: config.clone(),
+        plugins: plugins.clone(),
         routes: routes.clone(),
+    }));
+    let reloader = Arc::new(Reloader {
+        path,
+        runtime: runtime.clone(),
+        live: live.clone(),
+        busy: tokio::sync::Mutex::default(),
+    });
+    let (stop, stopping) = watch::channel(false);
+    let delivery = tokio::spawn(deliver_live(
+        live.clone(),
+        queue.clone() as Arc<dyn Queue>,
+        stopping.clone(),
+    ));
+    let hangups = tokio::spawn(reload_on_hangup(reloader.clone(), stopping.clone()));
+    let intake = Intake {
+        live: live.clone(),
         queue: queue.clone(),
     };
     let app = ingest::router(Arc::new(Ingest::new(&config.sources, Arc::new(intake))));
@@ -77,20 +92,19 @@ pub async fn serve(config: Config, builtin: bool) -> anyhow::Result<()> {
     let admin_address = admin_listener.local_addr()?;
     let admin_app = admin::router(Arc::new(Admin {
         token,
-        plugins: plugins.clone(),
-        routes: routes.clone(),
+        live: live.clone(),
+        reloader: reloader.clone(),
         queue: queue.clone() as Arc<dyn Queue>,
         queue_path: sqlite::path_in(&data_dir),
     }));
     print_summary(&config, builtin, address, &plugins, &routes);
     print_admin(admin_address, &token_source);
 
-    let (admin_stop, admin_stopping) = watch::channel(false);
+    let mut admin_stopping = stopping.clone();
     let admin_server = tokio::spawn(async move {
-        let mut stopping = admin_stopping;
         axum::serve(admin_listener, admin_app)
             .with_graceful_shutdown(async move {
-                let _ = stopping.wait_for(|s| *s).await;
+                let _ = admin_stopping.wait_for(|s| *s).await;
             })
             .await
     });
@@ -101,19 +115,102 @@ pub async fn serve(config: Config, builtin: bool) -> anyhow::Result<()> {
     )
     .with_graceful_shutdown(stopped())
     .await?;
-    let _ = admin_stop.send(true);
+    tracing::info!("Stopping: finishing the deliveries in flight; the rest stay queued.");
+    let _ = stop.send(true);
     if let Ok(Err(e)) = admin_server.await {
         tracing::warn!(error = %e, "The admin API stopped with an error.");
     }
-    tracing::info!("Stopping: finishing the deliveries in flight; the rest stay queued.");
-    let _ = stop.send(true);
+    let _ = hangups.await;
     delivery.await?;
-    // Every other handle (ingest, workers) is gone once the server and workers are.
+    drop((live, reloader));
+    // Every other handle (ingest, workers, admin) is gone once the servers and workers are.
     match Arc::try_unwrap(queue) {
         Ok(queue) => queue.close(),
         Err(_) => tracing::warn!("The queue is still in use at exit."),
     }
     Ok(())
+}
+
+/// Delivery on the snapshot in force: when a reload replaces it, the workers stop as they do
+/// at shutdown (attempts in flight finish, leases in hand go back) and start again on the new
+/// one. Nothing is lost in between: deliveries wait in the queue.
+async fn deliver_live(live: Arc<Live>, queue: Arc<dyn Queue>, mut stop: watch::Receiver<bool>) {
+    let mut changes = live.changes();
+    loop {
+        let routes = live.current().routes.clone();
+        changes.mark_unchanged();
+        let (restart, restarting) = watch::channel(false);
+        let mut workers = tokio::spawn(deliver::run(routes, queue.clone(), restarting, GRACE));
+        let mut next = tokio::select! {
+            () = until_true(&mut stop) => Next::Stop,
+            changed = changes.changed() => Next::after(changed),
+            _ = &mut workers => Next::Idle,
+        };
+        if next == Next::Idle {
+            // The workers ended on their own (no destinations): wait for a change or the stop.
+            next = tokio::select! {
+                () = until_true(&mut stop) => Next::Stop,
+                changed = changes.changed() => Next::after(changed),
+            };
+        } else {
+            let _ = restart.send(true);
+            let _ = workers.await;
+        }
+        if next == Next::Stop {
+            return;
+        }
+        tracing::info!("Configuration reloaded: delivery continues on the new routes.");
+    }
+}
+
+/// What ends one round of delivery workers.
+#[derive(PartialEq)]
+enum Next {
+    Stop,
+    Reload,
+    Idle,
+}
+
+impl Next {
+    fn after(changed: Result<(), watch::error::RecvError>) -> Next {
+        if changed.is_ok() {
+            Next::Reload
+        } else {
+            Next::Stop
+        }
+    }
+}
+
+/// Resolves once the flag is true (or its sender is gone).
+async fn until_true(flag: &mut watch::Receiver<bool>) {
+    let _ = flag.wait_for(|s| *s).await;
+}
+
+/// Reloads the configuration on SIGHUP, logging the outcome.
+async fn reload_on_hangup(reloader: Arc<Reloader>, mut stop: watch::Receiver<bool>) {
+    #[cfg(unix)]
+    {
+        let Ok(mut hangups) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            tracing::warn!("Cannot listen for SIGHUP; reload with POST /admin/reload.");
+            return;
+        };
+        loop {
+            tokio::select! {
+                () = until_true(&mut stop) => return,
+                Some(()) = hangups.recv() => match reloader.reload().await {
+                    Ok(r) => tracing::info!(
+                        destinations = ?r.destinations,
+                        "SIGHUP: configuration reloaded."
+                    ),
+                    Err(e) => tracing::error!("SIGHUP: configuration refused, the running one stays:\n{e}"),
+                },
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    until_true(&mut stop).await;
 }
 
 /// Logs what waits in the queue from before, and for destinations no longer configured.
@@ -136,7 +233,7 @@ fn report_waiting(data_dir: &std::path::Path, routes: &Routes) {
 }
 
 /// The bundled plugins, and every .wasm file of `[plugins] dir`.
-async fn load_plugins(
+pub(crate) async fn load_plugins(
     runtime: &Runtime,
     config: &Config,
 ) -> anyhow::Result<HashMap<String, Arc<Plugin>>> {

@@ -46,7 +46,11 @@ pub(crate) async fn pipeline(destination: &str) -> Pipeline {
         SqliteQueue::open(&sqlite::path_in(dir.path()), Retention::default()).expect("queue"),
     );
     let intake = Intake {
-        routes: routes.clone(),
+        live: Arc::new(switchyard::live::Live::new(switchyard::live::Snapshot {
+            config: config.clone(),
+            plugins,
+            routes: routes.clone(),
+        })),
         queue: queue.clone(),
     };
     Pipeline {

@@ -14,17 +14,15 @@
 
 mod views;
 
+use crate::live::{Live, Reloader};
 use crate::queue::Queue;
-use crate::routes::Routes;
-use crate::runtime::Plugin;
 use axum::Router;
 use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -34,8 +32,9 @@ pub const OPENAPI: &str = include_str!("openapi.json");
 /// What the admin API reads.
 pub struct Admin {
     pub token: String,
-    pub plugins: HashMap<String, Arc<Plugin>>,
-    pub routes: Arc<Routes>,
+    /// The plugins and routes in force; each answer reads one snapshot.
+    pub live: Arc<Live>,
+    pub reloader: Arc<Reloader>,
     pub queue: Arc<dyn Queue>,
     /// The queue file, read through its own connection for statistics.
     pub queue_path: PathBuf,
@@ -99,6 +98,7 @@ pub fn router(admin: Arc<Admin>) -> Router {
         .route("/admin/queue", get(queue))
         .route("/admin/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
+        .route("/admin/reload", post(reload))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(admin.clone(), authorise));
     Router::new()
@@ -163,11 +163,12 @@ async fn readyz(State(admin): State<Arc<Admin>>) -> Response {
         Err(e) => json!({"writable": false, "error": e.to_string()}),
     };
     let ready = queue["writable"] == true;
+    let snapshot = admin.live.current();
     let body = json!({
         "status": if ready { "ready" } else { "not ready" },
         "queue": queue,
-        "plugins": admin.plugins.len(),
-        "destinations": admin.routes.destinations.len(),
+        "plugins": snapshot.plugins.len(),
+        "destinations": snapshot.routes.destinations.len(),
     });
     let status = if ready {
         StatusCode::OK
@@ -178,13 +179,18 @@ async fn readyz(State(admin): State<Arc<Admin>>) -> Response {
 }
 
 async fn plugins(State(admin): State<Arc<Admin>>) -> Response {
-    let mut list: Vec<Value> = admin.plugins.values().map(|p| views::plugin(p)).collect();
+    let snapshot = admin.live.current();
+    let mut list: Vec<Value> = snapshot
+        .plugins
+        .values()
+        .map(|p| views::plugin(p))
+        .collect();
     list.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
     axum::Json(json!({"plugins": list})).into_response()
 }
 
 async fn plugin(State(admin): State<Arc<Admin>>, Path(id): Path<String>) -> Response {
-    match admin.plugins.get(&id) {
+    match admin.live.current().plugins.get(&id) {
         Some(p) => {
             let mut body = views::plugin(p);
             body["manifest"] = serde_json::to_value(p.manifest()).unwrap_or(Value::Null);
@@ -196,6 +202,8 @@ async fn plugin(State(admin): State<Arc<Admin>>, Path(id): Path<String>) -> Resp
 
 async fn destinations(State(admin): State<Arc<Admin>>) -> Response {
     let list: Vec<Value> = admin
+        .live
+        .current()
         .routes
         .destinations
         .iter()
@@ -205,7 +213,14 @@ async fn destinations(State(admin): State<Arc<Admin>>) -> Response {
 }
 
 async fn destination(State(admin): State<Arc<Admin>>, Path(name): Path<String>) -> Response {
-    match admin.routes.destinations.iter().find(|r| r.name == name) {
+    match admin
+        .live
+        .current()
+        .routes
+        .destinations
+        .iter()
+        .find(|r| r.name == name)
+    {
         Some(route) => axum::Json(views::destination(route)).into_response(),
         None => error(
             StatusCode::NOT_FOUND,
@@ -224,7 +239,8 @@ async fn queue(State(admin): State<Arc<Admin>>) -> Response {
     match read {
         Ok(Ok(rows)) => {
             let now = crate::queue::now();
-            let by_destination: Vec<Value> = admin
+            let snapshot = admin.live.current();
+            let by_destination: Vec<Value> = snapshot
                 .routes
                 .destinations
                 .iter()
@@ -236,7 +252,7 @@ async fn queue(State(admin): State<Arc<Admin>>) -> Response {
                     let row = rows.iter().find(|(name, _, _)| name == d);
                     json!({
                         "destination": d,
-                        "configured": admin.routes.destinations.iter().any(|r| r.name == d),
+                        "configured": snapshot.routes.destinations.iter().any(|r| r.name == d),
                         "depth": row.map_or(0, |r| r.1),
                         "oldest_age_ms": row.map(|r| (now - r.2).max(0)),
                     })
@@ -262,6 +278,8 @@ async fn metrics(State(admin): State<Arc<Admin>>) -> Response {
     .await;
     let now = crate::queue::now();
     let paused: Vec<(String, bool)> = admin
+        .live
+        .current()
         .routes
         .destinations
         .iter()
@@ -285,6 +303,33 @@ async fn metrics(State(admin): State<Arc<Admin>>) -> Response {
         crate::metrics::render(&queue, &paused),
     )
         .into_response()
+}
+
+/// Reads the configuration file (and the plugins folder) again and applies it whole, or
+/// refuses it whole with every problem.
+async fn reload(State(admin): State<Arc<Admin>>) -> Response {
+    match admin.reloader.reload().await {
+        Ok(done) => {
+            tracing::info!(destinations = ?done.destinations, "Configuration reloaded (admin API).");
+            axum::Json(json!({"reloaded": true, "destinations": done.destinations,
+                "plugins": done.plugins}))
+            .into_response()
+        }
+        Err(problems) => {
+            tracing::error!(
+                "Configuration refused (admin API), the running one stays:\n{problems}"
+            );
+            let list: Vec<&str> = problems.lines().collect();
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                axum::Json(
+                    json!({"error": "the configuration was refused; nothing changed",
+                    "problems": list}),
+                ),
+            )
+                .into_response()
+        }
+    }
 }
 
 async fn openapi() -> Response {

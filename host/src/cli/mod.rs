@@ -127,14 +127,13 @@ pub async fn main(cli: Cli) -> anyhow::Result<Exit> {
             println!("{}", serde_json::to_string_pretty(&manifest)?);
             Ok(Exit::Ok)
         }
-        Command::Serve { config } => {
-            let builtin = config.is_none();
-            let config = match config {
-                Some(path) => crate::config::Config::load(&path),
+        Command::Serve { config: path } => {
+            let config = match &path {
+                Some(path) => crate::config::Config::load(path),
                 None => crate::config::Config::builtin(),
             }
             .map_err(|e| InputError(e.0))?;
-            crate::serve::serve(config, builtin).await?;
+            crate::serve::serve(config, path).await?;
             Ok(Exit::Ok)
         }
         Command::Run(args) => run::run(args).await,

@@ -88,7 +88,11 @@ async fn an_idle_worker_waits_for_work_instead_of_asking_again_and_again() {
 
     // An accepted event wakes the worker at once; after its failed attempt, it waits again.
     let intake = Intake {
-        routes,
+        live: Arc::new(crate::live::Live::new(crate::live::Snapshot {
+            config,
+            plugins,
+            routes,
+        })),
         queue: sqlite.clone(),
     };
     let event = serde_json::json!({"type": "track", "event": "E", "userId": "u",

@@ -5,5 +5,6 @@ mod catalogue;
 mod cli;
 mod delivery;
 mod mock;
+mod reload;
 mod serve;
 mod tools;

@@ -470,6 +470,16 @@ pub(crate) mod reqwest_like {
                 .map(|(status, _, body)| (status, json(&body)))
         }
 
+        /// A POST without a body, with a bearer token: the status and the body as JSON.
+        pub(crate) async fn post_bearer(&self, path: &str, token: &str) -> (u16, Value) {
+            let auth = format!("Bearer {token}");
+            let (status, _, body) = self
+                .request("POST", path, Some(&auth), Vec::new())
+                .await
+                .expect("the server answers");
+            (status, json(&body))
+        }
+
         /// A GET with an optional bearer token: the status, the `content-type`, and the body
         /// as JSON (`null` when it is not JSON).
         pub(crate) async fn get(&self, path: &str, bearer: Option<&str>) -> (u16, String, Value) {

@@ -1,0 +1,247 @@
+//! Configuration reload without a restart (`POST /admin/reload`, SIGHUP): applied whole or
+//! refused whole, and nothing accepted is lost or sent twice while it happens.
+
+use crate::mock::Mock;
+use crate::serve::reqwest_like::Client;
+use crate::serve::{Server, start};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+const TOKEN: &str = "reload-test-admin-token-000000";
+
+/// The configuration: one webhook destination whose payload carries `version`; `extra` is
+/// appended as it is.
+fn write(dir: &Path, mock: &Mock, version: u32, extra: &str) {
+    let text = format!(
+        r#"
+[server]
+listen = "127.0.0.1:0"
+admin_listen = "127.0.0.1:0"
+data_dir = "{data}"
+admin_token = "{TOKEN}"
+
+[[sources]]
+name = "app"
+write_key = "key-123"
+
+[[destinations]]
+name = "hooks"
+plugin = "webhook"
+allowed_hosts = ["https://hooks.example"]
+redirect_outbound = "{mock}"
+  [destinations.delivery]
+  batch_wait_ms = 0
+  [[destinations.subscriptions]]
+  name = "Ticks"
+  action = "send"
+  trigger = 'type = "track"'
+    [destinations.subscriptions.mapping]
+    url = "https://hooks.example/in"
+    data = {{ v = {version}, n = {{ "@path" = "$.properties.n" }} }}
+{extra}
+"#,
+        data = dir.join("data").display(),
+        mock = mock.url(""),
+    );
+    std::fs::write(dir.join("switchyard.toml"), text).unwrap();
+}
+
+async fn server(dir: &Path) -> Server {
+    start(&dir.join("switchyard.toml"), &[]).await
+}
+
+async fn tick(ingest: &Client, n: u64) {
+    let event = json!({"type": "track", "event": "Tick", "userId": "u1",
+        "messageId": format!("m-{n}"), "properties": {"n": n}});
+    let (status, body) = ingest.post("/v1/track", Some("key-123"), event).await;
+    assert_eq!(status, 200, "{body}");
+}
+
+async fn reload(admin: &Client) -> (u16, Value) {
+    admin.post_bearer("/admin/reload", TOKEN).await
+}
+
+/// The `data` objects the mock received, once `n` of them have arrived.
+async fn payloads(mock: &Mock, n: usize) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let got: Vec<Value> = mock.received().iter().map(|r| r.json()).collect();
+        if got.len() >= n {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            return mock.received().iter().map(|r| r.json()).collect();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{} of {n} arrived",
+            got.len()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_reload_under_load_switches_whole_and_loses_nothing() {
+    let mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &mock, 1, "");
+    let mut s = server(dir.path()).await;
+    let ingest = Arc::new(Client::new(&s.ingest));
+    let admin = Client::new(&s.admin);
+    const N: u64 = 300;
+    let acked = Arc::new(AtomicU64::new(0));
+    let sender = {
+        let (ingest, acked) = (ingest.clone(), acked.clone());
+        tokio::spawn(async move {
+            for n in 0..N {
+                tick(&ingest, n).await;
+                acked.store(n + 1, Ordering::SeqCst);
+            }
+        })
+    };
+    while acked.load(Ordering::SeqCst) < 100 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    write(dir.path(), &mock, 2, "");
+    let before = acked.load(Ordering::SeqCst);
+    let (status, body) = reload(&admin).await;
+    let after = acked.load(Ordering::SeqCst) + 1;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["destinations"], json!(["hooks"]));
+    sender.await.unwrap();
+    assert!(
+        after < N,
+        "the reload finished before the last event was sent"
+    );
+
+    let got = payloads(&mock, N as usize).await;
+    assert_eq!(got.len(), N as usize, "each event exactly once");
+    let mut seen: Vec<u64> = got.iter().map(|p| p["n"].as_u64().unwrap()).collect();
+    seen.sort_unstable();
+    assert_eq!(seen, (0..N).collect::<Vec<_>>());
+    for p in &got {
+        let (n, v) = (p["n"].as_u64().unwrap(), p["v"].as_u64().unwrap());
+        // Accepted before the reload started: the old mapping; after it answered: the new.
+        if n < before {
+            assert_eq!(v, 1, "{p}");
+        }
+        if n >= after {
+            assert_eq!(v, 2, "{p}");
+        }
+        assert!(v == 1 || v == 2, "{p}");
+    }
+    s.child.kill().await.unwrap();
+}
+
+#[tokio::test]
+async fn an_invalid_configuration_is_refused_whole_and_the_old_one_keeps_serving() {
+    let mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &mock, 1, "");
+    let mut s = server(dir.path()).await;
+    let ingest = Client::new(&s.ingest);
+    let admin = Client::new(&s.admin);
+
+    // Two problems at once: a new destination's plugin does not exist, and its trigger is bad.
+    let broken = r#"
+[[destinations]]
+name = "crm"
+plugin = "hubspot"
+
+[[destinations]]
+name = "more"
+plugin = "webhook"
+  [[destinations.subscriptions]]
+  name = "Broken"
+  action = "send"
+  trigger = 'type = '
+"#;
+    write(dir.path(), &mock, 2, broken);
+    let (status, body) = reload(&admin).await;
+    assert_eq!(status, 422, "{body}");
+    let problems = body["problems"].to_string();
+    assert!(
+        problems.contains("unknown plugin \\\"hubspot\\\""),
+        "{problems}"
+    );
+    assert!(
+        problems.contains("subscription \\\"Broken\\\""),
+        "{problems}"
+    );
+    // A setting that needs a restart is refused too, and reloading needs the admin token.
+    write(dir.path(), &mock, 2, "");
+    let file = dir.path().join("switchyard.toml");
+    let text = std::fs::read_to_string(&file).unwrap().replace(
+        "admin_listen = \"127.0.0.1:0\"",
+        "admin_listen = \"127.0.0.1:1\"",
+    );
+    std::fs::write(&file, text).unwrap();
+    assert_eq!(
+        admin.post_bearer("/admin/reload", "wrong-token").await.0,
+        401
+    );
+    let (status, body) = reload(&admin).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["problems"]
+            .to_string()
+            .contains("server.admin_listen changed"),
+        "{body}"
+    );
+
+    // The running configuration is untouched: the old mapping, one destination.
+    tick(&ingest, 7).await;
+    let got = payloads(&mock, 1).await;
+    assert_eq!(got, [json!({"v": 1, "n": 7})]);
+    let (_, _, destinations) = admin.get("/admin/destinations", Some(TOKEN)).await;
+    assert_eq!(destinations["destinations"].as_array().unwrap().len(), 1);
+    s.child.kill().await.unwrap();
+}
+
+#[cfg(unix)]
+#[tokio::test]
+async fn sighup_reloads_the_configuration() {
+    let mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), &mock, 1, "");
+    let mut s = server(dir.path()).await;
+    let ingest = Client::new(&s.ingest);
+    let admin = Client::new(&s.admin);
+    let people = r#"
+  [[destinations.subscriptions]]
+  name = "People"
+  action = "send"
+  trigger = 'type = "identify"'
+    [destinations.subscriptions.mapping]
+    url = "https://hooks.example/people"
+    data = { "@path" = "$.traits" }
+"#;
+    write(dir.path(), &mock, 1, people);
+    let pid = s.child.id().unwrap().to_string();
+    let status = std::process::Command::new("kill")
+        .args(["-HUP", &pid])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = Instant::now();
+    loop {
+        let (_, _, hooks) = admin.get("/admin/destinations/hooks", Some(TOKEN)).await;
+        if hooks["subscriptions"].as_array().unwrap().len() == 2 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{hooks}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let event = json!({"type": "identify", "userId": "u1", "messageId": "p-1",
+        "traits": {"plan": "pro"}});
+    assert_eq!(
+        ingest.post("/v1/identify", Some("key-123"), event).await.0,
+        200
+    );
+    let got = payloads(&mock, 1).await;
+    assert_eq!(got, [json!({"plan": "pro"})]);
+    assert_eq!(mock.received()[0].path, "/people");
+    s.child.kill().await.unwrap();
+}
