@@ -63,7 +63,20 @@ pub struct Reloader {
     pub live: Arc<Live>,
     /// One reload at a time.
     pub busy: tokio::sync::Mutex<()>,
+    /// The latest refusals (newest last), for the admin API.
+    pub refusals: std::sync::Mutex<std::collections::VecDeque<Refusal>>,
 }
+
+/// A reload that was refused: when, what asked for it, and why.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Refusal {
+    pub at_ms: i64,
+    pub trigger: &'static str,
+    pub problems: Vec<String>,
+}
+
+/// How many refusals are kept.
+const REFUSALS_KEPT: usize = 20;
 
 /// What a successful reload changed.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -75,7 +88,7 @@ pub struct Reloaded {
 impl Reloader {
     /// Reads, checks and applies the configuration. On any problem nothing changes and the
     /// error lists every problem.
-    pub async fn reload(&self) -> Result<Reloaded, String> {
+    pub async fn reload(&self, trigger: &'static str) -> Result<Reloaded, String> {
         let _one = self.busy.lock().await;
         let Some(path) = &self.path else {
             return Err(
@@ -84,7 +97,51 @@ impl Reloader {
                     .into(),
             );
         };
-        let config = Config::load(path).map_err(|e| e.to_string())?;
+        let outcome = match Config::load(path) {
+            Ok(config) => self.apply(config).await,
+            Err(e) => Err(e.to_string()),
+        };
+        self.note(trigger, outcome)
+    }
+
+    /// Loads the plugins folder again with the configuration in force (a `.wasm` was added,
+    /// replaced or removed).
+    pub async fn reload_plugins(&self) -> Result<Reloaded, String> {
+        let _one = self.busy.lock().await;
+        let config = self.live.current().config.clone();
+        let outcome = self.apply(config).await;
+        self.note("plugins folder", outcome)
+    }
+
+    /// The refusals kept, oldest first.
+    pub fn refusals(&self) -> Vec<Refusal> {
+        self.lock_refusals().iter().cloned().collect()
+    }
+
+    fn lock_refusals(&self) -> std::sync::MutexGuard<'_, std::collections::VecDeque<Refusal>> {
+        self.refusals.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn note(
+        &self,
+        trigger: &'static str,
+        outcome: Result<Reloaded, String>,
+    ) -> Result<Reloaded, String> {
+        if let Err(problems) = &outcome {
+            let mut kept = self.lock_refusals();
+            if kept.len() == REFUSALS_KEPT {
+                kept.pop_front();
+            }
+            kept.push_back(Refusal {
+                at_ms: crate::queue::now(),
+                trigger,
+                problems: problems.lines().map(str::to_owned).collect(),
+            });
+        }
+        outcome
+    }
+
+    async fn apply(&self, config: Config) -> Result<Reloaded, String> {
         let running = self.live.current();
         unchanged(&running.config, &config)?;
         let plugins = crate::serve::load_plugins(&self.runtime, &config)

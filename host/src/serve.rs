@@ -62,6 +62,7 @@ pub async fn serve(config: Config, path: Option<PathBuf>) -> anyhow::Result<()> 
         runtime: runtime.clone(),
         live: live.clone(),
         busy: tokio::sync::Mutex::default(),
+        refusals: std::sync::Mutex::default(),
     });
     let (stop, stopping) = watch::channel(false);
     let delivery = tokio::spawn(deliver_live(
@@ -70,6 +71,7 @@ pub async fn serve(config: Config, path: Option<PathBuf>) -> anyhow::Result<()> 
         stopping.clone(),
     ));
     let hangups = tokio::spawn(reload_on_hangup(reloader.clone(), stopping.clone()));
+    let watcher = tokio::spawn(watch_plugins(reloader.clone(), stopping.clone()));
     let intake = Intake {
         live: live.clone(),
         queue: queue.clone(),
@@ -121,6 +123,7 @@ pub async fn serve(config: Config, path: Option<PathBuf>) -> anyhow::Result<()> 
         tracing::warn!(error = %e, "The admin API stopped with an error.");
     }
     let _ = hangups.await;
+    let _ = watcher.await;
     delivery.await?;
     drop((live, reloader));
     // Every other handle (ingest, workers, admin) is gone once the servers and workers are.
@@ -186,6 +189,64 @@ async fn until_true(flag: &mut watch::Receiver<bool>) {
     let _ = flag.wait_for(|s| *s).await;
 }
 
+/// How often the plugins folder is looked at.
+const PLUGIN_POLL: Duration = Duration::from_millis(500);
+
+/// What identifies the folder's plugins: each .wasm file's name, size and modification time.
+fn folder_state(
+    dir: &std::path::Path,
+) -> Vec<(std::ffi::OsString, u64, Option<std::time::SystemTime>)> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .filter(|e| e.path().extension().is_some_and(|x| x == "wasm"))
+        .map(|e| {
+            let meta = e.metadata().ok();
+            (
+                e.file_name(),
+                meta.as_ref().map_or(0, std::fs::Metadata::len),
+                meta.and_then(|m| m.modified().ok()),
+            )
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+/// Hot loading: when a .wasm file in `[plugins] dir` appears, changes or goes, the plugins are
+/// loaded again and the routes rebuilt. A plugin that fails to load (or leaves a subscription
+/// without its action) is refused, the reason logged and kept for the admin API, and the
+/// version in force keeps serving. Polling (rather than inotify) works the same on every
+/// filesystem, network ones included, at the cost of noticing within half a second.
+async fn watch_plugins(reloader: Arc<Reloader>, mut stop: watch::Receiver<bool>) {
+    let dir = |r: &Reloader| r.live.current().config.plugin_dir.clone();
+    let mut last = dir(&reloader).map(|d| folder_state(&d));
+    loop {
+        tokio::select! {
+            () = until_true(&mut stop) => return,
+            () = tokio::time::sleep(PLUGIN_POLL) => {}
+        }
+        let Some(folder) = dir(&reloader) else {
+            continue;
+        };
+        let now = Some(folder_state(&folder));
+        if now == last {
+            continue;
+        }
+        last = now;
+        match reloader.reload_plugins().await {
+            Ok(r) => {
+                tracing::info!(plugins = ?r.plugins, "Plugins folder changed: plugins loaded.")
+            }
+            Err(e) => tracing::error!(
+                "Plugins folder changed, but the change is refused; the plugins in force keep \
+                 serving:\n{e}"
+            ),
+        }
+    }
+}
+
 /// Reloads the configuration on SIGHUP, logging the outcome.
 async fn reload_on_hangup(reloader: Arc<Reloader>, mut stop: watch::Receiver<bool>) {
     #[cfg(unix)]
@@ -199,7 +260,7 @@ async fn reload_on_hangup(reloader: Arc<Reloader>, mut stop: watch::Receiver<boo
         loop {
             tokio::select! {
                 () = until_true(&mut stop) => return,
-                Some(()) = hangups.recv() => match reloader.reload().await {
+                Some(()) = hangups.recv() => match reloader.reload("SIGHUP").await {
                     Ok(r) => tracing::info!(
                         destinations = ?r.destinations,
                         "SIGHUP: configuration reloaded."
@@ -259,20 +320,26 @@ pub(crate) async fn load_plugins(
         .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
         .collect();
     files.sort();
+    let mut from_dir: HashMap<String, PathBuf> = HashMap::new();
     for path in files {
         let plugin = runtime
             .load_file(&path)
             .await
             .map_err(|e| crate::cli::InputError(e.to_string()))?;
         let id = plugin.manifest().id.clone();
-        if let Some(other) = plugins.get(&id) {
+        if let Some(other) = from_dir.get(&id) {
             return Err(crate::cli::InputError(format!(
                 "{} declares the plugin id {id:?}, which {} already has",
                 path.display(),
-                other.origin()
+                other.display()
             ))
             .into());
         }
+        // A file in the folder may bring a newer (or older) version of a bundled plugin.
+        if plugins.contains_key(&id) {
+            tracing::info!(plugin = %id, file = %path.display(), "Replaces the bundled plugin.");
+        }
+        from_dir.insert(id.clone(), path);
         plugins.insert(id, plugin);
     }
     Ok(plugins)

@@ -186,7 +186,8 @@ async fn plugins(State(admin): State<Arc<Admin>>) -> Response {
         .map(|p| views::plugin(p))
         .collect();
     list.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
-    axum::Json(json!({"plugins": list})).into_response()
+    let refused = admin.reloader.refusals();
+    axum::Json(json!({"plugins": list, "refused_reloads": refused})).into_response()
 }
 
 async fn plugin(State(admin): State<Arc<Admin>>, Path(id): Path<String>) -> Response {
@@ -308,7 +309,7 @@ async fn metrics(State(admin): State<Arc<Admin>>) -> Response {
 /// Reads the configuration file (and the plugins folder) again and applies it whole, or
 /// refuses it whole with every problem.
 async fn reload(State(admin): State<Arc<Admin>>) -> Response {
-    match admin.reloader.reload().await {
+    match admin.reloader.reload("admin API").await {
         Ok(done) => {
             tracing::info!(destinations = ?done.destinations, "Configuration reloaded (admin API).");
             axum::Json(json!({"reloaded": true, "destinations": done.destinations,

@@ -169,11 +169,14 @@ impl Runtime {
             hash,
             origin,
             loaded_at: std::time::SystemTime::now(),
+            label: Arc::from(""),
             pre,
             engine: self.engine.clone(),
             manifest: Manifest::empty(),
         };
         plugin.manifest = plugin.describe().await?;
+        let m = &plugin.manifest;
+        plugin.label = Arc::from(format!("{}@{}#{}", m.id, m.version, &plugin.hash[..12]).as_str());
         Ok(Arc::new(plugin))
     }
 
@@ -349,6 +352,8 @@ pub struct Plugin {
     hash: String,
     origin: String,
     loaded_at: std::time::SystemTime,
+    /// `id@version#hash` (first 12 hex digits), naming this version in redirected requests.
+    label: Arc<str>,
     manifest: Manifest,
     pre: Pre,
     engine: Engine,
@@ -535,6 +540,8 @@ impl Plugin {
             limits.max_requests,
             limits.max_response_bytes,
         );
+        let mut outbound = outbound;
+        outbound.plugin = self.label.clone();
         let exchanges = outbound.exchanges.clone();
         let state = State::new(limits, breach, logs, outbound, options.kv.clone());
         let mut store = Store::new(&self.engine, state);

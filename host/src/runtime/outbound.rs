@@ -38,7 +38,8 @@ pub enum Mode {
     /// Capture them and answer each from the script (dry run).
     DryRun(Responder),
     /// Send every request to this base URL instead (staging, tests), keeping its path and
-    /// query, with the original host in `x-switchyard-original-host`. The operator chose the
+    /// query, with the original host in `x-switchyard-original-host` and the plugin version
+    /// that made it in `x-switchyard-plugin` (`id@version#hash`). The operator chose the
     /// address, so it may be private.
     Redirect(url::Url),
 }
@@ -124,6 +125,8 @@ pub(crate) struct Outbound {
     max_requests: u32,
     max_response_bytes: u64,
     pub(crate) exchanges: Arc<Mutex<Vec<Exchange>>>,
+    /// Which plugin version makes the requests (`id@version#hash`), shown on redirected ones.
+    pub(crate) plugin: Arc<str>,
 }
 
 impl Outbound {
@@ -140,6 +143,7 @@ impl Outbound {
             max_requests,
             max_response_bytes,
             exchanges: Arc::default(),
+            plugin: Arc::from(""),
         }
     }
 
@@ -202,6 +206,7 @@ impl WasiHttpHooks for Outbound {
         let breach = self.breach.clone();
         let exchanges = self.exchanges.clone();
         let limit = self.max_response_bytes;
+        let plugin = self.plugin.clone();
         Box::new(async move {
             let (parts, body) = request.into_parts();
             let body = body.collect().await?.to_bytes();
@@ -226,7 +231,10 @@ impl WasiHttpHooks for Outbound {
                     .await
                 }
                 Mode::Redirect(base) => match redirect(parts, base) {
-                    Ok((parts, target)) => {
+                    Ok((mut parts, target)) => {
+                        if let Ok(value) = http::HeaderValue::from_str(&plugin) {
+                            parts.headers.insert("x-switchyard-plugin", value);
+                        }
                         let request = http::Request::from_parts(parts, Full::new(body));
                         send(request, &target, true, &breach).await
                     }

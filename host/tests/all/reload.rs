@@ -245,3 +245,161 @@ async fn sighup_reloads_the_configuration() {
     assert_eq!(mock.received()[0].path, "/people");
     s.child.kill().await.unwrap();
 }
+
+/// The bundled webhook plugin as another version: the same component with a custom section
+/// naming `version`, so its content hash (the version's identity) differs.
+fn webhook_version(version: u8) -> (Vec<u8>, String) {
+    let mut bytes = switchyard::bundled::find("webhook").unwrap().to_vec();
+    let name = b"switchyard-test-version";
+    let mut section = vec![name.len() as u8];
+    section.extend_from_slice(name);
+    section.push(version);
+    bytes.push(0); // a custom section
+    bytes.push(section.len() as u8);
+    bytes.extend_from_slice(&section);
+    use sha2::Digest;
+    let hash = hex::encode(sha2::Sha256::digest(&bytes));
+    (bytes, hash)
+}
+
+/// Puts a plugin file in place whole: written beside it, then renamed over it.
+fn install(dir: &Path, bytes: &[u8]) {
+    let partial = dir.join("webhook.part");
+    std::fs::write(&partial, bytes).unwrap();
+    std::fs::rename(&partial, dir.join("webhook.wasm")).unwrap();
+}
+
+async fn serving(admin: &Client, hash: &str) {
+    let started = Instant::now();
+    loop {
+        let (_, _, plugins) = admin.get("/admin/plugins", Some(TOKEN)).await;
+        let webhook = plugins["plugins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == "webhook")
+            .cloned()
+            .unwrap();
+        if webhook["hash"] == hash {
+            assert!(
+                webhook["origin"]
+                    .as_str()
+                    .unwrap()
+                    .ends_with("webhook.wasm")
+            );
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{hash} not serving: {plugins}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_plugin_replaced_three_times_under_load_loses_and_doubles_nothing() {
+    let mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    let versions: Vec<(Vec<u8>, String)> = (1..=4).map(webhook_version).collect();
+    install(&plugins, &versions[0].0);
+    let folder = format!("[plugins]\ndir = \"{}\"\n", plugins.display());
+    write(dir.path(), &mock, 1, "");
+    let text = std::fs::read_to_string(dir.path().join("switchyard.toml")).unwrap();
+    std::fs::write(
+        dir.path().join("switchyard.toml"),
+        format!("{folder}{text}"),
+    )
+    .unwrap();
+    let mut s = server(dir.path()).await;
+    let ingest = Arc::new(Client::new(&s.ingest));
+    let admin = Client::new(&s.admin);
+    serving(&admin, &versions[0].1).await;
+
+    // A steady stream (a new version is compiled when it appears, which takes a second or two
+    // here, so the stream is paced to outlast three swaps).
+    const N: u64 = 600;
+    let acked = Arc::new(AtomicU64::new(0));
+    let sender = {
+        let (ingest, acked) = (ingest.clone(), acked.clone());
+        tokio::spawn(async move {
+            for n in 0..N {
+                tick(&ingest, n).await;
+                acked.store(n + 1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(15)).await;
+            }
+        })
+    };
+    // Three replacements while events flow, each waited for until it serves.
+    let mut last_swap = 0;
+    for (i, (bytes, hash)) in versions.iter().enumerate().skip(1) {
+        while acked.load(Ordering::SeqCst) < 60 * i as u64 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        install(&plugins, bytes);
+        serving(&admin, hash).await;
+        last_swap = acked.load(Ordering::SeqCst);
+    }
+    sender.await.unwrap();
+    assert!(
+        last_swap < N - 20,
+        "the swaps ended before the last events were sent"
+    );
+
+    let got = payloads(&mock, N as usize).await;
+    let received = mock.received();
+    assert_eq!(received.len(), N as usize, "each event exactly once");
+    let mut seen: Vec<u64> = got.iter().map(|p| p["n"].as_u64().unwrap()).collect();
+    seen.sort_unstable();
+    assert_eq!(seen, (0..N).collect::<Vec<_>>());
+    // Each request was made by one of the versions, named in full.
+    let labels: Vec<String> = versions
+        .iter()
+        .map(|(_, hash)| format!("webhook@0.1.0#{}", &hash[..12]))
+        .collect();
+    let mut used = std::collections::BTreeSet::new();
+    for r in &received {
+        let label = r
+            .header("x-switchyard-plugin")
+            .unwrap_or_default()
+            .to_string();
+        assert!(labels.contains(&label), "{label} is not one of {labels:?}");
+        used.insert(label);
+        // Events accepted after the last swap served are delivered by the last version.
+        if r.json()["n"].as_u64().unwrap() > last_swap + 5 {
+            assert_eq!(r.header("x-switchyard-plugin"), Some(labels[3].as_str()));
+        }
+    }
+    assert!(used.len() >= 2, "{used:?}");
+
+    // A broken upload is refused; the version in force keeps serving.
+    install(&plugins, b"\0asm this is not a component");
+    let started = Instant::now();
+    let refused = loop {
+        let (_, _, plugins) = admin.get("/admin/plugins", Some(TOKEN)).await;
+        if let Some(r) = plugins["refused_reloads"].as_array().and_then(|r| r.last()) {
+            break r.clone();
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "{plugins}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!(refused["trigger"], "plugins folder");
+    assert!(
+        refused["problems"].to_string().contains("webhook.wasm"),
+        "{refused}"
+    );
+    serving(&admin, &versions[3].1).await;
+    tick(&ingest, N).await;
+    let after = payloads(&mock, N as usize + 1).await;
+    assert_eq!(after.len(), N as usize + 1);
+    assert_eq!(
+        mock.received()
+            .last()
+            .unwrap()
+            .header("x-switchyard-plugin"),
+        Some(labels[3].as_str())
+    );
+    s.child.kill().await.unwrap();
+}
