@@ -24,3 +24,4 @@ pub mod runtime;
 pub mod serve;
 pub mod settings;
 pub mod trigger;
+pub mod versions;

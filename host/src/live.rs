@@ -65,6 +65,8 @@ pub struct Reloader {
     pub busy: tokio::sync::Mutex<()>,
     /// The latest refusals (newest last), for the admin API.
     pub refusals: std::sync::Mutex<std::collections::VecDeque<Refusal>>,
+    /// Where loaded versions of folder plugins are kept.
+    pub archive: crate::versions::Archive,
 }
 
 /// A reload that was refused: when, what asked for it, and why.
@@ -156,12 +158,102 @@ impl Reloader {
                 ids
             },
         };
+        self.keep_versions(&config, &plugins);
         self.live.replace(Snapshot {
             config,
             plugins,
             routes: Arc::new(routes),
         });
         Ok(reloaded)
+    }
+}
+
+impl Reloader {
+    /// Keeps every plugin loaded from the plugins folder in the archive.
+    pub fn keep_versions(&self, config: &Config, plugins: &HashMap<String, Arc<Plugin>>) {
+        let Some(folder) = &config.plugin_dir else {
+            return;
+        };
+        for plugin in plugins.values() {
+            let path = std::path::Path::new(plugin.origin());
+            if !path.starts_with(folder) {
+                continue;
+            }
+            let kept = std::fs::read(path).and_then(|bytes| {
+                let m = plugin.manifest();
+                self.archive.keep(&m.id, &m.version, plugin.hash(), &bytes)
+            });
+            if let Err(e) = kept {
+                tracing::warn!(plugin = %plugin.manifest().id, error = %e, "Cannot keep this plugin version for rollback.");
+            }
+        }
+    }
+
+    /// Installs `bytes` as plugin `id` in the plugins folder and applies it; on refusal the
+    /// folder is put back as it was, so the running version and the folder agree.
+    pub async fn install(&self, id: &str, bytes: &[u8]) -> Result<Reloaded, String> {
+        let snapshot = self.live.current();
+        let folder = snapshot.config.plugin_dir.clone().ok_or_else(|| {
+            "no plugins folder is configured ([plugins] dir); plugins cannot be installed"
+                .to_string()
+        })?;
+        let path = self.file_of(&snapshot, &folder, id);
+        let before = std::fs::read(&path).ok();
+        crate::versions::write_whole(&path, bytes)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        let outcome = self.reload_plugins().await;
+        if outcome.is_err() {
+            let restored = match &before {
+                Some(old) => crate::versions::write_whole(&path, old),
+                None => std::fs::remove_file(&path),
+            };
+            if let Err(e) = restored {
+                tracing::error!(file = %path.display(), error = %e, "Cannot put the previous plugin file back.");
+            }
+        }
+        outcome
+    }
+
+    /// Removes plugin `id`'s file from the plugins folder and applies that; refused (and the
+    /// file put back) when a destination still uses it.
+    pub async fn remove(&self, id: &str) -> Result<Reloaded, String> {
+        let snapshot = self.live.current();
+        let Some(plugin) = snapshot.plugins.get(id) else {
+            return Err(format!("no plugin {id:?} is loaded"));
+        };
+        let path = PathBuf::from(plugin.origin());
+        let in_folder = snapshot
+            .config
+            .plugin_dir
+            .as_ref()
+            .is_some_and(|f| path.starts_with(f));
+        if !in_folder {
+            return Err(format!(
+                "plugin {id:?} is bundled with the server ({}); only plugins from the plugins folder can be removed",
+                plugin.origin()
+            ));
+        }
+        let before =
+            std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        std::fs::remove_file(&path)
+            .map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
+        let outcome = self.reload_plugins().await;
+        if outcome.is_err()
+            && let Err(e) = crate::versions::write_whole(&path, &before)
+        {
+            tracing::error!(file = %path.display(), error = %e, "Cannot put the plugin file back.");
+        }
+        outcome
+    }
+
+    /// The folder file that provides `id` now, or `<id>.wasm` in the folder.
+    fn file_of(&self, snapshot: &Snapshot, folder: &std::path::Path, id: &str) -> PathBuf {
+        snapshot
+            .plugins
+            .get(id)
+            .map(|p| PathBuf::from(p.origin()))
+            .filter(|p| p.starts_with(folder))
+            .unwrap_or_else(|| folder.join(format!("{id}.wasm")))
     }
 }
 

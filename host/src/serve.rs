@@ -63,7 +63,11 @@ pub async fn serve(config: Config, path: Option<PathBuf>) -> anyhow::Result<()> 
         live: live.clone(),
         busy: tokio::sync::Mutex::default(),
         refusals: std::sync::Mutex::default(),
+        archive: crate::versions::Archive {
+            dir: data_dir.join("plugins"),
+        },
     });
+    reloader.keep_versions(&config, &plugins);
     let (stop, stopping) = watch::channel(false);
     let delivery = tokio::spawn(deliver_live(
         live.clone(),

@@ -91,8 +91,17 @@ fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
 /// The admin router.
 pub fn router(admin: Arc<Admin>) -> Router {
     let guarded = Router::new()
-        .route("/admin/plugins", get(plugins))
-        .route("/admin/plugins/{id}", get(plugin))
+        .route(
+            "/admin/plugins",
+            get(plugins)
+                .post(upload)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::runtime::MAX_COMPONENT_BYTES + 1,
+                )),
+        )
+        .route("/admin/plugins/{id}", get(plugin).delete(remove))
+        .route("/admin/plugins/{id}/versions", get(versions))
+        .route("/admin/plugins/{id}/rollback", post(rollback))
         .route("/admin/destinations", get(destinations))
         .route("/admin/destinations/{name}", get(destination))
         .route("/admin/queue", get(queue))
@@ -304,6 +313,115 @@ async fn metrics(State(admin): State<Arc<Admin>>) -> Response {
         crate::metrics::render(&queue, &paused),
     )
         .into_response()
+}
+
+/// The answer to an install, removal or rollback.
+fn applied(outcome: Result<crate::live::Reloaded, String>, what: Value) -> Response {
+    match outcome {
+        Ok(done) => {
+            let mut body = what;
+            body["plugins"] = json!(done.plugins);
+            axum::Json(body).into_response()
+        }
+        Err(problems) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            axum::Json(
+                json!({"error": "refused; the plugins in force keep serving",
+                "problems": problems.lines().collect::<Vec<_>>()}),
+            ),
+        )
+            .into_response(),
+    }
+}
+
+/// Uploads a plugin (the component's bytes): checked as a hot load is, installed in the
+/// plugins folder, then swapped in; refused whole otherwise.
+async fn upload(State(admin): State<Arc<Admin>>, body: axum::body::Bytes) -> Response {
+    let plugin = match admin.reloader.runtime.load(&body, "uploaded plugin").await {
+        Ok(p) => p,
+        Err(e) => {
+            return error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string());
+        }
+    };
+    let m = plugin.manifest();
+    let what = json!({"id": m.id, "version": m.version, "hash": plugin.hash()});
+    let outcome = admin.reloader.install(&m.id, &body).await;
+    tracing::info!(plugin = %m.id, hash = %plugin.hash(), ok = outcome.is_ok(), "Plugin upload.");
+    applied(outcome, what)
+}
+
+async fn remove(State(admin): State<Arc<Admin>>, Path(id): Path<String>) -> Response {
+    if !admin.live.current().plugins.contains_key(&id) {
+        return error(StatusCode::NOT_FOUND, format!("no plugin {id:?} is loaded"));
+    }
+    let outcome = admin.reloader.remove(&id).await;
+    applied(outcome, json!({"removed": id}))
+}
+
+async fn versions(State(admin): State<Arc<Admin>>, Path(id): Path<String>) -> Response {
+    let current = admin
+        .live
+        .current()
+        .plugins
+        .get(&id)
+        .map(|p| p.hash().to_string());
+    let kept = admin.reloader.archive.list(&id);
+    if current.is_none() && kept.is_empty() {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("no plugin {id:?} is loaded or kept"),
+        );
+    }
+    axum::Json(json!({"id": id, "current": current, "versions": kept})).into_response()
+}
+
+/// Switches plugin `id` to a kept version: `{"to": HASH}`, or by default the newest kept
+/// version other than the one in force.
+async fn rollback(
+    State(admin): State<Arc<Admin>>,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let wanted: Option<String> = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v["to"].as_str().map(str::to_owned));
+    let current = admin
+        .live
+        .current()
+        .plugins
+        .get(&id)
+        .map(|p| p.hash().to_string());
+    let to = match wanted {
+        Some(hash) => hash,
+        None => match admin
+            .reloader
+            .archive
+            .list(&id)
+            .into_iter()
+            .rev()
+            .find(|v| Some(&v.hash) != current.as_ref())
+        {
+            Some(v) => v.hash,
+            None => {
+                return error(
+                    StatusCode::NOT_FOUND,
+                    format!("no other kept version of {id:?} to go back to"),
+                );
+            }
+        },
+    };
+    let bytes = match admin.reloader.archive.bytes(&id, &to) {
+        Ok(b) => b,
+        Err(e) => {
+            return error(
+                StatusCode::NOT_FOUND,
+                format!("version {to} of {id:?} is not kept: {e}"),
+            );
+        }
+    };
+    let outcome = admin.reloader.install(&id, &bytes).await;
+    tracing::info!(plugin = %id, hash = %to, ok = outcome.is_ok(), "Plugin rollback.");
+    applied(outcome, json!({"id": id, "hash": to}))
 }
 
 /// Reads the configuration file (and the plugins folder) again and applies it whole, or

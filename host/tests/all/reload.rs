@@ -403,3 +403,127 @@ async fn a_plugin_replaced_three_times_under_load_loses_and_doubles_nothing() {
     );
     s.child.kill().await.unwrap();
 }
+
+async fn current_hash(admin: &Client, id: &str) -> String {
+    let (_, _, plugins) = admin.get("/admin/plugins", Some(TOKEN)).await;
+    plugins["plugins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["id"] == id)
+        .unwrap()["hash"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+#[tokio::test]
+async fn uploads_versions_rollback_and_removal_through_the_admin_api() {
+    let mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    write(dir.path(), &mock, 1, "");
+    let text = std::fs::read_to_string(dir.path().join("switchyard.toml")).unwrap();
+    let folder = format!("[plugins]\ndir = \"{}\"\n", plugins.display());
+    std::fs::write(
+        dir.path().join("switchyard.toml"),
+        format!("{folder}{text}"),
+    )
+    .unwrap();
+    let mut s = server(dir.path()).await;
+    let ingest = Client::new(&s.ingest);
+    let admin = Client::new(&s.admin);
+    let bundled = current_hash(&admin, "webhook").await;
+    let (v2, h2) = webhook_version(2);
+    let (v3, h3) = webhook_version(3);
+
+    // Uploads need the token, and a broken one is refused with its reason.
+    assert_eq!(
+        admin
+            .call("POST", "/admin/plugins", "wrong", v2.clone())
+            .await
+            .0,
+        401
+    );
+    let (status, body) = admin
+        .call(
+            "POST",
+            "/admin/plugins",
+            TOKEN,
+            b"\0asm\x0d\0\x01\0junk".to_vec(),
+        )
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("uploaded plugin"),
+        "{body}"
+    );
+    assert_eq!(current_hash(&admin, "webhook").await, bundled);
+
+    for (bytes, hash) in [(&v2, &h2), (&v3, &h3)] {
+        let (status, body) = admin
+            .call("POST", "/admin/plugins", TOKEN, bytes.clone())
+            .await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(
+            (body["id"].as_str(), body["hash"].as_str()),
+            (Some("webhook"), Some(hash.as_str()))
+        );
+        assert_eq!(current_hash(&admin, "webhook").await, *hash);
+    }
+    assert_eq!(std::fs::read(plugins.join("webhook.wasm")).unwrap(), v3);
+    let (_, _, versions) = admin
+        .get("/admin/plugins/webhook/versions", Some(TOKEN))
+        .await;
+    let kept: Vec<&str> = versions["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["hash"].as_str().unwrap())
+        .collect();
+    assert_eq!(kept, [h2.as_str(), h3.as_str()]);
+    assert_eq!(versions["current"], h3.as_str());
+    tick(&ingest, 1).await;
+    payloads(&mock, 1).await;
+    let label = |hash: &str| format!("webhook@0.1.0#{}", &hash[..12]);
+    assert_eq!(
+        mock.received()[0].header("x-switchyard-plugin"),
+        Some(label(&h3).as_str())
+    );
+
+    // Rollback, in one step, to the version before.
+    let (status, body) = admin
+        .post_bearer("/admin/plugins/webhook/rollback", TOKEN)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["hash"], h2.as_str());
+    assert_eq!(current_hash(&admin, "webhook").await, h2);
+    tick(&ingest, 2).await;
+    payloads(&mock, 2).await;
+    assert_eq!(
+        mock.received()[1].header("x-switchyard-plugin"),
+        Some(label(&h2).as_str())
+    );
+    // ... or to a named one.
+    let to = serde_json::to_vec(&json!({"to": h3})).unwrap();
+    let (status, body) = admin
+        .call("POST", "/admin/plugins/webhook/rollback", TOKEN, to)
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(current_hash(&admin, "webhook").await, h3);
+
+    // Removing the folder's webhook brings back the bundled one; bundled ones stay.
+    let (status, body) = admin
+        .call("DELETE", "/admin/plugins/webhook", TOKEN, vec![])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(current_hash(&admin, "webhook").await, bundled);
+    assert!(!plugins.join("webhook.wasm").exists());
+    let (status, body) = admin
+        .call("DELETE", "/admin/plugins/slack", TOKEN, vec![])
+        .await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["problems"].to_string().contains("bundled"), "{body}");
+    s.child.kill().await.unwrap();
+}

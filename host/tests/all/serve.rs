@@ -472,9 +472,20 @@ pub(crate) mod reqwest_like {
 
         /// A POST without a body, with a bearer token: the status and the body as JSON.
         pub(crate) async fn post_bearer(&self, path: &str, token: &str) -> (u16, Value) {
+            self.call("POST", path, token, Vec::new()).await
+        }
+
+        /// Any method with a bearer token and a body: the status and the body as JSON.
+        pub(crate) async fn call(
+            &self,
+            method: &str,
+            path: &str,
+            token: &str,
+            body: Vec<u8>,
+        ) -> (u16, Value) {
             let auth = format!("Bearer {token}");
             let (status, _, body) = self
-                .request("POST", path, Some(&auth), Vec::new())
+                .request(method, path, Some(&auth), body)
                 .await
                 .expect("the server answers");
             (status, json(&body))
