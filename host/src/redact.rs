@@ -78,6 +78,23 @@ pub fn mask_credential(value: &str) -> String {
     }
 }
 
+/// A recorded request as printed: secrets masked, credential headers masked by name.
+pub fn exchange(x: &crate::runtime::Exchange, secrets: &Secrets, mask_credentials: bool) -> Value {
+    let mut value = serde_json::to_value(x).unwrap_or(Value::Null);
+    if let Some(headers) = value.get_mut("headers").and_then(Value::as_object_mut) {
+        for (name, v) in headers.iter_mut() {
+            if mask_credentials
+                && is_credential_header(name)
+                && let Some(text) = v.as_str()
+            {
+                *v = Value::String(mask_credential(text));
+            }
+        }
+    }
+    secrets.mask_json(&mut value);
+    value
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

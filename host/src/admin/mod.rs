@@ -12,6 +12,7 @@
 //! The API is described by `openapi.json` (served at `/admin/openapi.json`); a test checks the
 //! running server against it.
 
+mod test;
 mod views;
 
 use crate::live::{Live, Reloader};
@@ -104,6 +105,7 @@ pub fn router(admin: Arc<Admin>) -> Router {
         .route("/admin/plugins/{id}/rollback", post(rollback))
         .route("/admin/destinations", get(destinations))
         .route("/admin/destinations/{name}", get(destination))
+        .route("/admin/destinations/{name}/test", post(test_subscription))
         .route("/admin/queue", get(queue))
         .route("/admin/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
@@ -313,6 +315,44 @@ async fn metrics(State(admin): State<Arc<Admin>>) -> Response {
         crate::metrics::render(&queue, &paused),
     )
         .into_response()
+}
+
+/// Tests a destination's subscriptions on an event: `{"event": {...}, "subscription": NAME}`
+/// (every subscription without a name).
+async fn test_subscription(
+    State(admin): State<Arc<Admin>>,
+    Path(name): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    let request: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!(
+                    "the body must be JSON {{\"event\": {{...}}, \"subscription\": NAME}}: {e}"
+                ),
+            );
+        }
+    };
+    let Some(event) = request.get("event").filter(|e| e.is_object()) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "the body needs \"event\": the event to test, as a JSON object",
+        );
+    };
+    let snapshot = admin.live.current();
+    let Some(route) = snapshot.routes.destinations.iter().find(|r| r.name == name) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            format!("no destination {name:?} is configured"),
+        );
+    };
+    let subscription = request.get("subscription").and_then(Value::as_str);
+    match test::run(route, subscription, event).await {
+        Ok(answer) => axum::Json(answer).into_response(),
+        Err(e) => error(StatusCode::NOT_FOUND, e),
+    }
 }
 
 /// The answer to an install, removal or rollback.

@@ -7,8 +7,8 @@ use super::{Exit, load, runtime};
 use crate::payload;
 use crate::redact::{self, Secrets};
 use crate::runtime::{
-    AllowList, CannedResponse, Exchange, Failure, Invocation, InvokeOptions, Limits, Mode,
-    NetPolicy, Responder,
+    AllowList, CannedResponse, Failure, Invocation, InvokeOptions, Limits, Mode, NetPolicy,
+    Responder,
 };
 use clap::Args;
 use serde_json::{Value, json};
@@ -203,7 +203,7 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
     let requests: Vec<Value> = invocation
         .exchanges
         .iter()
-        .map(|x| shown(x, &secrets, !args.show_secrets))
+        .map(|x| redact::exchange(x, &secrets, !args.show_secrets))
         .collect();
     let logs: Vec<Value> = invocation
         .logs
@@ -238,21 +238,4 @@ pub(super) async fn run(args: RunArgs) -> anyhow::Result<Exit> {
     } else {
         Exit::ActionFailed
     })
-}
-
-/// A recorded request as printed: secrets masked, credential headers masked by name.
-fn shown(x: &Exchange, secrets: &Secrets, mask_credentials: bool) -> Value {
-    let mut value = serde_json::to_value(x).unwrap_or(Value::Null);
-    if let Some(headers) = value.get_mut("headers").and_then(Value::as_object_mut) {
-        for (name, v) in headers.iter_mut() {
-            if mask_credentials
-                && redact::is_credential_header(name)
-                && let Some(text) = v.as_str()
-            {
-                *v = Value::String(redact::mask_credential(text));
-            }
-        }
-    }
-    secrets.mask_json(&mut value);
-    value
 }

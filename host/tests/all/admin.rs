@@ -414,3 +414,77 @@ plugin = "webhook"
     assert!(mock.received().is_empty(), "nothing got out");
     s.child.kill().await.unwrap();
 }
+
+#[tokio::test]
+async fn testing_a_subscription_shows_the_match_the_payload_and_the_requests_without_sending() {
+    let mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = server(dir.path(), &mock).await;
+    let admin = Client::new(&s.admin);
+    let test = |destination: &str, body: Value| {
+        let path = format!("/admin/destinations/{destination}/test");
+        let body = serde_json::to_vec(&body).unwrap();
+        let admin = &admin;
+        async move { admin.call("POST", &path, TOKEN, body).await }
+    };
+    let event = json!({"type": "track", "event": "Trip Booked", "userId": "u-9",
+        "timestamp": "2026-11-29T08:00:00Z", "properties": {"fare": 420}});
+
+    // The event is taken as given: without receivedAt, Braze's time field has no value.
+    let (_, answer) = test(
+        "crm",
+        json!({"event": event, "subscription": "Track Calls"}),
+    )
+    .await;
+    assert_eq!(
+        answer["results"][0]["error"], "missing the required field 'time'",
+        "{answer}"
+    );
+    let mut event = event;
+    event["receivedAt"] = json!("2026-11-29T08:00:01Z");
+
+    // Braze's presets: the track preset matches and would POST to /users/track.
+    let (status, answer) = test("crm", json!({"event": event})).await;
+    assert_eq!(status, 200, "{answer}");
+    let results = answer["results"].as_array().unwrap();
+    let track = results
+        .iter()
+        .find(|r| r["action"] == "trackEvent" && r["matched"] == true)
+        .unwrap_or_else(|| panic!("{answer}"));
+    assert_eq!(track["payload"]["name"], "Trip Booked", "{track}");
+    assert_eq!(track["result"], "ok");
+    let request = &track["requests"][0];
+    assert_eq!(request["method"], "POST");
+    assert_eq!(request["url"], "https://rest.iad-01.braze.com/users/track");
+    assert!(!answer.to_string().contains(SECRET), "{answer}");
+    assert!(
+        results.iter().any(|r| r["matched"] == false),
+        "the identify preset does not match a track: {answer}"
+    );
+
+    // One named subscription; an event its trigger does not take.
+    let (_, answer) = test(
+        "chat",
+        json!({"subscription": "Trips", "event": {"type": "identify", "userId": "u-9"}}),
+    )
+    .await;
+    assert_eq!(answer["results"][0]["matched"], false);
+    assert!(answer["results"][0].get("requests").is_none());
+
+    // Mistakes are named.
+    let (status, answer) = test("chat", json!({"subscription": "Nope", "event": event})).await;
+    assert_eq!(status, 404);
+    assert!(
+        answer["error"].as_str().unwrap().contains("it has: Trips"),
+        "{answer}"
+    );
+    let (status, answer) = test("chat", json!({"event": "not an object"})).await;
+    assert_eq!(status, 400, "{answer}");
+    let (status, _) = test("nowhere", json!({"event": event})).await;
+    assert_eq!(status, 404);
+
+    // Nothing was sent.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(mock.received().is_empty(), "{:?}", mock.received());
+    s.child.kill().await.unwrap();
+}
