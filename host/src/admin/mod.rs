@@ -241,15 +241,22 @@ async fn destination(State(admin): State<Arc<Admin>>, Path(name): Path<String>) 
     }
 }
 
-async fn queue(State(admin): State<Arc<Admin>>) -> Response {
+/// Per destination: deliveries waiting and when the oldest was accepted, read from the queue
+/// file through a connection of its own (off the async threads).
+async fn waiting(admin: &Admin) -> Result<Vec<(String, i64, crate::queue::Millis)>, String> {
     let path = admin.queue_path.clone();
-    let read = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         let conn = crate::queue::sqlite::attach(&path)?;
         crate::queue::sqlite::waiting(&conn)
     })
-    .await;
-    match read {
-        Ok(Ok(rows)) => {
+    .await
+    .map_err(|e| e.to_string())?
+    .map_err(|e| format!("cannot read the queue: {e}"))
+}
+
+async fn queue(State(admin): State<Arc<Admin>>) -> Response {
+    match waiting(&admin).await {
+        Ok(rows) => {
             let now = crate::queue::now();
             let snapshot = admin.live.current();
             let by_destination: Vec<Value> = snapshot
@@ -272,22 +279,13 @@ async fn queue(State(admin): State<Arc<Admin>>) -> Response {
                 .collect();
             axum::Json(json!({"destinations": by_destination})).into_response()
         }
-        Ok(Err(e)) => error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            format!("cannot read the queue: {e}"),
-        ),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e),
     }
 }
 
 /// Prometheus text: the counters, and the queue read now.
 async fn metrics(State(admin): State<Arc<Admin>>) -> Response {
-    let path = admin.queue_path.clone();
-    let rows = tokio::task::spawn_blocking(move || {
-        let conn = crate::queue::sqlite::attach(&path)?;
-        crate::queue::sqlite::waiting(&conn)
-    })
-    .await;
+    let rows = waiting(&admin).await;
     let now = crate::queue::now();
     let paused: Vec<(String, bool)> = admin
         .live
@@ -298,14 +296,14 @@ async fn metrics(State(admin): State<Arc<Admin>>) -> Response {
         .map(|r| (r.name.clone(), r.breaker.status().state != "closed"))
         .collect();
     let queue: Vec<(String, i64, std::time::Duration)> = match rows {
-        Ok(Ok(rows)) => rows
+        Ok(rows) => rows
             .into_iter()
             .map(|(d, n, oldest)| {
                 let age = std::time::Duration::from_millis((now - oldest).max(0) as u64);
                 (d, n, age)
             })
             .collect(),
-        _ => Vec::new(),
+        Err(_) => Vec::new(),
     };
     (
         [(
