@@ -129,6 +129,7 @@ impl Reloader {
         trigger: &'static str,
         outcome: Result<Reloaded, String>,
     ) -> Result<Reloaded, String> {
+        crate::metrics::reload(trigger, outcome.is_ok());
         if let Err(problems) = &outcome {
             let mut kept = self.lock_refusals();
             if kept.len() == REFUSALS_KEPT {

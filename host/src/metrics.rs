@@ -32,6 +32,7 @@ struct Metrics {
     queue_depth: Family<Labels, Gauge>,
     queue_age: Family<Labels, Gauge>,
     paused: Family<Labels, Gauge>,
+    reloads: Family<Labels, Counter>,
 }
 
 fn invocation_histogram() -> Histogram {
@@ -101,7 +102,15 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "1 while the circuit breaker holds a destination paused, else 0 (read when scraped)",
         paused.clone(),
     );
+    let reloads = Family::default();
+    registry.register(
+        "reloads",
+        "Hot loads and reloads by what asked (plugins folder, admin API, SIGHUP) and outcome \
+         (applied, refused)",
+        reloads.clone(),
+    );
     Metrics {
+        reloads,
         paused,
         registry,
         events,
@@ -179,6 +188,19 @@ pub fn denied_host(destination: &str) {
     METRICS
         .denied
         .get_or_create(&vec![("destination", destination.into())])
+        .inc();
+}
+
+/// A reload (a hot load of the plugins folder included) asked for by `trigger` was applied or
+/// refused.
+pub fn reload(trigger: &str, applied: bool) {
+    let outcome = if applied { "applied" } else { "refused" };
+    METRICS
+        .reloads
+        .get_or_create(&vec![
+            ("trigger", trigger.into()),
+            ("outcome", outcome.into()),
+        ])
         .inc();
 }
 

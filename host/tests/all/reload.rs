@@ -386,6 +386,13 @@ async fn a_plugin_replaced_three_times_under_load_loses_and_doubles_nothing() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert_eq!(refused["trigger"], "plugins folder");
+    let (_, _, metrics) = admin.get_text("/metrics", Some(TOKEN)).await;
+    for line in [
+        "switchyard_reloads_total{trigger=\"plugins folder\",outcome=\"applied\"} 3",
+        "switchyard_reloads_total{trigger=\"plugins folder\",outcome=\"refused\"} 1",
+    ] {
+        assert!(metrics.contains(line), "{line} not in:\n{metrics}");
+    }
     assert!(
         refused["problems"].to_string().contains("webhook.wasm"),
         "{refused}"
