@@ -8,8 +8,13 @@
 //! - latency: the workers run while events are accepted at a steady 1,000 per second for 5 s;
 //!   each event carries the time it was handed to ingest, and the mock records when it arrived.
 //!
-//! `cargo bench -p switchyard --bench delivery [-- unbatched|batched|latency]` (bounded:
-//! 20,000 + 100,000 + 5,000 events).
+//! - hot swaps: unbatched throughput again, while a new version of the webhook plugin is
+//!   compiled and swapped in every 500 ms, as a hot load does (the delivery workers restart on
+//!   each new snapshot; attempts in flight finish on the old version). Compared with the plain
+//!   unbatched figure of the same run; every event must arrive exactly once.
+//!
+//! `cargo bench -p switchyard --bench delivery [-- unbatched|batched|latency|swaps]` (bounded:
+//! 20,000 + 100,000 + 5,000 + 20,000 events).
 
 use axum::body::Bytes;
 use serde_json::{Value, json};
@@ -96,8 +101,9 @@ fn event(n: u64) -> Value {
         "currency": "EUR", "products": [{"sku": "A-1", "price": 49.75, "quantity": 2}]}})
 }
 
-/// Stores `n` events, then starts the workers and times the delivery of all of them.
-async fn throughput(n: u64, batched: bool) {
+/// Stores `n` events, then starts the workers and times the delivery of all of them; returns
+/// events per second.
+async fn throughput(n: u64, batched: bool) -> f64 {
     let received = Arc::new(Received::default());
     let target = mock(received.clone()).await;
     let s = setup(&target, batched).await;
@@ -129,6 +135,78 @@ async fn throughput(n: u64, batched: bool) {
         elapsed.as_secs_f64(),
         n as f64 / elapsed.as_secs_f64()
     );
+    n as f64 / elapsed.as_secs_f64()
+}
+
+/// Stores `n` events, then delivers them (unbatched) while a new plugin version is swapped in
+/// every 500 ms; returns events per second. With `compiled`, the versions are compiled before
+/// the clock starts, which leaves the swap itself (new routes, workers restarted).
+async fn throughput_while_swapping(n: u64, compiled: bool) -> f64 {
+    let received = Arc::new(Received::default());
+    let target = mock(received.clone()).await;
+    let s = setup(&target, false).await;
+    for chunk in (0..n).collect::<Vec<_>>().chunks(100) {
+        let events = chunk.iter().map(|&i| event(i)).collect();
+        s.intake.take("bench".into(), events).await.unwrap();
+    }
+    let live = Arc::new(switchyard::live::Live::new(switchyard::live::Snapshot {
+        config: s.config.clone(),
+        plugins: Default::default(),
+        routes: s.routes.clone(),
+    }));
+    let runtime = switchyard::runtime::Runtime::new(&Default::default()).unwrap();
+    if compiled {
+        for v in 1..=40 {
+            let bytes = common::webhook_version(v);
+            runtime.load(&bytes, "webhook (new version)").await.unwrap();
+        }
+    }
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let started = Instant::now();
+    let workers = tokio::spawn(switchyard::serve::deliver_live(
+        live.clone(),
+        s.queue.clone() as Arc<dyn Queue>,
+        stopping,
+    ));
+    let mut swaps = 0u64;
+    let mut next = Instant::now() + Duration::from_millis(500);
+    while received.events.load(Ordering::Relaxed) < n {
+        if Instant::now() >= next {
+            let bytes = common::webhook_version(swaps + 1);
+            let plugin = runtime.load(&bytes, "webhook (new version)").await.unwrap();
+            let plugins: std::collections::HashMap<_, _> =
+                [("webhook".to_string(), plugin)].into_iter().collect();
+            let mut routes = switchyard::routes::Routes::build(&s.config, &plugins).unwrap();
+            routes.carry_over(&live.current().routes);
+            live.replace(switchyard::live::Snapshot {
+                config: s.config.clone(),
+                plugins,
+                routes: Arc::new(routes),
+            });
+            swaps += 1;
+            next += Duration::from_millis(500);
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    let elapsed = started.elapsed();
+    // Anything more would be an event delivered twice.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let got = received.events.load(Ordering::Relaxed);
+    let _ = stop.send(true);
+    workers.await.unwrap();
+    let rate = n as f64 / elapsed.as_secs_f64();
+    println!(
+        "delivery unbatched with a hot swap every 500 ms ({}): {n} events in {:.2} s: \
+         {rate:.0} events/s, {swaps} swaps, {got} events received",
+        if compiled {
+            "versions compiled before"
+        } else {
+            "each version compiled as it comes"
+        },
+        elapsed.as_secs_f64()
+    );
+    assert_eq!(got, n, "every event exactly once");
+    rate
 }
 
 /// Events accepted at 1,000 per second for 5 s while the workers deliver them.
@@ -184,8 +262,21 @@ fn main() {
         if wanted("latency") {
             latency().await;
         }
+        let mut plain = None;
         if wanted("unbatched") {
-            throughput(20_000, false).await;
+            plain = Some(throughput(20_000, false).await);
+        }
+        // Right after the plain figure, under the same conditions.
+        if wanted("swaps") {
+            for compiled in [false, true] {
+                let swapping = throughput_while_swapping(20_000, compiled).await;
+                if let Some(plain) = plain {
+                    println!(
+                        "  that is {:.0} % of unbatched throughput without swaps",
+                        100.0 * swapping / plain
+                    );
+                }
+            }
         }
         if wanted("batched") {
             throughput(100_000, true).await;

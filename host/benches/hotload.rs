@@ -18,19 +18,7 @@ use switchyard::config::Config;
 use switchyard::routes::Routes;
 use switchyard::runtime::Runtime;
 
-/// The bundled webhook plugin with a custom section holding `n`: a new content hash, the same
-/// code, so each is a version the runtime has to compile.
-fn version(n: u64) -> Vec<u8> {
-    let mut bytes = switchyard::bundled::find("webhook").unwrap().to_vec();
-    let name = b"switchyard-bench-version";
-    let mut section = vec![name.len() as u8];
-    section.extend_from_slice(name);
-    section.extend_from_slice(&n.to_le_bytes());
-    bytes.push(0);
-    bytes.push(section.len() as u8);
-    bytes.extend_from_slice(&section);
-    bytes
-}
+mod common;
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -66,10 +54,11 @@ allowed_hosts = ["https://hooks.example"]
     group.bench_function("new_version", |b| {
         b.iter(|| {
             n += 1;
-            rt.block_on(runtime.load(&version(n), "bench")).unwrap()
+            rt.block_on(runtime.load(&common::webhook_version(n), "bench"))
+                .unwrap()
         })
     });
-    let known = version(0);
+    let known = common::webhook_version(0);
     rt.block_on(runtime.load(&known, "bench")).unwrap();
     group.bench_function("known_version", |b| {
         b.iter(|| rt.block_on(runtime.load(&known, "bench")).unwrap())
@@ -83,7 +72,10 @@ allowed_hosts = ["https://hooks.example"]
                     let bytes = switchyard::bundled::find(id).unwrap();
                     plugins.insert(id.to_string(), runtime.load(bytes, id).await.unwrap());
                 }
-                let new = runtime.load(&version(n), "bench").await.unwrap();
+                let new = runtime
+                    .load(&common::webhook_version(n), "bench")
+                    .await
+                    .unwrap();
                 plugins.insert("webhook".to_string(), new);
                 Routes::build(&config, &plugins).unwrap()
             })

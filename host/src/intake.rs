@@ -20,6 +20,8 @@ pub struct Intake {
     /// The routes in force; each request is routed by one snapshot, even during a reload.
     pub live: Arc<Live>,
     pub queue: Arc<dyn Queue>,
+    /// Where accepted events are kept as samples for the admin API.
+    pub recent: Arc<crate::recent::Recent>,
 }
 
 impl Intake {
@@ -87,12 +89,15 @@ impl Sink for Intake {
     ) -> Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send + '_>> {
         Box::pin(async move {
             let snapshot = self.live.current();
-            let events: Vec<NewEvent> = events
+            let stored: Vec<NewEvent> = events
                 .iter()
                 .map(|e| Intake::event(&snapshot.routes, &source, e))
                 .collect();
-            match self.queue.enqueue(events, queue::now()).await {
-                Ok(_) => Ok(()),
+            match self.queue.enqueue(stored, queue::now()).await {
+                Ok(_) => {
+                    self.recent.keep(&source, events);
+                    Ok(())
+                }
                 Err(QueueError::Busy) => Err(Refusal::Busy),
                 Err(QueueError::Unavailable(reason)) => Err(Refusal::Unavailable(reason)),
             }

@@ -18,6 +18,7 @@ pub mod mapping;
 pub mod metrics;
 pub mod payload;
 pub mod queue;
+pub mod recent;
 pub mod redact;
 pub mod routes;
 pub mod runtime;

@@ -7,7 +7,8 @@
 //! workers on the new snapshot (see `serve`): attempts in flight finish on the old one, and
 //! queued deliveries are made by the new one.
 
-use crate::config::Config;
+use crate::config::stored::{self, DestinationSpec, Store};
+use crate::config::{Config, ConfigError};
 use crate::routes::Routes;
 use crate::runtime::{Plugin, Runtime};
 use std::collections::HashMap;
@@ -67,6 +68,23 @@ pub struct Reloader {
     pub refusals: std::sync::Mutex<std::collections::VecDeque<Refusal>>,
     /// Where loaded versions of folder plugins are kept.
     pub archive: crate::versions::Archive,
+    /// The destinations made through the admin API.
+    pub store: Store,
+}
+
+/// Why a change through the admin API was not made; nothing changed in any case.
+#[derive(Debug)]
+pub enum ChangeError {
+    /// What it names does not exist.
+    NotFound(String),
+    /// It clashes with what exists (a name taken, a destination of the configuration file).
+    Conflict(String),
+    /// The request itself is wrong.
+    BadRequest(String),
+    /// The result would not run: every problem, one per line.
+    Refused(String),
+    /// The store could not be read or written.
+    Store(String),
 }
 
 /// A reload that was refused: when, what asked for it, and why.
@@ -99,9 +117,9 @@ impl Reloader {
                     .into(),
             );
         };
-        let outcome = match Config::load(path) {
+        let outcome = match self.with_stored(Config::load(path)) {
             Ok(config) => self.apply(config).await,
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e),
         };
         self.note(trigger, outcome)
     }
@@ -144,13 +162,28 @@ impl Reloader {
         outcome
     }
 
+    /// The configuration file's content joined with the stored destinations.
+    pub fn with_stored(&self, file: Result<Config, ConfigError>) -> Result<Config, String> {
+        let file = file.map_err(|e| e.to_string())?;
+        let stored = self.store.read().map_err(|e| e.to_string())?;
+        stored::join(&file, &stored, &self.store)
+    }
+
     async fn apply(&self, config: Config) -> Result<Reloaded, String> {
+        let (next, reloaded) = self.prepare(config).await?;
+        self.swap(next);
+        Ok(reloaded)
+    }
+
+    /// Builds and checks the snapshot of `config` beside the running one.
+    async fn prepare(&self, config: Config) -> Result<(Snapshot, Reloaded), String> {
         let running = self.live.current();
         unchanged(&running.config, &config)?;
         let plugins = crate::serve::load_plugins(&self.runtime, &config)
             .await
             .map_err(|e| format!("{e:#}"))?;
-        let routes = Routes::build(&config, &plugins)?;
+        let mut routes = Routes::build(&config, &plugins)?;
+        routes.carry_over(&running.routes);
         let reloaded = Reloaded {
             destinations: routes.destinations.iter().map(|r| r.name.clone()).collect(),
             plugins: {
@@ -159,13 +192,47 @@ impl Reloader {
                 ids
             },
         };
-        self.keep_versions(&config, &plugins);
-        self.live.replace(Snapshot {
+        let next = Snapshot {
             config,
             plugins,
             routes: Arc::new(routes),
-        });
-        Ok(reloaded)
+        };
+        Ok((next, reloaded))
+    }
+
+    fn swap(&self, next: Snapshot) {
+        self.keep_versions(&next.config, &next.plugins);
+        self.live.replace(next);
+    }
+
+    /// Changes the stored destinations with `change` and applies the result: checked whole,
+    /// written to the store, then put in force. On any problem nothing changes.
+    pub async fn change_stored<T>(
+        &self,
+        change: impl FnOnce(&mut Vec<DestinationSpec>, &Snapshot) -> Result<T, ChangeError>,
+    ) -> Result<T, ChangeError> {
+        let _one = self.busy.lock().await;
+        let running = self.live.current();
+        let mut specs = self
+            .store
+            .read()
+            .map_err(|e| ChangeError::Store(e.to_string()))?;
+        let answer = change(&mut specs, &running)?;
+        let config =
+            stored::join(&running.config, &specs, &self.store).map_err(ChangeError::Refused)?;
+        let (next, _) = match self.prepare(config).await {
+            Ok(prepared) => prepared,
+            Err(problems) => {
+                crate::metrics::reload("destinations API", false);
+                return Err(ChangeError::Refused(problems));
+            }
+        };
+        self.store.write(&specs).map_err(|e| {
+            ChangeError::Store(format!("cannot write {}: {e}", self.store.path.display()))
+        })?;
+        self.swap(next);
+        crate::metrics::reload("destinations API", true);
+        Ok(answer)
     }
 }
 

@@ -74,10 +74,14 @@ impl Routes {
         let mut errors = Vec::new();
         let mut destinations = Vec::new();
         for d in config.destinations.iter().filter(|d| d.enabled) {
-            let at = format!(
-                "{} line {} (destination {:?})",
-                config.origin, d.line, d.name
-            );
+            let at = if d.stored {
+                format!("destination {:?} (made through the admin API)", d.name)
+            } else {
+                format!(
+                    "{} line {} (destination {:?})",
+                    config.origin, d.line, d.name
+                )
+            };
             match route(d, plugins, &at) {
                 Ok(r) => destinations.push(r),
                 Err(mut e) => errors.append(&mut e),
@@ -87,6 +91,23 @@ impl Routes {
             Ok(Routes { destinations })
         } else {
             Err(errors.join("\n"))
+        }
+    }
+
+    /// Keeps the state of destinations that did not change from `before`: the circuit
+    /// breaker and the key-value store (a cached OAuth token). A destination whose plugin
+    /// version or settings changed starts afresh: new credentials deserve a new chance.
+    pub fn carry_over(&mut self, before: &Routes) {
+        for route in &mut self.destinations {
+            let same = before.destinations.iter().find(|old| {
+                old.name == route.name
+                    && old.plugin.hash() == route.plugin.hash()
+                    && old.settings == route.settings
+            });
+            if let Some(old) = same {
+                route.breaker = old.breaker.clone();
+                route.options.kv = old.options.kv.clone();
+            }
         }
     }
 
@@ -178,7 +199,11 @@ fn route(
                 trigger: s.trigger.clone(),
                 mapping: s.mapping.clone(),
                 use_defaults: s.use_defaults,
-                place: format!("line {}", s.line),
+                place: if d.stored {
+                    "admin API".into()
+                } else {
+                    format!("line {}", s.line)
+                },
             })
             .collect(),
         None => manifest

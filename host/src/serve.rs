@@ -8,12 +8,13 @@
 
 use crate::admin::{self, Admin, TokenSource};
 use crate::config::Config;
+use crate::config::stored::{self, Store};
 use crate::deliver;
 use crate::ingest::{self, Ingest};
 use crate::intake::Intake;
 use crate::live::{Live, Reloader, Snapshot};
-use crate::queue::Queue;
 use crate::queue::sqlite::{self, Retention, SqliteQueue};
+use crate::queue::{Queue, Records};
 use crate::routes::Routes;
 use crate::runtime::{Plugin, Runtime, RuntimeConfig};
 use anyhow::Context as _;
@@ -37,6 +38,10 @@ pub async fn serve(config: Config, path: Option<PathBuf>) -> anyhow::Result<()> 
         cache_dir: Some(data_dir.join("cache")),
         ..RuntimeConfig::default()
     })?;
+    // Destinations made through the admin API join the file's.
+    let store = Store::in_dir(&data_dir);
+    let stored = store.read().map_err(|e| crate::cli::InputError(e.0))?;
+    let config = stored::join(&config, &stored, &store).map_err(crate::cli::InputError)?;
     let plugins = load_plugins(&runtime, &config).await?;
     let routes = Arc::new(Routes::build(&config, &plugins).map_err(crate::cli::InputError)?);
 
@@ -66,6 +71,7 @@ pub async fn serve(config: Config, path: Option<PathBuf>) -> anyhow::Result<()> 
         archive: crate::versions::Archive {
             dir: data_dir.join("plugins"),
         },
+        store,
     });
     reloader.keep_versions(&config, &plugins);
     let (stop, stopping) = watch::channel(false);
@@ -76,9 +82,11 @@ pub async fn serve(config: Config, path: Option<PathBuf>) -> anyhow::Result<()> 
     ));
     let hangups = tokio::spawn(reload_on_hangup(reloader.clone(), stopping.clone()));
     let watcher = tokio::spawn(watch_plugins(reloader.clone(), stopping.clone()));
+    let recent = Arc::new(crate::recent::Recent::default());
     let intake = Intake {
         live: live.clone(),
         queue: queue.clone(),
+        recent: recent.clone(),
     };
     let app = ingest::router(Arc::new(Ingest::new(&config.sources, Arc::new(intake))));
     let listener = tokio::net::TcpListener::bind(config.listen)
@@ -101,7 +109,8 @@ pub async fn serve(config: Config, path: Option<PathBuf>) -> anyhow::Result<()> 
         live: live.clone(),
         reloader: reloader.clone(),
         queue: queue.clone() as Arc<dyn Queue>,
-        queue_path: sqlite::path_in(&data_dir),
+        records: queue.clone() as Arc<dyn Records>,
+        recent,
     }));
     print_summary(&config, builtin, address, &plugins, &routes);
     print_admin(admin_address, &token_source);
@@ -141,7 +150,7 @@ pub async fn serve(config: Config, path: Option<PathBuf>) -> anyhow::Result<()> 
 /// Delivery on the snapshot in force: when a reload replaces it, the workers stop as they do
 /// at shutdown (attempts in flight finish, leases in hand go back) and start again on the new
 /// one. Nothing is lost in between: deliveries wait in the queue.
-async fn deliver_live(live: Arc<Live>, queue: Arc<dyn Queue>, mut stop: watch::Receiver<bool>) {
+pub async fn deliver_live(live: Arc<Live>, queue: Arc<dyn Queue>, mut stop: watch::Receiver<bool>) {
     let mut changes = live.changes();
     loop {
         let routes = live.current().routes.clone();
@@ -382,7 +391,7 @@ fn print_summary(
     }
     if routes.destinations.is_empty() {
         println!(
-            "  destinations  none: events are accepted and go nowhere; add destinations in a config file (see README)"
+            "  destinations  none: events are accepted and go nowhere; add destinations in a config file or through the admin API (see README)"
         );
     }
     for route in &routes.destinations {

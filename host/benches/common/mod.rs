@@ -1,6 +1,6 @@
-//! What the queue benchmarks share: a server-side pipeline (routes for one webhook destination,
-//! the SQLite queue in a temporary folder, and the intake that stores accepted events), built
-//! as `switchyard serve` builds it.
+//! What the benchmarks share: new versions of the webhook plugin, and for the queue benchmarks
+//! a server-side pipeline (routes for one webhook destination, the SQLite queue in a temporary
+//! folder, and the intake that stores accepted events), built as `switchyard serve` builds it.
 
 #![allow(dead_code, reason = "each benchmark uses part of it")]
 
@@ -52,6 +52,7 @@ pub(crate) async fn pipeline(destination: &str) -> Pipeline {
             routes: routes.clone(),
         })),
         queue: queue.clone(),
+        recent: Default::default(),
     };
     Pipeline {
         config,
@@ -60,4 +61,20 @@ pub(crate) async fn pipeline(destination: &str) -> Pipeline {
         intake,
         dir,
     }
+}
+
+/// The bundled webhook plugin with a custom section holding `n`: the same code under a new
+/// content hash, so each is a version the runtime compiles afresh.
+pub(crate) fn webhook_version(n: u64) -> Vec<u8> {
+    let mut bytes = switchyard::bundled::find("webhook")
+        .expect("the bundled webhook plugin")
+        .to_vec();
+    let name = b"switchyard-bench-version";
+    let mut section = vec![name.len() as u8];
+    section.extend_from_slice(name);
+    section.extend_from_slice(&n.to_le_bytes());
+    bytes.push(0);
+    bytes.push(section.len() as u8);
+    bytes.extend_from_slice(&section);
+    bytes
 }

@@ -12,11 +12,13 @@
 //! The API is described by `openapi.json` (served at `/admin/openapi.json`); a test checks the
 //! running server against it.
 
+mod destinations;
+mod log;
 mod test;
 mod views;
 
 use crate::live::{Live, Reloader};
-use crate::queue::Queue;
+use crate::queue::{Queue, Records};
 use axum::Router;
 use axum::extract::{Path, Request, State};
 use axum::http::{StatusCode, header};
@@ -37,8 +39,10 @@ pub struct Admin {
     pub live: Arc<Live>,
     pub reloader: Arc<Reloader>,
     pub queue: Arc<dyn Queue>,
-    /// The queue file, read through its own connection for statistics.
-    pub queue_path: PathBuf,
+    /// The delivery log, dead letters and what waits.
+    pub records: Arc<dyn Records>,
+    /// The last events accepted, to test subscriptions on.
+    pub recent: Arc<crate::recent::Recent>,
 }
 
 /// Where the admin token came from, for the startup summary.
@@ -103,10 +107,49 @@ pub fn router(admin: Arc<Admin>) -> Router {
         .route("/admin/plugins/{id}", get(plugin).delete(remove))
         .route("/admin/plugins/{id}/versions", get(versions))
         .route("/admin/plugins/{id}/rollback", post(rollback))
-        .route("/admin/destinations", get(destinations))
-        .route("/admin/destinations/{name}", get(destination))
+        .route(
+            "/admin/destinations",
+            get(destinations::list).post(destinations::create),
+        )
+        .route(
+            "/admin/destinations/{name}",
+            get(destinations::get_one)
+                .put(destinations::update)
+                .delete(destinations::delete),
+        )
+        .route(
+            "/admin/destinations/{name}/enable",
+            post(destinations::enable),
+        )
+        .route(
+            "/admin/destinations/{name}/disable",
+            post(destinations::disable),
+        )
+        .route(
+            "/admin/destinations/{name}/subscriptions",
+            get(destinations::subscriptions).post(destinations::add_subscription),
+        )
+        .route(
+            "/admin/destinations/{name}/subscriptions/{sub}",
+            get(destinations::subscription)
+                .put(destinations::update_subscription)
+                .delete(destinations::delete_subscription),
+        )
+        .route(
+            "/admin/destinations/{name}/subscriptions/{sub}/enable",
+            post(destinations::enable_subscription),
+        )
+        .route(
+            "/admin/destinations/{name}/subscriptions/{sub}/disable",
+            post(destinations::disable_subscription),
+        )
         .route("/admin/destinations/{name}/test", post(test_subscription))
         .route("/admin/queue", get(queue))
+        .route("/admin/events/recent", get(recent_events))
+        .route("/admin/deliveries", get(log::deliveries))
+        .route("/admin/dead-letters", get(log::dead_letters))
+        .route("/admin/dead-letters/replay", post(log::replay))
+        .route("/admin/dead-letters/purge", post(log::purge))
         .route("/admin/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .route("/admin/reload", post(reload))
@@ -212,46 +255,13 @@ async fn plugin(State(admin): State<Arc<Admin>>, Path(id): Path<String>) -> Resp
     }
 }
 
-async fn destinations(State(admin): State<Arc<Admin>>) -> Response {
-    let list: Vec<Value> = admin
-        .live
-        .current()
-        .routes
-        .destinations
-        .iter()
-        .map(views::destination)
-        .collect();
-    axum::Json(json!({"destinations": list})).into_response()
-}
-
-async fn destination(State(admin): State<Arc<Admin>>, Path(name): Path<String>) -> Response {
-    match admin
-        .live
-        .current()
-        .routes
-        .destinations
-        .iter()
-        .find(|r| r.name == name)
-    {
-        Some(route) => axum::Json(views::destination(route)).into_response(),
-        None => error(
-            StatusCode::NOT_FOUND,
-            format!("no destination {name:?} is configured"),
-        ),
-    }
-}
-
-/// Per destination: deliveries waiting and when the oldest was accepted, read from the queue
-/// file through a connection of its own (off the async threads).
+/// Per destination: deliveries waiting and when the oldest was accepted.
 async fn waiting(admin: &Admin) -> Result<Vec<(String, i64, crate::queue::Millis)>, String> {
-    let path = admin.queue_path.clone();
-    tokio::task::spawn_blocking(move || {
-        let conn = crate::queue::sqlite::attach(&path)?;
-        crate::queue::sqlite::waiting(&conn)
-    })
-    .await
-    .map_err(|e| e.to_string())?
-    .map_err(|e| format!("cannot read the queue: {e}"))
+    admin
+        .records
+        .waiting()
+        .await
+        .map_err(|e| format!("cannot read the queue: {e}"))
 }
 
 async fn queue(State(admin): State<Arc<Admin>>) -> Response {
@@ -316,41 +326,103 @@ async fn metrics(State(admin): State<Arc<Admin>>) -> Response {
 }
 
 /// Tests a destination's subscriptions on an event: `{"event": {...}, "subscription": NAME}`
-/// (every subscription without a name).
+/// (every subscription without a name), or `{"recent": true, ...}` for the newest accepted
+/// event from the destination's sources that a tested trigger matches (else the newest).
 async fn test_subscription(
     State(admin): State<Arc<Admin>>,
     Path(name): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
+    let usage = "the body must be JSON {\"event\": {...}} or {\"recent\": true}, with \
+                 \"subscription\": NAME to test only that one";
     let request: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
-        Err(e) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                format!(
-                    "the body must be JSON {{\"event\": {{...}}, \"subscription\": NAME}}: {e}"
-                ),
-            );
-        }
-    };
-    let Some(event) = request.get("event").filter(|e| e.is_object()) else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "the body needs \"event\": the event to test, as a JSON object",
-        );
+        Err(e) => return error(StatusCode::BAD_REQUEST, format!("{usage}: {e}")),
     };
     let snapshot = admin.live.current();
     let Some(route) = snapshot.routes.destinations.iter().find(|r| r.name == name) else {
         return error(
             StatusCode::NOT_FOUND,
-            format!("no destination {name:?} is configured"),
+            format!("no destination {name:?} runs (unknown or disabled)"),
         );
     };
     let subscription = request.get("subscription").and_then(Value::as_str);
-    match test::run(route, subscription, event).await {
-        Ok(answer) => axum::Json(answer).into_response(),
+    let event = match (request.get("event"), request.get("recent")) {
+        (Some(event), None) if event.is_object() => event.clone(),
+        (None, Some(Value::Bool(true))) => {
+            let samples = admin
+                .recent
+                .newest(|s| route.sources.iter().any(|x| **x == *s.source));
+            let tested = |e: &Value| {
+                route
+                    .subscriptions
+                    .iter()
+                    .filter(|s| subscription.is_none_or(|n| s.name == n))
+                    .any(|s| s.trigger.matches(e))
+            };
+            match samples
+                .iter()
+                .find(|s| tested(&s.event))
+                .or(samples.first())
+            {
+                Some(sample) => sample.event.clone(),
+                None => {
+                    return error(
+                        StatusCode::NOT_FOUND,
+                        format!(
+                            "no event from {} was accepted since the server started; send \
+                             one, or give \"event\"",
+                            route.sources.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+        _ => return error(StatusCode::BAD_REQUEST, usage),
+    };
+    match test::run(route, subscription, &event).await {
+        Ok(mut answer) => {
+            answer["event"] = event;
+            axum::Json(answer).into_response()
+        }
         Err(e) => error(StatusCode::NOT_FOUND, e),
     }
+}
+
+/// `GET /admin/events/recent?source=NAME&limit=N`: the newest accepted events (up to 100 are
+/// kept in memory), newest first.
+async fn recent_events(
+    State(admin): State<Arc<Admin>>,
+    query: axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    if let Some(key) = query
+        .keys()
+        .find(|k| !matches!(k.as_str(), "source" | "limit"))
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("query: unknown parameter {key:?}; the parameters are source and limit"),
+        );
+    }
+    let limit = match query.get("limit").map(|l| l.parse::<usize>()) {
+        None => crate::recent::KEPT,
+        Some(Ok(n)) if n > 0 => n,
+        Some(_) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "query: limit must be a positive number",
+            );
+        }
+    };
+    let source = query.get("source");
+    let events: Vec<Value> = admin
+        .recent
+        .newest(|s| source.is_none_or(|want| **want == *s.source))
+        .into_iter()
+        .take(limit)
+        .map(|s| json!({"source": &*s.source, "event": s.event}))
+        .collect();
+    axum::Json(json!({"events": events})).into_response()
 }
 
 /// The answer to an install, removal or rollback.

@@ -4,6 +4,7 @@
 
 mod input;
 mod queue;
+mod remote;
 mod run;
 mod tools;
 
@@ -72,6 +73,24 @@ pub enum PluginCommand {
         /// A bundled plugin id or the path of a .wasm file.
         plugin: String,
     },
+    /// List the versions a running server keeps of a plugin (* marks the one in force).
+    Versions {
+        /// The plugin id.
+        id: String,
+        #[command(flatten)]
+        server: remote::Server,
+    },
+    /// Switch a running server's plugin back to a kept version, in one step.
+    Rollback {
+        /// The plugin id.
+        id: String,
+        /// The version's content hash (see `plugin versions`); default: the newest kept
+        /// version other than the one in force.
+        #[arg(long, value_name = "HASH")]
+        to: Option<String>,
+        #[command(flatten)]
+        server: remote::Server,
+    },
 }
 
 /// What a command ends with.
@@ -126,6 +145,14 @@ pub async fn main(cli: Cli) -> anyhow::Result<Exit> {
             manifest["sha256"] = plugin.hash().into();
             println!("{}", serde_json::to_string_pretty(&manifest)?);
             Ok(Exit::Ok)
+        }
+        Command::Plugin(PluginCommand::Versions { id, server }) => {
+            remote::versions(&id, &server).await.map(|()| Exit::Ok)
+        }
+        Command::Plugin(PluginCommand::Rollback { id, to, server }) => {
+            remote::rollback(&id, to.as_deref(), &server)
+                .await
+                .map(|()| Exit::Ok)
         }
         Command::Serve { config: path } => {
             let config = match &path {

@@ -135,30 +135,9 @@ impl Selection {
     }
 }
 
-/// RFC 3339, or an age before `now` such as `90s`, `30m`, `2h`, `7d`.
+/// [`Filter::time`], with the flag named in the error.
 fn parse_time(text: &str, now: Millis, flag: &str) -> Result<Millis, InputError> {
-    if let Ok(t) = time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
-    {
-        return Ok((t.unix_timestamp_nanos() / 1_000_000) as Millis);
-    }
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .unwrap_or(text.len());
-    let (number, unit) = text.split_at(split);
-    let unit_ms = match unit {
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        _ => 0,
-    };
-    match number.parse::<i64>() {
-        Ok(n) if unit_ms > 0 => Ok(now - n.saturating_mul(unit_ms)),
-        _ => Err(InputError(format!(
-            "{flag} {text:?}: expected an RFC 3339 time (2026-11-28T10:00:00Z) or an age such \
-             as 30m, 2h or 7d"
-        ))),
-    }
+    Filter::time(text, now).map_err(|e| InputError(format!("{flag} {e}")))
 }
 
 fn shown_time(ms: Millis) -> String {

@@ -42,8 +42,11 @@ pub struct Source {
 #[derive(Debug, Clone)]
 pub struct Destination {
     pub name: String,
-    /// Line of the `[[destinations]]` entry, for messages.
+    /// Line of the `[[destinations]]` entry, for messages (0 when stored).
     pub line: usize,
+    /// Made through the admin API and kept in the data folder (see [`stored`]), rather than
+    /// written in the configuration file.
+    pub stored: bool,
     pub plugin: String,
     /// The sources it receives events from; all of them when the file does not say.
     pub sources: Vec<String>,
@@ -334,6 +337,7 @@ impl Config {
             destinations.push(Destination {
                 name: d.name.clone(),
                 line: line_of(text, entry.span().start),
+                stored: false,
                 plugin: d.plugin.clone(),
                 sources: names,
                 settings,
@@ -458,7 +462,7 @@ fn expand_strings<E>(
     Ok(())
 }
 
-fn parse_base_url(text: &str) -> Result<url::Url, String> {
+pub(crate) fn parse_base_url(text: &str) -> Result<url::Url, String> {
     let url = url::Url::parse(text).map_err(|e| format!("{text:?} is not a URL: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(format!("{text:?} is not an http or https URL"));
@@ -471,5 +475,6 @@ fn parse_base_url(text: &str) -> Result<url::Url, String> {
     Ok(url)
 }
 
+pub mod stored;
 #[cfg(test)]
 mod tests;

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use std::time::Duration;
 
 /// Per-destination delivery settings.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Delivery {
     /// Invocations of this destination's plugin running at once.

@@ -94,6 +94,7 @@ async fn an_idle_worker_waits_for_work_instead_of_asking_again_and_again() {
             routes,
         })),
         queue: sqlite.clone(),
+        recent: Default::default(),
     };
     let event = serde_json::json!({"type": "track", "event": "E", "userId": "u",
         "messageId": "m-1", "properties": {}});

@@ -184,6 +184,35 @@ pub struct Filter {
     pub limit: Option<usize>,
 }
 
+impl Filter {
+    /// A filter time: RFC 3339 (`2026-11-28T10:00:00Z`), or an age before `now` such as `90s`,
+    /// `30m`, `2h`, `7d`.
+    pub fn time(text: &str, now: Millis) -> Result<Millis, String> {
+        let rfc3339 = &time::format_description::well_known::Rfc3339;
+        if let Ok(t) = time::OffsetDateTime::parse(text, rfc3339) {
+            return Ok((t.unix_timestamp_nanos() / 1_000_000) as Millis);
+        }
+        let split = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let unit_ms = match unit {
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            _ => 0,
+        };
+        match number.parse::<i64>() {
+            Ok(n) if unit_ms > 0 => Ok(now - n.saturating_mul(unit_ms)),
+            _ => Err(format!(
+                "{text:?}: expected an RFC 3339 time (2026-11-28T10:00:00Z) or an age such as \
+                 30m, 2h or 7d"
+            )),
+        }
+    }
+}
+
 /// The contract of a queue backend. Every call is safe to make from many tasks at once.
 pub trait Queue: Send + Sync + 'static {
     /// Stores the events' deliveries durably; it answers only once they would survive a crash.
@@ -199,4 +228,26 @@ pub trait Queue: Send + Sync + 'static {
 
     /// Waits until `destination` may have new work (an enqueue, a settle or a replay).
     fn changed(&self, destination: &str) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}
+
+/// What operators read and manage in a queue backend (the admin API): the delivery log, dead
+/// letters and what waits. Apart from [`Queue`] because delivery needs none of it.
+pub trait Records: Send + Sync + 'static {
+    /// Per destination: deliveries waiting (leased ones included) and when the oldest was
+    /// accepted.
+    fn waiting(&self) -> QueueFuture<'_, Vec<(String, i64, Millis)>>;
+
+    /// Delivery log entries matching the filter, newest last; `reason` filters the outcome.
+    fn attempts(&self, filter: Filter) -> QueueFuture<'_, Vec<Attempt>>;
+
+    /// Dead letters matching the filter, oldest first.
+    fn dead_letters(&self, filter: Filter) -> QueueFuture<'_, Vec<DeadLetter>>;
+
+    /// Puts the matching dead letters back in the queue, due now, with a fresh retry window.
+    /// Those that hold an event (its mapping refused it) are skipped. Returns (replayed,
+    /// skipped).
+    fn replay(&self, filter: Filter, now: Millis) -> QueueFuture<'_, (usize, usize)>;
+
+    /// Deletes the matching dead letters; returns how many.
+    fn purge(&self, filter: Filter) -> QueueFuture<'_, usize>;
 }

@@ -16,7 +16,7 @@
 
 use super::{
     Attempt, DeadLetter, Enqueued, Filter, Leased, Leases, Millis, NewEvent, Queue, QueueError,
-    QueueFuture, Settled, Verdict,
+    QueueFuture, Records, Settled, Verdict,
 };
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, params, params_from_iter};
@@ -625,6 +625,8 @@ enum Op {
 /// The SQLite queue: a handle to the writer thread. Dropping every handle ends the thread once
 /// the requests already sent are done.
 pub struct SqliteQueue {
+    /// The file, for the readers of [`Records`], which use connections of their own.
+    path: PathBuf,
     ops: mpsc::Sender<Op>,
     wakeups: Arc<Wakeups>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -638,6 +640,11 @@ impl Wakeups {
     fn get(&self, destination: &str) -> Arc<Notify> {
         let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
         map.entry(destination.to_string()).or_default().clone()
+    }
+
+    fn wake_all(&self) {
+        let map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        map.values().for_each(|n| n.notify_one());
     }
 
     fn wake(&self, destinations: &HashSet<String>) {
@@ -667,6 +674,7 @@ impl SqliteQueue {
             .spawn(move || write(conn, receiver, &wake, &retention))
             .map_err(|e| QueueError::Unavailable(format!("cannot start the queue writer: {e}")))?;
         Ok(SqliteQueue {
+            path: path.to_path_buf(),
             ops,
             wakeups,
             writer: Mutex::new(Some(writer)),
@@ -726,6 +734,52 @@ impl Queue for SqliteQueue {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
         let notify = self.wakeups.get(destination);
         Box::pin(async move { notify.notified().await })
+    }
+}
+
+impl SqliteQueue {
+    /// Runs `f` on a connection of its own, off the async threads. WAL lets it read while the
+    /// writer thread writes; its few writes (replay, purge) wait for the writer's lock.
+    fn on_own_connection<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, QueueError> + Send + 'static,
+    ) -> QueueFuture<'_, T> {
+        let path = self.path.clone();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || f(&attach(&path)?))
+                .await
+                .map_err(|e| QueueError::Unavailable(format!("queue reader failed: {e}")))?
+        })
+    }
+}
+
+impl Records for SqliteQueue {
+    fn waiting(&self) -> QueueFuture<'_, Vec<(String, i64, Millis)>> {
+        self.on_own_connection(waiting)
+    }
+
+    fn attempts(&self, filter: Filter) -> QueueFuture<'_, Vec<Attempt>> {
+        self.on_own_connection(move |conn| attempts(conn, &filter))
+    }
+
+    fn dead_letters(&self, filter: Filter) -> QueueFuture<'_, Vec<DeadLetter>> {
+        self.on_own_connection(move |conn| dead_letters(conn, &filter))
+    }
+
+    fn replay(&self, filter: Filter, now: Millis) -> QueueFuture<'_, (usize, usize)> {
+        let wakeups = self.wakeups.clone();
+        self.on_own_connection(move |conn| {
+            let done = replay(conn, &filter, now)?;
+            match &filter.destination {
+                Some(d) => wakeups.wake(&HashSet::from([d.clone()])),
+                None => wakeups.wake_all(),
+            }
+            Ok(done)
+        })
+    }
+
+    fn purge(&self, filter: Filter) -> QueueFuture<'_, usize> {
+        self.on_own_connection(move |conn| purge(conn, &filter))
     }
 }
 

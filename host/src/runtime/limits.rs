@@ -18,7 +18,7 @@ pub(crate) const MAX_WALL_CLOCK: Duration = Duration::from_secs(30);
 pub(crate) const TICK: Duration = Duration::from_millis(10);
 
 /// Sandbox limits for one invocation (one event or one batch).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     /// Linear memory, in MiB.

@@ -5,13 +5,14 @@ use crate::mock::{Mock, Reply};
 use crate::serve::reqwest_like::Client;
 use crate::serve::{Server, start};
 use serde_json::{Value, json};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "admin-token-for-tests-0123456789";
 const SECRET: &str = "braze-secret-key-4242";
 
-fn config(dir: &Path, mock: &Mock, token_line: &str) -> std::path::PathBuf {
+/// A configuration in `dir`: source `app` (write key `key-123`), then `destinations` (TOML).
+pub(crate) fn config_with(dir: &Path, token_line: &str, destinations: &str) -> PathBuf {
     let text = format!(
         r#"
 [server]
@@ -23,15 +24,18 @@ data_dir = "{data}"
 [[sources]]
 name = "app"
 write_key = "key-123"
+{destinations}"#,
+        data = dir.join("data").display(),
+    );
+    let path = dir.join("switchyard.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
 
-[[destinations]]
-name = "crm"
-plugin = "braze"
-redirect_outbound = "{mock}"
-  [destinations.settings]
-  api_key = "{SECRET}"
-  endpoint = "https://rest.iad-01.braze.com"
-
+/// Destination `chat`: Slack (to the mock), a message for each "Trip Booked".
+pub(crate) fn chat(mock: &Mock) -> String {
+    format!(
+        r#"
 [[destinations]]
 name = "chat"
 plugin = "slack"
@@ -45,12 +49,24 @@ redirect_outbound = "{mock}"
     url = "https://hooks.slack.com/services/T1/B2/C3"
     text = {{ "@template" = "{{{{userId}}}} booked" }}
 "#,
-        data = dir.join("data").display(),
+        mock = mock.url(""),
+    )
+}
+
+fn config(dir: &Path, mock: &Mock, token_line: &str) -> PathBuf {
+    let crm = format!(
+        r#"
+[[destinations]]
+name = "crm"
+plugin = "braze"
+redirect_outbound = "{mock}"
+  [destinations.settings]
+  api_key = "{SECRET}"
+  endpoint = "https://rest.iad-01.braze.com"
+"#,
         mock = mock.url(""),
     );
-    let path = dir.join("switchyard.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+    config_with(dir, token_line, &format!("{crm}{}", chat(mock)))
 }
 
 /// A server that logs JSON lines.
@@ -68,7 +84,16 @@ fn documented_gets(spec: &Value) -> Vec<(String, String)> {
         .iter()
         .filter(|(_, item)| item.get("get").is_some())
         .map(|(template, _)| {
-            let path = template.replace("{id}", "slack").replace("{name}", "crm");
+            // Subscriptions are read on `chat`, whose one subscription is written in the file.
+            let name = if template.contains("{sub}") {
+                "chat"
+            } else {
+                "crm"
+            };
+            let path = template
+                .replace("{id}", "slack")
+                .replace("{name}", name)
+                .replace("{sub}", "Trips");
             (template.clone(), path)
         })
         .collect()
@@ -231,7 +256,9 @@ async fn admin_answers_describe_plugins_destinations_and_the_queue_without_secre
     assert_eq!(
         chat["subscriptions"],
         json!([{"name": "Trips", "trigger": "type = \"track\" and event = \"Trip Booked\"",
-            "action": "postToChannel", "batch_size": null}])
+            "action": "postToChannel", "batch_size": null, "enabled": true, "use_defaults": true,
+            "mapping": {"url": "https://hooks.slack.com/services/T1/B2/C3",
+                "text": {"@template": "{{userId}} booked"}}}])
     );
 
     // Each destination has the three events waiting (crm through Braze's track preset).

@@ -512,12 +512,32 @@ async fn uploads_versions_rollback_and_removal_through_the_admin_api() {
         mock.received()[1].header("x-switchyard-plugin"),
         Some(label(&h2).as_str())
     );
-    // ... or to a named one.
-    let to = serde_json::to_vec(&json!({"to": h3})).unwrap();
-    let (status, body) = admin
-        .call("POST", "/admin/plugins/webhook/rollback", TOKEN, to)
-        .await;
-    assert_eq!(status, 200, "{body}");
+    // ... or to a named one, from the command line.
+    let cli = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_switchyard"))
+            .args(["plugin"])
+            .args(args)
+            .args(["--admin", &s.admin])
+            .env("SWITCHYARD_ADMIN_TOKEN", TOKEN)
+            .output()
+            .unwrap()
+    };
+    let listed = cli(&["versions", "webhook"]);
+    let text = String::from_utf8_lossy(&listed.stdout);
+    assert!(listed.status.success(), "{listed:?}");
+    assert!(text.contains(&format!("* {h2}")), "{text}");
+    assert!(text.contains(&format!("  {h3}")), "{text}");
+    let unknown = cli(&["rollback", "webhook", "--to", "abc123"]);
+    assert_eq!(unknown.status.code(), Some(2), "{unknown:?}");
+    let said = String::from_utf8_lossy(&unknown.stderr);
+    assert!(
+        said.contains("abc123") && said.contains("not kept"),
+        "{said}"
+    );
+    assert_eq!(current_hash(&admin, "webhook").await, h2);
+    let rolled = cli(&["rollback", "webhook", "--to", &h3]);
+    assert!(rolled.status.success(), "{rolled:?}");
+    assert!(String::from_utf8_lossy(&rolled.stdout).contains(&h3));
     assert_eq!(current_hash(&admin, "webhook").await, h3);
 
     // Removing the folder's webhook brings back the bundled one; bundled ones stay.

@@ -1,0 +1,68 @@
+//! The last events accepted, kept in memory as samples: "test a subscription" on a real event
+//! (as Segment's event tester picks one from the source), and later the console's live preview.
+//!
+//! Only the newest [`KEPT`] are kept, and only once stored in the queue; they are moved here
+//! rather than copied, so ingest pays one short lock per request. They are customer data, so
+//! they are never written anywhere and only the admin API (behind its token) shows them.
+
+use serde_json::Value;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+/// How many events are kept, all sources together.
+pub const KEPT: usize = 100;
+
+/// One accepted event and its source.
+#[derive(Clone)]
+pub struct Sample {
+    pub source: Arc<str>,
+    pub event: Value,
+}
+
+#[derive(Default)]
+pub struct Recent(Mutex<VecDeque<Sample>>);
+
+impl Recent {
+    /// Keeps the newest of `events`, dropping the oldest kept.
+    pub fn keep(&self, source: &Arc<str>, events: Vec<Value>) {
+        let skip = events.len().saturating_sub(KEPT);
+        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        for event in events.into_iter().skip(skip) {
+            if kept.len() == KEPT {
+                kept.pop_front();
+            }
+            kept.push_back(Sample {
+                source: source.clone(),
+                event,
+            });
+        }
+    }
+
+    /// The samples, newest first, that `wanted` takes.
+    pub fn newest(&self, wanted: impl Fn(&Sample) -> bool) -> Vec<Sample> {
+        let kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        kept.iter().rev().filter(|s| wanted(s)).cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn keeps_the_newest_events_newest_first() {
+        let recent = Recent::default();
+        let app: Arc<str> = Arc::from("app");
+        let web: Arc<str> = Arc::from("web");
+        recent.keep(&app, (0..KEPT + 5).map(|i| json!({"n": i})).collect());
+        recent.keep(&web, vec![json!({"n": "w"})]);
+        let all = recent.newest(|_| true);
+        assert_eq!(all.len(), KEPT);
+        assert_eq!(all[0].event["n"], "w");
+        assert_eq!(all[1].event["n"], KEPT + 4);
+        assert_eq!(all.last().unwrap().event["n"], 6);
+        let from_app = recent.newest(|s| &*s.source == "app");
+        assert_eq!(from_app.len(), KEPT - 1);
+    }
+}
