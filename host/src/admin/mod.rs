@@ -327,14 +327,15 @@ async fn metrics(State(admin): State<Arc<Admin>>) -> Response {
 
 /// Tests a destination's subscriptions on an event: `{"event": {...}, "subscription": NAME}`
 /// (every subscription without a name), or `{"recent": true, ...}` for the newest accepted
-/// event from the destination's sources that a tested trigger matches (else the newest).
+/// event from the destination's sources that a tested trigger matches (else the newest), or
+/// `{"recent": MESSAGE_ID}` for that recent event.
 async fn test_subscription(
     State(admin): State<Arc<Admin>>,
     Path(name): Path<String>,
     body: axum::body::Bytes,
 ) -> Response {
-    let usage = "the body must be JSON {\"event\": {...}} or {\"recent\": true}, with \
-                 \"subscription\": NAME to test only that one";
+    let usage = "the body must be JSON {\"event\": {...}}, {\"recent\": true} or \
+                 {\"recent\": MESSAGE_ID}, with \"subscription\": NAME to test only that one";
     let request: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => return error(StatusCode::BAD_REQUEST, format!("{usage}: {e}")),
@@ -373,6 +374,25 @@ async fn test_subscription(
                             "no event from {} was accepted since the server started; send \
                              one, or give \"event\"",
                             route.sources.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+        (None, Some(Value::String(id))) => {
+            let found = admin.recent.newest(|s| {
+                route.sources.iter().any(|x| **x == *s.source) && s.event["messageId"] == **id
+            });
+            match found.into_iter().next() {
+                Some(sample) => sample.event,
+                None => {
+                    return error(
+                        StatusCode::NOT_FOUND,
+                        format!(
+                            "no recent event from {} has messageId {id:?} (the last {} \
+                             accepted are kept)",
+                            route.sources.join(", "),
+                            crate::recent::KEPT
                         ),
                     );
                 }

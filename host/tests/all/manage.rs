@@ -429,6 +429,27 @@ async fn deliveries_and_dead_letters_are_read_replayed_and_purged_through_the_ad
     assert_eq!(tested["event"]["messageId"], "m-2");
     assert_eq!(tested["results"][0]["matched"], true);
     assert_eq!(tested["results"][0]["payload"]["text"], "u-2 booked");
+    let (status, tested) = admin
+        .call(
+            "POST",
+            "/admin/destinations/chat/test",
+            Some(json!({"recent": "m-1"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{tested}");
+    assert_eq!(tested["results"][0]["payload"]["text"], "u-1 booked");
+    let (status, missing) = admin
+        .call(
+            "POST",
+            "/admin/destinations/chat/test",
+            Some(json!({"recent": "m-9"})),
+        )
+        .await;
+    assert_eq!(status, 404, "{missing}");
+    assert!(
+        missing["error"].as_str().unwrap().contains("m-9"),
+        "{missing}"
+    );
     let (_, recent) = admin.get("/admin/events/recent?source=app&limit=1").await;
     assert_eq!(recent["events"][0]["event"]["messageId"], "m-3");
     s.child.kill().await.unwrap();
