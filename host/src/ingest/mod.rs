@@ -215,12 +215,13 @@ fn busy(message: &str) -> Response {
     response
 }
 
-/// The request object, and a batch's messages as received.
-type Parsed = (Map<String, Value>, Vec<Box<RawValue>>);
+/// The request object, and a batch's messages as received, borrowed from the body.
+type Parsed<'a> = (Map<String, Value>, Vec<&'a RawValue>);
 
 /// The request object and, for a batch, its messages as received (their text gives their
-/// size without writing them out again).
-fn parse(body: &[u8], batch: bool) -> Result<Parsed, String> {
+/// size without writing them out again). The body is read once: the messages are found in the
+/// same pass that reads the other keys, and are borrowed rather than copied.
+fn parse(body: &[u8], batch: bool) -> Result<Parsed<'_>, String> {
     let not_json = |e: serde_json::Error| format!("the body is not valid JSON: {e}");
     if !batch {
         return match serde_json::from_slice(body).map_err(not_json)? {
@@ -228,25 +229,93 @@ fn parse(body: &[u8], batch: bool) -> Result<Parsed, String> {
             _ => Err("the body must be a JSON object".into()),
         };
     }
-    let mut request: std::collections::BTreeMap<String, Box<RawValue>> =
-        match serde_json::from_slice(body) {
-            Ok(m) => m,
-            Err(e) if e.is_data() => return Err("the body must be a JSON object".into()),
-            Err(e) => return Err(not_json(e)),
-        };
-    let items = match request.remove("batch") {
-        Some(raw) => match serde_json::from_str::<Vec<Box<RawValue>>>(raw.get()) {
-            Ok(items) if items.is_empty() => return Err("\"batch\" is empty".into()),
-            Ok(items) => items,
-            Err(_) => return Err("\"batch\" must be an array of messages".into()),
-        },
-        None => return Err("\"batch\" is missing: a batch is {\"batch\": [messages]}".into()),
+    let BatchBody { rest, batch } = match serde_json::from_slice(body) {
+        Ok(b) => b,
+        Err(e) if e.is_data() => {
+            let text = e.to_string();
+            return Err(if text.contains(BATCH_NOT_ARRAY) {
+                "\"batch\" must be an array of messages".into()
+            } else {
+                "the body must be a JSON object".into()
+            });
+        }
+        Err(e) => return Err(not_json(e)),
     };
-    let mut rest = Map::new();
-    for (key, raw) in request {
-        rest.insert(key, serde_json::from_str(raw.get()).map_err(not_json)?);
+    match batch {
+        Some(items) if items.is_empty() => Err("\"batch\" is empty".into()),
+        Some(items) => Ok((rest, items)),
+        None => Err("\"batch\" is missing: a batch is {\"batch\": [messages]}".into()),
     }
-    Ok((rest, items))
+}
+
+/// What a type error says when `batch` is not an array (a syntax error stays one).
+const BATCH_NOT_ARRAY: &str = "an array of messages";
+
+/// The messages of a batch, borrowed from the body.
+struct Messages<'a>(Vec<&'a RawValue>);
+
+impl<'de> serde::Deserialize<'de> for Messages<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Messages<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str(BATCH_NOT_ARRAY)
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
+                while let Some(item) = seq.next_element::<&'de RawValue>()? {
+                    items.push(item);
+                }
+                Ok(Messages(items))
+            }
+        }
+        d.deserialize_seq(Visit)
+    }
+}
+
+/// A batch request: its messages, borrowed, and every other key parsed.
+struct BatchBody<'a> {
+    rest: Map<String, Value>,
+    batch: Option<Vec<&'a RawValue>>,
+}
+
+impl<'de> serde::Deserialize<'de> for BatchBody<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = BatchBody<'de>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut body = BatchBody {
+                    rest: Map::new(),
+                    batch: None,
+                };
+                while let Some(key) = map.next_key::<String>()? {
+                    if key == "batch" {
+                        body.batch = Some(map.next_value::<Messages<'de>>()?.0);
+                    } else {
+                        let value = map.next_value::<Value>()?;
+                        body.rest.insert(key, value);
+                    }
+                }
+                Ok(body)
+            }
+        }
+        d.deserialize_map(Visit)
+    }
 }
 
 /// A batch's `context` and `integrations` apply to each message; the message's own keys win.
@@ -330,5 +399,49 @@ async fn read_body(headers: &HeaderMap, body: axum::body::Body) -> Result<Vec<u8
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             format!("Content-Encoding {other:?} is not supported; send identity or gzip"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+
+    #[test]
+    fn a_batch_is_read_in_one_pass_with_its_messages_borrowed() {
+        let body = br#"{"writeKey": "k", "batch": [{"type": "track"}, {"a": "b\"c"}], "context": {"x": 1}}"#;
+        let (rest, items) = parse(body, true).unwrap();
+        assert_eq!(rest["writeKey"], "k");
+        assert_eq!(rest["context"]["x"], 1);
+        let texts: Vec<&str> = items.iter().map(|r| r.get()).collect();
+        assert_eq!(texts, [r#"{"type": "track"}"#, r#"{"a": "b\"c"}"#]);
+    }
+
+    #[test]
+    fn a_bad_batch_is_refused_with_what_is_wrong() {
+        for (body, said) in [
+            (
+                &br#"{"batch": {"type": "track"}}"#[..],
+                "\"batch\" must be an array of messages",
+            ),
+            (
+                br#"{"batch": "x"}"#,
+                "\"batch\" must be an array of messages",
+            ),
+            (br#"{"batch": []}"#, "\"batch\" is empty"),
+            (br#"{"writeKey": "k"}"#, "\"batch\" is missing"),
+            (br#"[1, 2]"#, "the body must be a JSON object"),
+            (
+                br#"{"batch": [{"type": "track"}, {"#,
+                "the body is not valid JSON",
+            ),
+            (br#"{"batch": [{"type": }]}"#, "the body is not valid JSON"),
+        ] {
+            let e = parse(body, true).unwrap_err();
+            assert!(
+                e.starts_with(said),
+                "{}: {e}",
+                String::from_utf8_lossy(body)
+            );
+        }
     }
 }
