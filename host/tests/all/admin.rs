@@ -374,18 +374,8 @@ async fn without_a_configured_token_one_is_made_and_kept_for_the_owner() {
 async fn sandbox_refusals_show_in_the_metrics() {
     let mock = Mock::start().await;
     let dir = tempfile::tempdir().unwrap();
-    let text = format!(
+    let destinations = format!(
         r#"
-[server]
-listen = "127.0.0.1:0"
-admin_listen = "127.0.0.1:0"
-data_dir = "{data}"
-admin_token = "{TOKEN}"
-
-[[sources]]
-name = "app"
-write_key = "key-123"
-
 [[destinations]]
 name = "no-requests"
 plugin = "webhook"
@@ -409,11 +399,10 @@ plugin = "webhook"
     [destinations.subscriptions.mapping]
     url = "https://elsewhere.example/in"
 "#,
-        data = dir.path().join("data").display(),
         mock = mock.url(""),
     );
-    let path = dir.path().join("switchyard.toml");
-    std::fs::write(&path, text).unwrap();
+    let token = format!("admin_token = \"{TOKEN}\"");
+    let path = config_with(dir.path(), &token, &destinations);
     let mut s = start(&path, &[]).await;
     let ingest = Client::new(&s.ingest);
     let event = json!({"type": "track", "event": "Trip Booked", "userId": "u-1"});

@@ -15,18 +15,8 @@ const TOKEN: &str = "reload-test-admin-token-000000";
 /// The configuration: one webhook destination whose payload carries `version`; `extra` is
 /// appended as it is.
 fn write(dir: &Path, mock: &Mock, version: u32, extra: &str) {
-    let text = format!(
+    let hooks = format!(
         r#"
-[server]
-listen = "127.0.0.1:0"
-admin_listen = "127.0.0.1:0"
-data_dir = "{data}"
-admin_token = "{TOKEN}"
-
-[[sources]]
-name = "app"
-write_key = "key-123"
-
 [[destinations]]
 name = "hooks"
 plugin = "webhook"
@@ -43,10 +33,9 @@ redirect_outbound = "{mock}"
     data = {{ v = {version}, n = {{ "@path" = "$.properties.n" }} }}
 {extra}
 "#,
-        data = dir.join("data").display(),
         mock = mock.url(""),
     );
-    std::fs::write(dir.join("switchyard.toml"), text).unwrap();
+    crate::admin::config_with(dir, &format!("admin_token = \"{TOKEN}\""), &hooks);
 }
 
 async fn server(dir: &Path) -> Server {
