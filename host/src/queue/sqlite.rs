@@ -1,5 +1,14 @@
-//! The embedded queue: one SQLite file (`queue.db` in the data folder), WAL journal,
-//! `synchronous = FULL`, so a commit is on disk when it returns.
+//! The embedded queue: one SQLite file (`queue.db` in the data folder), WAL journal.
+//!
+//! Two kinds of commit. A commit that stores new events waits for fsync (`synchronous = FULL`):
+//! ingest answers 200 only once the events are on disk. A commit of the workers' bookkeeping
+//! alone (leases, results, retry times, dead letters) does not wait (`NORMAL`): it survives a
+//! crash or kill of the process, as every commit is in the WAL file before it returns, and the
+//! next fsync (the next ingest commit, or a checkpoint) takes it to disk with all before it.
+//! What a power cut can take is the last moments of bookkeeping, never an event: a result lost
+//! so means the delivery is made again (at least once), a lease lost is due again anyway.
+//! Waiting for the disk for every result took a fsync per worker round and stood between every
+//! lease and its delivery.
 //!
 //! All writes go through one writer thread. It takes every request waiting for it, applies them
 //! in one transaction and commits once: concurrent ingest requests share one fsync (group
@@ -848,13 +857,33 @@ fn reply(op: Op, answer: Result<Answer, QueueError>) {
     }
 }
 
-/// Applies requests in one transaction and commits; the answers, or the first error.
+/// Whether a group's commit must wait for the disk: only new events need it (see the module
+/// documentation).
+fn must_sync(ops: &[Op]) -> bool {
+    ops.iter().any(|op| matches!(op, Op::Enqueue(..)))
+}
+
+/// Sets `synchronous` for the next transaction (it cannot change inside one); `synced` is the
+/// connection's current setting, so the pragma runs only when it changes.
+fn sync_commits(conn: &Connection, full: bool, synced: &mut bool) -> Result<(), QueueError> {
+    if *synced != full {
+        conn.pragma_update(None, "synchronous", if full { "FULL" } else { "NORMAL" })
+            .map_err(unavailable)?;
+        *synced = full;
+    }
+    Ok(())
+}
+
+/// Applies requests in one transaction and commits; the answers, or the first error. `synced`
+/// is the connection's `synchronous` setting, as for [`sync_commits`].
 fn apply_all(
     conn: &mut Connection,
     ops: &[Op],
     retention: &Retention,
     touched: &mut HashSet<String>,
+    synced: &mut bool,
 ) -> Result<Vec<Answer>, QueueError> {
+    sync_commits(conn, must_sync(ops), synced)?;
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(unavailable)?;
@@ -874,6 +903,8 @@ fn write(
     retention: &Retention,
 ) {
     let mut last_prune = 0;
+    // `open` left the connection at `synchronous = FULL`.
+    let mut synced = true;
     let mut ops = Vec::with_capacity(GROUP);
     while let Some(op) = receiver.blocking_recv() {
         ops.push(op);
@@ -884,7 +915,7 @@ fn write(
             }
         }
         let mut touched = HashSet::new();
-        match apply_all(&mut conn, &ops, retention, &mut touched) {
+        match apply_all(&mut conn, &ops, retention, &mut touched, &mut synced) {
             Ok(answers) => {
                 wakeups.wake(&touched);
                 for (op, answer) in ops.drain(..).zip(answers) {
@@ -902,6 +933,7 @@ fn write(
                         std::slice::from_ref(&op),
                         retention,
                         &mut touched,
+                        &mut synced,
                     )
                     .map(|mut a| a.remove(0));
                     if let (Err(e), Op::Settle(settled, now, _)) = (&answer, &op) {
@@ -940,5 +972,78 @@ fn write(
                 tracing::warn!("Could not prune the queue's old records: {e}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::queue::{NewDelivery, Verdict};
+
+    fn synchronous(conn: &Connection) -> i64 {
+        conn.pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap()
+    }
+
+    /// New events wait for the disk; the workers' bookkeeping alone does not, and a group with
+    /// both waits.
+    #[test]
+    fn only_commits_with_new_events_wait_for_the_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = open(&dir.path().join("q.db")).unwrap();
+        let (retention, mut synced) = (Retention::default(), true);
+        let mut run = |conn: &mut Connection, ops: Vec<Op>| {
+            let answers = apply_all(conn, &ops, &retention, &mut HashSet::new(), &mut synced)
+                .expect("the group commits");
+            let level = synchronous(conn);
+            ops.into_iter()
+                .zip(answers)
+                .for_each(|(op, a)| reply(op, Ok(a)));
+            level
+        };
+        let enqueue = |id: &str| {
+            let event = NewEvent {
+                source: "app".into(),
+                message_id: id.into(),
+                timestamp: None,
+                deliveries: vec![NewDelivery {
+                    destination: "d".into(),
+                    subscription: "s".into(),
+                    action: "a".into(),
+                    payload: "{}".into(),
+                    order_key: None,
+                }],
+                refused: Vec::new(),
+            };
+            Op::Enqueue(vec![event], 0, oneshot::channel().0)
+        };
+        let lease = || Op::Lease("d".into(), 10, 0, oneshot::channel().0);
+        let settle = |id: i64| {
+            let settled = Settled {
+                id,
+                verdict: Verdict::Delivered,
+                attempt: Attempt::default(),
+            };
+            Op::Settle(vec![settled], 0, oneshot::channel().0)
+        };
+        const FULL: i64 = 2;
+        const NORMAL: i64 = 1;
+
+        assert_eq!(run(&mut conn, vec![enqueue("1"), enqueue("2")]), FULL);
+        assert_eq!(run(&mut conn, vec![lease()]), NORMAL);
+        let ids: Vec<i64> = conn
+            .prepare("SELECT id FROM deliveries WHERE leased = 1 ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(ids.len(), 2, "both deliveries were leased");
+        assert_eq!(run(&mut conn, vec![settle(ids[0])]), NORMAL);
+        assert_eq!(run(&mut conn, vec![settle(ids[1]), enqueue("3")]), FULL);
+        let left: i64 = conn
+            .query_row("SELECT count(*) FROM deliveries", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(left, 1, "two delivered and removed, the third waits");
     }
 }
