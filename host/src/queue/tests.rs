@@ -183,8 +183,9 @@ proptest! {
         let mut seen: BTreeMap<String, Millis> = BTreeMap::new();
         let mut sent: Vec<String> = Vec::new();
         let mut dead: Vec<String> = Vec::new();
-        // Leases handed out and not yet settled: (queue id, message id).
-        let mut held: Vec<(i64, String)> = Vec::new();
+        // Leases handed out and not yet settled: (queue id, model key). By key, not message id:
+        // a duplicate outside the window queues the same message id twice.
+        let mut held: Vec<(i64, u64)> = Vec::new();
         let mut now: Millis = 0;
         let mut next = 0u64;
         for step in steps {
@@ -245,12 +246,13 @@ proptest! {
                         .map(|(_, r)| r.due_at)
                         .min();
                     prop_assert_eq!(got.next_due, rest);
-                    held.extend(got.items.iter().map(|l| (l.id, l.message_id.clone())));
+                    // The ids matched in order, so the leases pair with the expected keys.
+                    held.extend(got.items.iter().map(|l| l.id).zip(expected.iter().copied()));
                 }
                 Step::Settle { pick, how, delay } => {
                     if held.is_empty() { continue; }
-                    let (id, message_id) = held.remove(pick % held.len());
-                    let seq = *model.iter().find(|(_, r)| r.message_id == message_id && r.leased).unwrap().0;
+                    let (id, seq) = held.remove(pick % held.len());
+                    let message_id = model[&seq].message_id.clone();
                     let verdict = match how {
                         0 => { model.remove(&seq); Verdict::Delivered }
                         1 => {
