@@ -126,11 +126,11 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
 });
 
 /// `n` events from `source` of `kind` (track, identify, ...) were accepted.
-pub fn events_received(source: &str, kind: &str) {
+pub fn events_received(source: &str, kind: &str, n: u64) {
     METRICS
         .events
         .get_or_create(&vec![("source", source.into()), ("type", kind.into())])
-        .inc();
+        .inc_by(n);
 }
 
 /// An ingest request (or one message of a batch) was refused, for `reason`.
@@ -237,8 +237,8 @@ mod tests {
 
     #[test]
     fn counts_show_in_the_text_format() {
-        events_received("metrics-test-source", "track");
-        events_received("metrics-test-source", "track");
+        events_received("metrics-test-source", "track", 1);
+        events_received("metrics-test-source", "track", 1);
         delivery("metrics-test-dest", "postToChannel", "delivered");
         invocation("slack", "0.1.0", Duration::from_millis(3));
         let text = render(

@@ -228,6 +228,17 @@ async fn admin_answers_describe_plugins_destinations_and_the_queue_without_secre
             200
         );
     }
+    // A batch of other types (no subscription takes them), counted per type; the invalid
+    // message is refused and not counted.
+    let batch = json!({"batch": [
+        {"type": "page", "name": "Pricing", "userId": "u-1"},
+        {"type": "screen", "name": "Home", "userId": "u-1"},
+        {"type": "page", "name": "Home", "userId": "u-2"},
+        {"type": "page", "name": "Home"},
+    ]});
+    let (status, answer) = ingest.post("/v1/batch", Some("key-123"), batch).await;
+    assert_eq!(status, 200);
+    assert_eq!(answer["rejected"][0]["index"], 3, "{answer}");
 
     let (_, _, plugins) = admin.get("/admin/plugins", Some(TOKEN)).await;
     let slack = plugins["plugins"]
@@ -306,6 +317,8 @@ async fn admin_answers_describe_plugins_destinations_and_the_queue_without_secre
     );
     for line in [
         "switchyard_events_received_total{source=\"app\",type=\"track\"} 3",
+        "switchyard_events_received_total{source=\"app\",type=\"page\"} 2",
+        "switchyard_events_received_total{source=\"app\",type=\"screen\"} 1",
         "switchyard_queue_depth{destination=\"chat\"} 3",
         "switchyard_queue_depth{destination=\"crm\"} 3",
     ] {
