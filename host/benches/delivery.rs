@@ -117,6 +117,7 @@ async fn throughput(n: u64, batched: bool) -> f64 {
         s.routes.clone(),
         s.queue.clone() as Arc<dyn Queue>,
         stopping,
+        None,
         Duration::from_secs(10),
     ));
     while received.events.load(Ordering::Relaxed) < n {
@@ -221,6 +222,7 @@ async fn latency() {
         s.routes.clone(),
         s.queue.clone() as Arc<dyn Queue>,
         stopping,
+        None,
         Duration::from_secs(10),
     ));
     let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / RATE));

@@ -153,10 +153,18 @@ pub async fn serve(config: Config, path: Option<PathBuf>) -> anyhow::Result<()> 
 pub async fn deliver_live(live: Arc<Live>, queue: Arc<dyn Queue>, mut stop: watch::Receiver<bool>) {
     let mut changes = live.changes();
     loop {
-        let routes = live.current().routes.clone();
+        // Marked first, then read: a replacement in between restarts the round once more
+        // rather than being missed.
         changes.mark_unchanged();
+        let routes = live.current().routes.clone();
         let (restart, restarting) = watch::channel(false);
-        let mut workers = tokio::spawn(deliver::run(routes, queue.clone(), restarting, GRACE));
+        let mut workers = tokio::spawn(deliver::run(
+            routes,
+            queue.clone(),
+            restarting,
+            Some(changes.clone()),
+            GRACE,
+        ));
         let mut next = tokio::select! {
             () = until_true(&mut stop) => Next::Stop,
             changed = changes.changed() => Next::after(changed),

@@ -40,14 +40,21 @@ const MAX_IN_HAND: usize = 4096;
 /// The longest an idle worker waits before looking at the queue again.
 const IDLE: Duration = Duration::from_secs(5);
 
-/// Runs one worker per destination until `stop` turns true, then lets attempts in flight
-/// finish for up to `grace`.
+/// Runs one worker per destination until `stop` turns true or `replaced` (the generation of
+/// the routes, when they can be replaced) changes, then lets attempts in flight finish for up
+/// to `grace`.
+///
+/// A replacement is seen by the workers the moment it is made, not when a task gets round to
+/// passing it on: a worker checks before every lease, so an event accepted after a reload
+/// (or a plugin rollback) answered is never taken by a worker of the routes it replaced.
 pub async fn run(
     routes: Arc<Routes>,
     queue: Arc<dyn Queue>,
     stop: watch::Receiver<bool>,
+    replaced: Option<watch::Receiver<u64>>,
     grace: Duration,
 ) {
+    let signal = Stop { stop, replaced };
     let mut workers = JoinSet::new();
     for r in 0..routes.destinations.len() {
         let worker = Worker {
@@ -55,9 +62,46 @@ pub async fn run(
             route: r,
             queue: queue.clone(),
         };
-        workers.spawn(worker.run(stop.clone(), grace));
+        workers.spawn(worker.run(signal.clone(), grace));
     }
     while workers.join_next().await.is_some() {}
+}
+
+/// What ends a round of workers: the server stopping, or the routes being replaced.
+#[derive(Clone)]
+struct Stop {
+    stop: watch::Receiver<bool>,
+    replaced: Option<watch::Receiver<u64>>,
+}
+
+impl Stop {
+    /// Whether the round is over (a closed channel counts as a stop).
+    fn now(&self) -> bool {
+        *self.stop.borrow()
+            || self.stop.has_changed().is_err()
+            || self
+                .replaced
+                .as_ref()
+                .is_some_and(|r| r.has_changed().unwrap_or(true))
+    }
+
+    /// Resolves when either signal changes. The replacement is awaited on a copy, which takes
+    /// the news; this one keeps it for [`Stop::now`].
+    async fn changed(&mut self) {
+        let Stop { stop, replaced } = self;
+        match replaced {
+            Some(replaced) => {
+                let mut news = replaced.clone();
+                tokio::select! {
+                    _ = stop.changed() => {}
+                    _ = news.changed() => {}
+                }
+            }
+            None => {
+                let _ = stop.changed().await;
+            }
+        }
+    }
 }
 
 struct Worker {
@@ -77,7 +121,7 @@ impl Worker {
         &self.routes.destinations[self.route]
     }
 
-    async fn run(self, mut stop: watch::Receiver<bool>, grace: Duration) {
+    async fn run(self, mut stop: Stop, grace: Duration) {
         let this = Arc::new(self);
         let (results, settling) = mpsc::unbounded_channel();
         let settler = tokio::spawn(settler(
@@ -115,7 +159,7 @@ impl Worker {
         // new work, so a short answer does not mean there is none.
         let mut news = false;
         loop {
-            if *stop.borrow() || stop.has_changed().is_err() {
+            if stop.now() {
                 break;
             }
             while running.try_join_next().is_some() {}
@@ -201,7 +245,7 @@ impl Worker {
                     news = true;
                 }
                 _ = tokio::time::sleep(wait), if ready.is_empty() && leasing.is_none() => exhausted = false,
-                _ = stop.changed() => {}
+                () = stop.changed() => {}
             }
         }
         // A lease still in flight is waited for, so that what it took is handed back now.

@@ -34,8 +34,17 @@ impl Queue for Counting {
     }
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn an_idle_worker_waits_for_work_instead_of_asking_again_and_again() {
+/// One webhook destination whose vendor does not answer (its one attempt fails and waits a
+/// minute for its retry), and a SQLite queue in a folder of its own.
+struct Setup {
+    config: Config,
+    plugins: HashMap<String, Arc<crate::runtime::Plugin>>,
+    routes: Arc<Routes>,
+    dir: tempfile::TempDir,
+    sqlite: Arc<SqliteQueue>,
+}
+
+async fn setup() -> Setup {
     let config = Config::parse(
         r#"
         [[sources]]
@@ -69,6 +78,37 @@ async fn an_idle_worker_waits_for_work_instead_of_asking_again_and_again() {
     let dir = tempfile::tempdir().unwrap();
     let sqlite =
         Arc::new(SqliteQueue::open(&sqlite::path_in(dir.path()), Retention::default()).unwrap());
+    Setup {
+        config,
+        plugins,
+        routes,
+        dir,
+        sqlite,
+    }
+}
+
+/// An intake over `setup`'s routes and queue.
+fn intake(setup: &Setup) -> Intake {
+    Intake {
+        live: Arc::new(crate::live::Live::new(crate::live::Snapshot {
+            config: setup.config.clone(),
+            plugins: setup.plugins.clone(),
+            routes: setup.routes.clone(),
+        })),
+        queue: setup.sqlite.clone(),
+        recent: Default::default(),
+    }
+}
+
+fn event(id: &str) -> serde_json::Value {
+    serde_json::json!({"type": "track", "event": "E", "userId": "u", "messageId": id,
+        "properties": {}})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_idle_worker_waits_for_work_instead_of_asking_again_and_again() {
+    let setup = setup().await;
+    let (routes, sqlite, dir) = (setup.routes.clone(), setup.sqlite.clone(), &setup.dir);
     let queue = Arc::new(Counting {
         inner: sqlite.clone(),
         leases: AtomicUsize::new(0),
@@ -78,6 +118,7 @@ async fn an_idle_worker_waits_for_work_instead_of_asking_again_and_again() {
         routes.clone(),
         queue.clone(),
         stopping,
+        None,
         Duration::from_secs(1),
     ));
 
@@ -87,18 +128,10 @@ async fn an_idle_worker_waits_for_work_instead_of_asking_again_and_again() {
     assert!((1..=2).contains(&idle), "{idle} leases while idle");
 
     // An accepted event wakes the worker at once; after its failed attempt, it waits again.
-    let intake = Intake {
-        live: Arc::new(crate::live::Live::new(crate::live::Snapshot {
-            config,
-            plugins,
-            routes,
-        })),
-        queue: sqlite.clone(),
-        recent: Default::default(),
-    };
-    let event = serde_json::json!({"type": "track", "event": "E", "userId": "u",
-        "messageId": "m-1", "properties": {}});
-    intake.take("app".into(), vec![event]).await.unwrap();
+    intake(&setup)
+        .take("app".into(), vec![event("m-1")])
+        .await
+        .unwrap();
     let log = sqlite::attach(&sqlite::path_in(dir.path())).unwrap();
     let mut attempts = Vec::new();
     for _ in 0..100 {
@@ -120,4 +153,45 @@ async fn an_idle_worker_waits_for_work_instead_of_asking_again_and_again() {
 
     let _ = stop.send(true);
     workers.await.unwrap();
+}
+
+/// Workers of replaced routes stop the moment the replacement is made: an event accepted after
+/// it stays queued for the next round instead of going through the old routes (an operator who
+/// rolled a plugin back gets the old version for every event accepted after the answer).
+#[tokio::test(flavor = "multi_thread")]
+async fn workers_of_replaced_routes_take_nothing_accepted_after_the_replacement() {
+    let setup = setup().await;
+    let (_stop, stopping) = tokio::sync::watch::channel(false);
+    let (generation, replaced) = tokio::sync::watch::channel(0u64);
+    let workers = tokio::spawn(super::run(
+        setup.routes.clone(),
+        setup.sqlite.clone(),
+        stopping,
+        Some(replaced),
+        Duration::from_secs(1),
+    ));
+    // The workers are up and waiting for work.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(!workers.is_finished());
+
+    generation.send_modify(|g| *g += 1);
+    intake(&setup)
+        .take("app".into(), vec![event("m-after")])
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), workers)
+        .await
+        .expect("the workers end once their routes are replaced")
+        .unwrap();
+    let log = sqlite::attach(&sqlite::path_in(setup.dir.path())).unwrap();
+    assert_eq!(
+        sqlite::attempts(&log, &Default::default()).unwrap(),
+        Vec::new(),
+        "no attempt was made by the replaced routes"
+    );
+    assert_eq!(
+        sqlite::pending(&log).unwrap(),
+        vec![("hook".to_string(), 1)],
+        "the event waits for the next round"
+    );
 }
