@@ -157,11 +157,11 @@ pub async fn deliver_live(live: Arc<Live>, queue: Arc<dyn Queue>, mut stop: watc
         // rather than being missed.
         changes.mark_unchanged();
         let routes = live.current().routes.clone();
-        let (restart, restarting) = watch::channel(false);
+        // The workers watch both signals themselves: the server's stop and a replacement.
         let mut workers = tokio::spawn(deliver::run(
             routes,
             queue.clone(),
-            restarting,
+            stop.clone(),
             Some(changes.clone()),
             GRACE,
         ));
@@ -177,7 +177,6 @@ pub async fn deliver_live(live: Arc<Live>, queue: Arc<dyn Queue>, mut stop: watc
                 changed = changes.changed() => Next::after(changed),
             };
         } else {
-            let _ = restart.send(true);
             let _ = workers.await;
         }
         if next == Next::Stop {
