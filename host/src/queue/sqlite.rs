@@ -978,7 +978,7 @@ fn write(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::queue::{NewDelivery, Verdict};
+    use crate::queue::Verdict;
 
     fn synchronous(conn: &Connection) -> i64 {
         conn.pragma_query_value(None, "synchronous", |r| r.get(0))
@@ -1002,20 +1002,11 @@ mod tests {
             level
         };
         let enqueue = |id: &str| {
-            let event = NewEvent {
-                source: "app".into(),
-                message_id: id.into(),
-                timestamp: None,
-                deliveries: vec![NewDelivery {
-                    destination: "d".into(),
-                    subscription: "s".into(),
-                    action: "a".into(),
-                    payload: "{}".into(),
-                    order_key: None,
-                }],
-                refused: Vec::new(),
-            };
-            Op::Enqueue(vec![event], 0, oneshot::channel().0)
+            Op::Enqueue(
+                vec![crate::queue::tests::event(id, "d", None)],
+                0,
+                oneshot::channel().0,
+            )
         };
         let lease = || Op::Lease("d".into(), 10, 0, oneshot::channel().0);
         let settle = |id: i64| {

@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use rusqlite::Connection;
 use std::collections::{BTreeMap, HashSet};
 
-fn event(id: &str, destination: &str, key: Option<&str>) -> NewEvent {
+pub(crate) fn event(id: &str, destination: &str, key: Option<&str>) -> NewEvent {
     NewEvent {
         source: "app".into(),
         message_id: id.into(),
