@@ -8,9 +8,9 @@
 //! - `…_same_instance`: the same calls on one long-lived instance (each with a fresh request
 //!   budget, so every call really sends; a call the sandbox stops fails the benchmark); the
 //!   difference is the per-invocation cost of isolation (new store, instance, memory reset).
-//! - `interleaved` (printed first, outside criterion): fresh calls, warm calls and bare
-//!   instantiations measured in turn, round after round, so both sides of the difference see the
-//!   same machine. On this shared machine criterion's rows, each measured in its own few
+//! - `interleaved` (printed first, outside criterion): fresh calls, warm calls, bare
+//!   instantiations, and warm calls each followed by an unrelated instantiation, measured in
+//!   turn, round after round, so both sides of the difference see the same machine. On this shared machine criterion's rows, each measured in its own few
 //!   seconds, moved the difference between 36 and 58 µs from one run to the next.
 //!
 //! `cargo bench -p switchyard --bench invocation [-- interleaved | FILTER]`
@@ -58,6 +58,7 @@ fn bench(c: &mut Criterion) {
                 settings,
                 &dry_run,
                 n,
+                false,
             ))
             .expect("calls")
         })
@@ -70,6 +71,7 @@ fn bench(c: &mut Criterion) {
                 settings,
                 &dry_run,
                 n,
+                false,
             ))
             .expect("calls")
         })
@@ -100,6 +102,12 @@ fn bench(c: &mut Criterion) {
 /// Fresh and warm calls measured in turn, round by round, so that both see the same machine: the
 /// per-round difference is the cost of isolation with the noise of a shared machine mostly
 /// cancelled out. Criterion's rows above measure each benchmark in its own stretch of time.
+/// Each kind of measurement runs its calls inside one `block_on`, as a delivery worker makes
+/// them inside one task (entering the runtime for every call would add 2–3 µs to one side).
+///
+/// The fourth kind, warm calls each followed by an unrelated instantiation, shows where the
+/// overhead goes: if it costs about the fresh calls, an instantiation slows the work after it
+/// beyond its own time, and the fresh instance's call is no slower for being fresh.
 fn interleaved() {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -112,47 +120,54 @@ fn interleaved() {
     let options = dry_run();
     let per_call = |d: std::time::Duration, n: u64| d.as_secs_f64() * 1e6 / n as f64;
     let (rounds, n) = (30, 1000u64);
-    let (mut fresh, mut warm, mut instances, mut overhead) = (vec![], vec![], vec![], vec![]);
+    let warm_calls = |between| {
+        let took = rt.block_on(plugin.time_calls_on_one_instance(
+            "postToChannel",
+            &good,
+            "{}",
+            &options,
+            n,
+            between,
+        ));
+        per_call(took.expect("calls"), n)
+    };
+    let mut rows = [(); 5].map(|()| Vec::with_capacity(rounds));
     for _ in 0..rounds {
         let started = std::time::Instant::now();
-        for _ in 0..n {
-            let done = rt.block_on(plugin.perform("postToChannel", &good, "{}", &options));
-            assert!(done.results[0].is_ok(), "{done:?}");
-        }
-        let f = per_call(started.elapsed(), n);
-        let w = per_call(
-            rt.block_on(plugin.time_calls_on_one_instance(
-                "postToChannel",
-                &good,
-                "{}",
-                &options,
-                n,
-            ))
-            .expect("calls"),
-            n,
-        );
-        let i = per_call(
+        rt.block_on(async {
+            for _ in 0..n {
+                let done = plugin.perform("postToChannel", &good, "{}", &options).await;
+                assert!(done.results[0].is_ok(), "{done:?}");
+            }
+        });
+        let fresh = per_call(started.elapsed(), n);
+        let warm = warm_calls(false);
+        let instances = per_call(
             rt.block_on(plugin.time_instantiations(&options, n))
                 .expect("instances"),
             n,
         );
-        fresh.push(f);
-        warm.push(w);
-        instances.push(i);
-        overhead.push(f - w);
+        let warm_after_instance = warm_calls(true);
+        for (row, value) in rows.iter_mut().zip([
+            fresh,
+            warm,
+            instances,
+            warm_after_instance,
+            fresh - warm,
+        ]) {
+            row.push(value);
+        }
     }
-    let median = |v: &mut Vec<f64>| {
+    let [fresh, warm, instances, warm_after_instance, overhead] = rows.map(|mut v| {
         v.sort_by(f64::total_cmp);
         v[v.len() / 2]
-    };
+    });
     println!(
         "interleaved ({rounds} rounds of {n} calls each, medians of the round means): \
-         slack_dry_run {:.1} µs, slack_dry_run_same_instance {:.1} µs, instantiate_and_drop \
-         {:.1} µs; isolation overhead (fresh - warm, per round) {:.1} µs",
-        median(&mut fresh),
-        median(&mut warm),
-        median(&mut instances),
-        median(&mut overhead)
+         slack_dry_run {fresh:.1} µs, slack_dry_run_same_instance {warm:.1} µs, \
+         instantiate_and_drop {instances:.1} µs, same instance with an unrelated instance \
+         created and dropped after each call {warm_after_instance:.1} µs; isolation overhead \
+         (fresh - warm, per round) {overhead:.1} µs"
     );
 }
 

@@ -563,7 +563,10 @@ impl Plugin {
 
     /// Benchmark hook: the time of `n` `perform` calls on one long-lived instance, without the
     /// fresh store and instance production uses. Comparing it with [`Plugin::perform`] in the
-    /// same run separates the cost of isolation from the cost of the plugin's work.
+    /// same run separates the cost of isolation from the cost of the plugin's work. With
+    /// `instantiate_between`, an unrelated store and instance is also created and dropped
+    /// after every call (the calls keep their own instance): what an instantiation costs the
+    /// work that follows it, beside its own time.
     #[doc(hidden)]
     pub async fn time_calls_on_one_instance(
         &self,
@@ -572,6 +575,7 @@ impl Plugin {
         settings: &str,
         options: &InvokeOptions,
         n: u64,
+        instantiate_between: bool,
     ) -> anyhow::Result<std::time::Duration> {
         let breach = Breach::default();
         let logs = Logs::new(u64::MAX, breach.clone());
@@ -589,6 +593,9 @@ impl Plugin {
                 anyhow::bail!("the sandbox stopped a call: {failure}");
             }
             let _ = answer;
+            if instantiate_between {
+                self.time_instantiations(options, 1).await?;
+            }
         }
         Ok(started.elapsed())
     }
