@@ -148,13 +148,10 @@ fn interleaved() {
             n,
         );
         let warm_after_instance = warm_calls(true);
-        for (row, value) in rows.iter_mut().zip([
-            fresh,
-            warm,
-            instances,
-            warm_after_instance,
-            fresh - warm,
-        ]) {
+        for (row, value) in
+            rows.iter_mut()
+                .zip([fresh, warm, instances, warm_after_instance, fresh - warm])
+        {
             row.push(value);
         }
     }
