@@ -10,15 +10,18 @@
 //!   difference is the per-invocation cost of isolation (new store, instance, memory reset).
 //! - `interleaved` (printed first, outside criterion): fresh calls, warm calls, bare
 //!   instantiations, and warm calls each followed by an unrelated instantiation, measured in
-//!   turn, round after round, so both sides of the difference see the same machine. On this shared machine criterion's rows, each measured in its own few
-//!   seconds, moved the difference between 36 and 58 µs from one run to the next.
+//!   turn, round after round, so both sides of the difference see the same machine. On this
+//!   shared machine criterion's rows, each measured in its own few seconds, moved the
+//!   difference between 36 and 58 µs from one run to the next.
 //!
 //! `cargo bench -p switchyard --bench invocation [-- interleaved | FILTER]`
 
 use criterion::{Criterion, criterion_group};
 use serde_json::json;
 use std::sync::Arc;
-use switchyard::runtime::{InvokeOptions, Mode, NetPolicy, Responder, Runtime, RuntimeConfig};
+use switchyard::runtime::{
+    InvokeOptions, Mode, NetPolicy, Plugin, Responder, Runtime, RuntimeConfig,
+};
 
 fn bench(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
@@ -82,34 +85,18 @@ fn bench(c: &mut Criterion) {
                 .expect("instances")
         })
     });
-    // Fresh calls made inside one `block_on` per sample, as the rows above and as a delivery
-    // worker makes them from one task; entering the runtime per call would add 2-3 µs to
-    // these rows only.
-    let fresh_calls = |plugin: &switchyard::runtime::Plugin, payload: &str, n: u64| {
-        rt.block_on(async {
-            let started = std::time::Instant::now();
-            for _ in 0..n {
-                std::hint::black_box(
-                    plugin
-                        .perform("postToChannel", payload, settings, &dry_run)
-                        .await,
-                );
-            }
-            started.elapsed()
-        })
-    };
     group.bench_function("slack_refused_payload", |b| {
-        b.iter_custom(|n| fresh_calls(&plugin, &refused, n))
+        b.iter_custom(|n| fresh_calls(&rt, &plugin, &refused, &dry_run, n))
     });
     group.bench_function("slack_dry_run", |b| {
-        b.iter_custom(|n| fresh_calls(&plugin, &good, n))
+        b.iter_custom(|n| fresh_calls(&rt, &plugin, &good, &dry_run, n))
     });
     // The pool's keep-resident setting, compared in the same run (the default is above).
     for keep in [0, 4 << 20] {
         let plugin = load(keep);
         group.bench_function(
             format!("slack_dry_run_keep_resident_{}k", keep >> 10),
-            |b| b.iter_custom(|n| fresh_calls(&plugin, &good, n)),
+            |b| b.iter_custom(|n| fresh_calls(&rt, &plugin, &good, &dry_run, n)),
         );
     }
     group.finish();
@@ -134,6 +121,8 @@ fn interleaved() {
     let plugin = rt.block_on(runtime.load(bytes, "slack")).expect("load");
     let (good, _) = payloads();
     let options = dry_run();
+    let done = rt.block_on(plugin.perform("postToChannel", &good, "{}", &options));
+    assert!(done.results[0].is_ok(), "{done:?}");
     let per_call = |d: std::time::Duration, n: u64| d.as_secs_f64() * 1e6 / n as f64;
     let (rounds, n) = (30, 1000u64);
     let warm_calls = |between| {
@@ -149,14 +138,7 @@ fn interleaved() {
     };
     let mut rows = [(); 5].map(|()| Vec::with_capacity(rounds));
     for _ in 0..rounds {
-        let started = std::time::Instant::now();
-        rt.block_on(async {
-            for _ in 0..n {
-                let done = plugin.perform("postToChannel", &good, "{}", &options).await;
-                assert!(done.results[0].is_ok(), "{done:?}");
-            }
-        });
-        let fresh = per_call(started.elapsed(), n);
+        let fresh = per_call(fresh_calls(&rt, &plugin, &good, &options, n), n);
         let warm = warm_calls(false);
         let instances = per_call(
             rt.block_on(plugin.time_instantiations(&options, n))
@@ -182,6 +164,29 @@ fn interleaved() {
          created and dropped after each call {warm_after_instance:.1} µs; isolation overhead \
          (fresh - warm, per round) {overhead:.1} µs"
     );
+}
+
+/// The time of `n` calls, each in a fresh store and instance, made inside one `block_on` as a
+/// delivery worker makes them from one task (entering the runtime per call would add 2-3 µs
+/// to the fresh side of every comparison).
+fn fresh_calls(
+    rt: &tokio::runtime::Runtime,
+    plugin: &Plugin,
+    payload: &str,
+    options: &InvokeOptions,
+    n: u64,
+) -> std::time::Duration {
+    rt.block_on(async {
+        let started = std::time::Instant::now();
+        for _ in 0..n {
+            std::hint::black_box(
+                plugin
+                    .perform("postToChannel", payload, "{}", options)
+                    .await,
+            );
+        }
+        started.elapsed()
+    })
 }
 
 /// The Slack payload the action accepts, and one it refuses before any HTTP (not a Slack URL).
