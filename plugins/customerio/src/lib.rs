@@ -127,6 +127,9 @@ const TRACK_CALLS: &str = "type = \"track\" and event != \"Application Installed
     != \"User Deleted\" and event != \"User Suppressed\" and event != \"User Unsuppressed\" and \
     event != \"Object Deleted\" and event != \"Report Delivery Event\" and event != \"Report \
     Content Event\"";
+const DEVICE_UPDATED: &str = "event = \"Application Installed\" or event = \"Application Opened\" or \
+    event = \"Device Created or Updated\"";
+const DEVICE_DELETED: &str = "event = \"Application Uninstalled\" or event = \"Device Deleted\"";
 
 /// The Customer.io plugin.
 pub fn plugin() -> Plugin {
@@ -139,13 +142,9 @@ pub fn plugin() -> Plugin {
         (
             "Create or Update Device",
             "createUpdateDevice",
-            "event = \"Application Installed\" or event = \"Application Opened\" or event = \"Device Created or Updated\"",
+            DEVICE_UPDATED,
         ),
-        (
-            "Delete Device",
-            "deleteDevice",
-            "event = \"Application Uninstalled\" or event = \"Device Deleted\"",
-        ),
+        ("Delete Device", "deleteDevice", DEVICE_DELETED),
         (
             "Delete Relationship",
             "deleteRelationship",
@@ -292,7 +291,7 @@ pub fn plugin() -> Plugin {
                     convert_timestamp(),
                 ]
             )
-            .default_trigger("type = \"track\""),
+            .default_trigger(TRACK_CALLS),
             track_event,
             track_event_batch
         ))
@@ -398,7 +397,7 @@ pub fn plugin() -> Plugin {
                     convert_timestamp(),
                 ]
             )
-            .default_trigger("event = \"Application Installed\" or event = \"Application Opened\""),
+            .default_trigger(DEVICE_UPDATED),
             create_update_device,
             create_update_device_batch
         ))
@@ -418,7 +417,7 @@ pub fn plugin() -> Plugin {
                     .required(),
                 ]
             )
-            .default_trigger("event = \"Application Uninstalled\""),
+            .default_trigger(DEVICE_DELETED),
             delete_device,
             delete_device_batch
         ))
@@ -659,6 +658,14 @@ pub fn plugin() -> Plugin {
                     Field::datetime("timestamp", "Timestamp")
                         .description("When the metric happened; now when absent.")
                         .default(path("$.timestamp")),
+                    // Declared as the reference declares them, so mappings carry over; this
+                    // action is never batched (Customer.io's metrics endpoint takes one).
+                    Field::boolean("enable_batching", "Enable Batching")
+                        .description("Kept for compatibility; metrics are sent one by one.")
+                        .default(json!(true)),
+                    Field::number("batch_size", "Batch Size")
+                        .description("Kept for compatibility; metrics are sent one by one.")
+                        .default(json!(50)),
                 ],
             )
             .default_trigger("event = \"Report Delivery Event\"")

@@ -241,3 +241,146 @@ fn objects_for_identified_and_anonymous_people_go_in_separate_batches() {
     assert_eq!(actions(0), [json!("identify"), json!("identify")]);
     assert_eq!(actions(1), [json!("identify_anonymous")]);
 }
+
+#[test]
+fn people_are_deleted_suppressed_and_unsuppressed_by_any_identifier() {
+    let http = FakeHttp::new();
+    perform(&http, "deletePerson", json!({"person_id": "u-9"})).unwrap();
+    perform(
+        &http,
+        "suppressPerson",
+        json!({"person_id": "ann@example.com"}),
+    )
+    .unwrap();
+    perform(&http, "unsuppressPerson", json!({"person_id": "cio_f00"})).unwrap();
+    let requests = http.requests();
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.method == "POST" && r.url == "https://track.customer.io/api/v2/entity")
+    );
+    assert_eq!(
+        sent(&http, 0),
+        json!({"type": "person", "action": "delete", "identifiers": {"id": "u-9"}})
+    );
+    assert_eq!(
+        sent(&http, 1),
+        json!({"type": "person", "action": "suppress",
+            "identifiers": {"email": "ann@example.com"}})
+    );
+    assert_eq!(
+        sent(&http, 2),
+        json!({"type": "person", "action": "unsuppress", "identifiers": {"cio_id": "f00"}})
+    );
+}
+
+#[test]
+fn devices_and_objects_are_deleted() {
+    let http = FakeHttp::new();
+    perform(
+        &http,
+        "deleteDevice",
+        json!({"person_id": "u-1", "device_id": "tok-1"}),
+    )
+    .unwrap();
+    perform(
+        &http,
+        "deleteObject",
+        json!({"object_id": "acme", "object_type_id": "3"}),
+    )
+    .unwrap();
+    perform(&http, "deleteObject", json!({"object_id": "globex"})).unwrap();
+    assert_eq!(
+        sent(&http, 0),
+        json!({"type": "person", "action": "delete_device", "identifiers": {"id": "u-1"},
+            "device": {"token": "tok-1"}})
+    );
+    assert_eq!(
+        sent(&http, 1),
+        json!({"type": "object", "action": "delete",
+            "identifiers": {"object_id": "acme", "object_type_id": "3"}})
+    );
+    assert_eq!(
+        sent(&http, 2),
+        json!({"type": "object", "action": "delete",
+            "identifiers": {"object_id": "globex", "object_type_id": "1"}})
+    );
+}
+
+#[test]
+fn answers_become_typed_errors_and_events_naming_no_one_are_not_sent() {
+    let http = FakeHttp::new();
+    let err = perform(&http, "deletePerson", json!({})).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidPayload(m) if m.contains("person_id")),
+        "{err:?}"
+    );
+    assert!(http.requests().is_empty(), "nothing half-formed is sent");
+
+    http.respond(Response::new(429, "slow down").with_header("Retry-After", "30"));
+    let err = perform(&http, "deletePerson", json!({"person_id": "u-1"})).unwrap_err();
+    assert!(
+        matches!(&err, Error::RateLimited { retry_after: Some(d), .. } if d.as_secs() == 30),
+        "{err:?}"
+    );
+    http.respond(Response::new(401, "bad credentials"));
+    let err = perform(&http, "deletePerson", json!({"person_id": "u-1"})).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Auth {
+                status: Some(401),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    http.respond(Response::new(400, r#"{"errors":[{"reason":"bad"}]}"#));
+    let err = perform(&http, "deletePerson", json!({"person_id": "u-1"})).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Permanent {
+                status: Some(400),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn default_triggers_match_the_presets_as_in_the_reference() {
+    let manifest = switchyard_plugin_sdk::__private::describe(&plugin());
+    assert_eq!(manifest.actions.len(), 15);
+    assert_eq!(manifest.presets.len(), 15);
+    for preset in &manifest.presets {
+        let action = manifest
+            .actions
+            .iter()
+            .find(|a| a.id == preset.action)
+            .unwrap();
+        assert_eq!(
+            action.default_trigger.as_deref(),
+            Some(preset.trigger.as_str()),
+            "{}",
+            action.id
+        );
+    }
+    let device = manifest
+        .presets
+        .iter()
+        .find(|p| p.action == "deleteDevice")
+        .unwrap();
+    assert_eq!(
+        device.trigger,
+        "event = \"Application Uninstalled\" or event = \"Device Deleted\""
+    );
+    let secrets: Vec<&str> = manifest
+        .settings
+        .iter()
+        .filter(|s| s.secret)
+        .map(|s| s.key.as_str())
+        .collect();
+    assert_eq!(secrets, ["siteId", "apiKey"]);
+}
