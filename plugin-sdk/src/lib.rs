@@ -108,6 +108,7 @@
 #![doc(test(attr(deny(warnings), allow(dead_code))))]
 
 mod context;
+pub mod currency;
 pub mod date;
 mod error;
 #[doc(hidden)]

@@ -3,7 +3,7 @@
 use crate::user_data;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use switchyard_plugin_sdk::{Context, Error};
+use switchyard_plugin_sdk::{Context, Error, currency};
 
 pub(crate) const API: &str = "https://graph.facebook.com/v24.0";
 
@@ -88,7 +88,7 @@ fn check(kind: &Kind, p: &Payload, user: &Map<String, Value>) -> Result<(), Erro
         None if kind.event == "Purchase" => {
             return Err(invalid("Must include a currency for Purchase events"));
         }
-        Some(c) if !(c.len() == 3 && c.bytes().all(|b| b.is_ascii_uppercase())) => {
+        Some(c) if !currency::is_iso_4217(c) => {
             return Err(invalid(format!("{c} is not a valid currency code.")));
         }
         _ => {}

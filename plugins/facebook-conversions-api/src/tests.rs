@@ -166,3 +166,107 @@ fn graph_api_errors_keep_metas_message() {
         "{err:?}"
     );
 }
+
+#[test]
+fn each_standard_event_sends_its_name_and_only_its_custom_data_keys() {
+    // Every key any action may send, so each action's own list shows in what it keeps.
+    let all = json!({"action_source": "website", "event_time": "2026-11-29T08:00:00Z",
+        "user_data": user(), "currency": "EUR", "value": 120, "net_revenue": 100,
+        "content_ids": ["JFK-LIS"], "content_name": "Lisbon", "content_type": "product",
+        "contents": [{"id": "JFK-LIS", "quantity": 2, "delivery_category": "home_delivery"}],
+        "num_items": 2, "content_category": "flights", "search_string": "lisbon",
+        "custom_data": {"cabin": "economy"}});
+    let cases = [
+        (
+            "initiateCheckout",
+            "InitiateCheckout",
+            json!({"cabin": "economy", "currency": "EUR", "value": 120,
+                "content_ids": ["JFK-LIS"], "num_items": 2, "content_category": "flights",
+                "contents": [{"id": "JFK-LIS", "quantity": 2,
+                    "delivery_category": "home_delivery"}]}),
+        ),
+        (
+            "addToCart",
+            "AddToCart",
+            json!({"cabin": "economy", "currency": "EUR", "value": 120,
+                "content_ids": ["JFK-LIS"], "content_name": "Lisbon", "content_type": "product",
+                "contents": [{"id": "JFK-LIS", "quantity": 2,
+                    "delivery_category": "home_delivery"}]}),
+        ),
+        (
+            "viewContent",
+            "ViewContent",
+            json!({"cabin": "economy", "currency": "EUR", "value": 120,
+                "content_ids": ["JFK-LIS"], "content_name": "Lisbon", "content_type": "product",
+                "content_category": "flights",
+                "contents": [{"id": "JFK-LIS", "quantity": 2,
+                    "delivery_category": "home_delivery"}]}),
+        ),
+        (
+            "search",
+            "Search",
+            json!({"cabin": "economy", "currency": "EUR", "value": 120,
+                "content_ids": ["JFK-LIS"], "content_category": "flights",
+                "search_string": "lisbon",
+                "contents": [{"id": "JFK-LIS", "quantity": 2,
+                    "delivery_category": "home_delivery"}]}),
+        ),
+    ];
+    for (action, name, custom) in cases {
+        let http = FakeHttp::new();
+        perform(&http, action, all.clone()).unwrap();
+        let sent = &http.requests()[0];
+        assert_eq!(sent.url, "https://graph.facebook.com/v24.0/123456/events");
+        assert_eq!(
+            sent.json(),
+            json!({"data": [{"event_name": name, "event_time": "2026-11-29T08:00:00Z",
+                "action_source": "website",
+                "user_data": {"external_id": [sha("u-42")], "em": sha("ann@example.com"),
+                    "client_user_agent": "Mozilla/5.0", "client_ip_address": "203.0.113.9"},
+                "custom_data": custom}]}),
+            "{action}"
+        );
+    }
+}
+
+#[test]
+fn test_event_codes_settings_and_throttling() {
+    let http = FakeHttp::new();
+    let payload = json!({"action_source": "app", "event_time": "1", "user_data": user()});
+    plugin()
+        .perform(
+            &mut Context::fake(&http),
+            "pageView",
+            &payload,
+            &json!({"pixelId": "123456", "accessToken": "t", "testEventCode": "TEST123"}),
+        )
+        .unwrap();
+    assert_eq!(http.requests()[0].json()["test_event_code"], "TEST123");
+
+    let err = plugin()
+        .perform(
+            &mut Context::fake(&http),
+            "pageView",
+            &payload,
+            &json!({"pixelId": "12/34", "accessToken": "t"}),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidSettings(m) if m.contains("pixelId")),
+        "{err:?}"
+    );
+    assert_eq!(http.requests().len(), 1, "a bad pixel id sends nothing");
+
+    http.respond(
+        Response::new(
+            429,
+            r#"{"error":{"message":"User request limit reached","code":17}}"#,
+        )
+        .with_header("Retry-After", "60"),
+    );
+    let err = perform(&http, "pageView", payload).unwrap_err();
+    assert!(
+        matches!(&err, Error::RateLimited { retry_after: Some(d), .. } if d.as_secs() == 60),
+        "{err:?}"
+    );
+}

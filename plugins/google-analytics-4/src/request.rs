@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use switchyard_plugin_sdk::{Context, Error};
+use switchyard_plugin_sdk::{Context, Error, currency};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -103,9 +103,9 @@ fn text<'a>(p: &'a Payload, key: &str) -> Option<&'a str> {
     p.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
-/// A three-letter code (checked in upper case; sent as given, as the reference does).
+/// An ISO 4217 code (checked in upper case; sent as given, as the reference does).
 fn check_currency(code: &str) -> Result<(), Error> {
-    if code.len() == 3 && code.bytes().all(|b| b.is_ascii_alphabetic()) {
+    if currency::is_iso_4217(&code.to_ascii_uppercase()) {
         Ok(())
     } else {
         Err(invalid(format!("{code} is not a valid currency code.")))

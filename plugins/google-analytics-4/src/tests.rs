@@ -204,3 +204,174 @@ fn every_reference_action_is_declared() {
         assert!(p.find_action(id).is_some(), "{id}");
     }
 }
+
+#[test]
+fn each_action_sends_its_event_name_with_only_its_parameters() {
+    // One payload holding every parameter any action sends; each action must keep exactly the
+    // parameters the reference lists for it.
+    let all = json!({"client_id": "c-1", "currency": "EUR", "value": 120,
+        "items": [{"item_id": "JFK-LIS", "item_name": "Lisbon", "price": 120, "quantity": 1}],
+        "transaction_id": "o-1", "affiliation": "app", "coupon": "SUMMER", "shipping": 5,
+        "tax": 10, "item_list_id": "l-1", "item_list_name": "Deals", "payment_type": "card",
+        "creative_name": "banner", "creative_slot": "top", "location_id": "home",
+        "promotion_id": "p-1", "promotion_name": "Summer sale", "search_term": "lisbon",
+        "method": "Google", "page_location": "https://fly.example/deals",
+        "page_referrer": "https://search.example", "page_title": "Deals"});
+    let promotion = [
+        "creative_name",
+        "creative_slot",
+        "location_id",
+        "promotion_id",
+        "promotion_name",
+        "items",
+    ];
+    let cases: [(&str, &str, &[&str]); 18] = [
+        (
+            "purchase",
+            "purchase",
+            &[
+                "affiliation",
+                "coupon",
+                "currency",
+                "items",
+                "transaction_id",
+                "shipping",
+                "value",
+                "tax",
+            ],
+        ),
+        (
+            "refund",
+            "refund",
+            &[
+                "currency",
+                "transaction_id",
+                "value",
+                "affiliation",
+                "coupon",
+                "shipping",
+                "tax",
+                "items",
+            ],
+        ),
+        ("addToCart", "add_to_cart", &["currency", "items", "value"]),
+        (
+            "removeFromCart",
+            "remove_from_cart",
+            &["currency", "value", "items"],
+        ),
+        (
+            "addToWishlist",
+            "add_to_wishlist",
+            &["currency", "value", "items"],
+        ),
+        ("viewCart", "view_cart", &["currency", "value", "items"]),
+        ("viewItem", "view_item", &["currency", "items", "value"]),
+        (
+            "viewItemList",
+            "view_item_list",
+            &["item_list_id", "item_list_name", "items"],
+        ),
+        (
+            "selectItem",
+            "select_item",
+            &["items", "item_list_name", "item_list_id"],
+        ),
+        (
+            "beginCheckout",
+            "begin_checkout",
+            &["coupon", "currency", "items", "value"],
+        ),
+        (
+            "addPaymentInfo",
+            "add_payment_info",
+            &["currency", "value", "coupon", "payment_type", "items"],
+        ),
+        ("selectPromotion", "select_promotion", &promotion),
+        ("viewPromotion", "view_promotion", &promotion),
+        ("search", "search", &["search_term"]),
+        ("signUp", "sign_up", &["method"]),
+        ("login", "login", &["method"]),
+        ("generateLead", "generate_lead", &["currency", "value"]),
+        (
+            "pageView",
+            "page_view",
+            &["page_location", "page_referrer", "page_title"],
+        ),
+    ];
+    for (action, name, keys) in cases {
+        let http = FakeHttp::new();
+        perform(&http, action, all.clone()).unwrap();
+        let mut params: serde_json::Map<String, Value> = keys
+            .iter()
+            .map(|k| (k.to_string(), all[k].clone()))
+            .collect();
+        params.insert("engagement_time_msec".into(), json!(1));
+        let sent = &http.requests()[0];
+        assert_eq!(sent.method, "POST", "{action}");
+        assert_eq!(
+            sent.url,
+            "https://www.google-analytics.com/mp/collect?api_secret=ga-secret&measurement_id=G-ABC123"
+        );
+        assert_eq!(
+            sent.json(),
+            json!({"client_id": "c-1", "events": [{"name": name, "params": params}]}),
+            "{action}"
+        );
+    }
+}
+
+#[test]
+fn currencies_must_be_iso_codes_in_any_case_and_are_sent_as_written() {
+    let http = FakeHttp::new();
+    perform(
+        &http,
+        "viewCart",
+        json!({"client_id": "c", "currency": "eur", "value": 3, "items": [{"item_id": "a"}]}),
+    )
+    .unwrap();
+    assert_eq!(
+        http.requests()[0].json()["events"][0]["params"]["currency"],
+        "eur"
+    );
+    for (payload, code) in [
+        (
+            json!({"client_id": "c", "currency": "XYZ", "items": [{"item_id": "a"}]}),
+            "XYZ",
+        ),
+        (
+            json!({"client_id": "c", "items": [{"item_id": "a", "currency": "ABC"}]}),
+            "ABC",
+        ),
+    ] {
+        let err = perform(&http, "addToCart", payload).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidPayload(m) if m == &format!("{code} is not a valid currency code.")),
+            "{err:?}"
+        );
+    }
+    assert_eq!(http.requests().len(), 1);
+}
+
+#[test]
+fn throttling_and_refusals_are_classified() {
+    let http = FakeHttp::new();
+    http.respond(Response::new(429, "").with_header("Retry-After", "5"));
+    http.respond(Response::new(400, "bad request"));
+    let err = perform(&http, "login", json!({"client_id": "c"})).unwrap_err();
+    assert!(
+        matches!(&err, Error::RateLimited { retry_after: Some(d), .. } if d.as_secs() == 5),
+        "{err:?}"
+    );
+    let err = perform(&http, "login", json!({"client_id": "c"})).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Permanent {
+                status: Some(400),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
