@@ -2,7 +2,8 @@
 //!
 //! One difference from the reference: TikTok answers some refusals with HTTP 200 and a
 //! non-zero `code` in the body. The reference counts those as delivered; here they fail with
-//! TikTok's message, so they show in the delivery log and dead letters.
+//! TikTok's message, classified by code (throttling and TikTok's own failures are retried), so
+//! they show in the delivery log and dead letters.
 
 use crate::hash;
 use serde::Deserialize;
@@ -240,13 +241,32 @@ pub(crate) fn report_web_event(ctx: &mut Context, p: Payload, s: Settings) -> Re
     }) = serde_json::from_slice::<Answer>(&response.body)
         && code != 0
     {
-        return Err(Error::Permanent {
-            message: format!(
-                "TikTok refused the event (code {code}): {}",
-                message.unwrap_or_default()
-            ),
-            status: Some(response.status),
-        });
+        let message = format!(
+            "TikTok refused the event (code {code}): {}",
+            message.unwrap_or_default()
+        );
+        return Err(classify_code(code, message, response.status));
     }
     Ok(())
+}
+
+/// TikTok's Business API codes in a 200 answer: 40100 and 42900 are throttling (retried after
+/// backoff), 40102/40104/40105 a missing, expired or wrong access token, 5xxxx TikTok's own
+/// failures (retried); the rest say the event itself is wrong.
+fn classify_code(code: i64, message: String, status: u16) -> Error {
+    match code {
+        40100 | 42900 => Error::rate_limited(message, None),
+        40102 | 40104 | 40105 => Error::Auth {
+            message,
+            status: Some(status),
+        },
+        50000..=59999 => Error::Retryable {
+            message,
+            status: Some(status),
+        },
+        _ => Error::Permanent {
+            message,
+            status: Some(status),
+        },
+    }
 }

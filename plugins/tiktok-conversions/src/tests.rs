@@ -169,3 +169,44 @@ fn bad_input_and_refusals() {
         "{err:?}"
     );
 }
+
+#[test]
+fn throttling_token_and_server_codes_are_classified() {
+    let http = FakeHttp::new();
+    let page = || json!({"event": "PageView"});
+    http.respond(Response::new(429, "").with_header("Retry-After", "10"));
+    let err = perform(&http, page()).unwrap_err();
+    assert!(
+        matches!(&err, Error::RateLimited { retry_after: Some(d), .. } if d.as_secs() == 10),
+        "{err:?}"
+    );
+    for (code, check) in [
+        (
+            40100,
+            (|e: &Error| matches!(e, Error::RateLimited { .. })) as fn(&Error) -> bool,
+        ),
+        (40105, |e| matches!(e, Error::Auth { .. })),
+        (51000, |e| matches!(e, Error::Retryable { .. })),
+        (40001, |e| matches!(e, Error::Permanent { .. })),
+    ] {
+        http.respond(Response::new(
+            200,
+            format!(r#"{{"code":{code},"message":"refused"}}"#),
+        ));
+        let err = perform(&http, page()).unwrap_err();
+        assert!(check(&err), "{code}: {err:?}");
+        assert!(err.to_string().contains(&format!("code {code}")), "{err}");
+    }
+    let err = plugin()
+        .perform(
+            &mut Context::fake(&http),
+            "reportWebEvent",
+            &page(),
+            &json!({"accessToken": "t"}),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidSettings(m) if m.contains("pixelCode")),
+        "{err:?}"
+    );
+}
