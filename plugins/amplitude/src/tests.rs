@@ -475,3 +475,20 @@ fn the_manifest_follows_the_reference() {
         .collect();
     assert_eq!(secrets, ["apiKey", "secretKey"]);
 }
+
+#[test]
+fn settings_without_an_api_key_are_refused_naming_it() {
+    let http = FakeHttp::new();
+    let err = perform_with(
+        &http,
+        "logEventV2",
+        json!({"user_id": "user-1234", "event_type": "E"}),
+        json!({"endpoint": "europe"}),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidSettings(m) if m.contains("apiKey")),
+        "{err:?}"
+    );
+    assert!(http.requests().is_empty());
+}

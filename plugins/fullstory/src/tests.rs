@@ -112,3 +112,21 @@ fn session_ids_come_from_the_last_path_segment() {
     assert_eq!(session_id("https://app.fullstory.com/ui/").as_deref(), None);
     assert_eq!(session_id("plain-id").as_deref(), Some("plain-id"));
 }
+
+#[test]
+fn settings_without_an_api_key_are_refused_naming_it() {
+    let http = FakeHttp::new();
+    let err = plugin()
+        .perform(
+            &mut Context::fake(&http),
+            "trackEventV2",
+            &json!({"userId": "u-42", "name": "Trip Booked"}),
+            &json!({}),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidSettings(m) if m.contains("apiKey")),
+        "{err:?}"
+    );
+    assert!(http.requests().is_empty());
+}

@@ -122,6 +122,7 @@ mod tests {
         let http = FakeHttp::new();
         http.respond(Response::new(500, "oops"));
         http.respond(Response::new(404, "no_service"));
+        http.respond(Response::new(429, "rate_limited").with_header("Retry-After", "30"));
         let run = |http: &FakeHttp| {
             plugin().perform(
                 &mut Context::fake(http),
@@ -144,5 +145,10 @@ mod tests {
                 ..
             })
         ));
+        let err = run(&http).unwrap_err();
+        assert!(
+            matches!(&err, Error::RateLimited { retry_after: Some(d), .. } if d.as_secs() == 30),
+            "{err:?}"
+        );
     }
 }
