@@ -137,20 +137,27 @@ fn context() -> Context {
     Context::fake(&crate::FakeHttp::new())
 }
 
-/// `perform`, as exported.
-pub fn perform(p: &Plugin, action: &str, payload: &str, settings: &str) -> Result<(), ActionError> {
-    p.perform_text(&mut context(), action, payload, settings)
+/// `perform`, as exported: the plugin is built lean, with only what a call needs.
+pub fn perform(
+    build: fn() -> Plugin,
+    action: &str,
+    payload: &str,
+    settings: &str,
+) -> Result<(), ActionError> {
+    crate::plugin::build_for_call(build)
+        .perform_text(&mut context(), action, payload, settings)
         .map_err(action_error)
 }
 
-/// `perform-batch`, as exported.
+/// `perform-batch`, as exported: the plugin is built lean, with only what a call needs.
 pub fn perform_batch(
-    p: &Plugin,
+    build: fn() -> Plugin,
     action: &str,
     payloads: &[String],
     settings: &str,
 ) -> Vec<Result<(), ActionError>> {
-    p.perform_batch_text(&mut context(), action, payloads, settings)
+    crate::plugin::build_for_call(build)
+        .perform_batch_text(&mut context(), action, payloads, settings)
         .into_iter()
         .map(|r| r.map_err(action_error))
         .collect()

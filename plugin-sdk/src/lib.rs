@@ -103,6 +103,13 @@
 //! Try it without a network: `switchyard run target/wasm32-wasip2/release/switchyard_plugin_hello.wasm
 //! --action greet --event event.json --settings settings.json --dry-run` prints the mapped payload
 //! and the exact request the plugin would send.
+//!
+//! # Cost per call
+//!
+//! Every call runs in a fresh instance, so `plugin()` runs once per call. For a call it runs in
+//! a lean mode where the builders keep only action ids, functions and batch sizes, and
+//! [`mapping::path`] skips building its value. Keep `plugin()` to the builders: work done
+//! around them (reading tables, `format!`, large `json!` defaults) is paid on every event.
 
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings), allow(dead_code))))]
@@ -158,7 +165,7 @@ macro_rules! export {
                 payload: ::std::string::String,
                 settings: ::std::string::String,
             ) -> ::std::result::Result<(), $crate::__private::ActionError> {
-                $crate::__private::perform(&$plugin(), &action, &payload, &settings)
+                $crate::__private::perform($plugin, &action, &payload, &settings)
             }
 
             fn perform_batch(
@@ -166,7 +173,7 @@ macro_rules! export {
                 payloads: ::std::vec::Vec<::std::string::String>,
                 settings: ::std::string::String,
             ) -> ::std::vec::Vec<::std::result::Result<(), $crate::__private::ActionError>> {
-                $crate::__private::perform_batch(&$plugin(), &action, &payloads, &settings)
+                $crate::__private::perform_batch($plugin, &action, &payloads, &settings)
             }
         }
 

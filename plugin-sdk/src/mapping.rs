@@ -5,6 +5,9 @@ use serde_json::{Value, json};
 
 /// `{"@path": p}`: the value at `p` in the event (`$.userId`, `$.properties.total`).
 pub fn path(p: &str) -> Value {
+    if crate::plugin::lean() {
+        return Value::Null;
+    }
     json!({"@path": p})
 }
 
@@ -19,5 +22,8 @@ pub fn path(p: &str) -> Value {
 /// );
 /// ```
 pub fn path_or(first: &str, second: &str) -> Value {
+    if crate::plugin::lean() {
+        return Value::Null;
+    }
     json!({"@if": {"exists": {"@path": first}, "then": {"@path": first}, "else": {"@path": second}}})
 }
