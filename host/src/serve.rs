@@ -80,6 +80,7 @@ pub async fn serve(config: Config, path: Option<PathBuf>) -> anyhow::Result<()> 
         queue.clone() as Arc<dyn Queue>,
         stopping.clone(),
     ));
+    let signalled = stopped();
     let hangups = tokio::spawn(reload_on_hangup(reloader.clone(), stopping.clone()));
     let watcher = tokio::spawn(watch_plugins(reloader.clone(), stopping.clone()));
     let recent = Arc::new(crate::recent::Recent::default());
@@ -128,7 +129,7 @@ pub async fn serve(config: Config, path: Option<PathBuf>) -> anyhow::Result<()> 
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(stopped())
+    .with_graceful_shutdown(signalled)
     .await?;
     tracing::info!("Stopping: finishing the deliveries in flight; the rest stay queued.");
     let _ = stop.send(true);
@@ -268,30 +269,44 @@ async fn watch_plugins(reloader: Arc<Reloader>, mut stop: watch::Receiver<bool>)
 }
 
 /// Reloads the configuration on SIGHUP, logging the outcome.
-async fn reload_on_hangup(reloader: Arc<Reloader>, mut stop: watch::Receiver<bool>) {
+///
+/// The handler is installed when this is called, not when the task first runs: until then a
+/// SIGHUP would end the process (the signal's default action), and the server may already be
+/// answering by the time a busy runtime gets to the task.
+fn reload_on_hangup(
+    reloader: Arc<Reloader>,
+    mut stop: watch::Receiver<bool>,
+) -> impl Future<Output = ()> + Send {
     #[cfg(unix)]
-    {
-        let Ok(mut hangups) =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        else {
-            tracing::warn!("Cannot listen for SIGHUP; reload with POST /admin/reload.");
-            return;
-        };
-        loop {
-            tokio::select! {
-                () = until_true(&mut stop) => return,
-                Some(()) = hangups.recv() => match reloader.reload("SIGHUP").await {
-                    Ok(r) => tracing::info!(
-                        destinations = ?r.destinations,
-                        "SIGHUP: configuration reloaded."
-                    ),
-                    Err(e) => tracing::error!("SIGHUP: configuration refused, the running one stays:\n{e}"),
-                },
+    let hangups = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup());
+    async move {
+        #[cfg(unix)]
+        {
+            let Ok(mut hangups) = hangups else {
+                tracing::warn!("Cannot listen for SIGHUP; reload with POST /admin/reload.");
+                return;
+            };
+            loop {
+                tokio::select! {
+                    () = until_true(&mut stop) => return,
+                    Some(()) = hangups.recv() => match reloader.reload("SIGHUP").await {
+                        Ok(r) => tracing::info!(
+                            destinations = ?r.destinations,
+                            "SIGHUP: configuration reloaded."
+                        ),
+                        Err(e) => tracing::error!(
+                            "SIGHUP: configuration refused, the running one stays:\n{e}"
+                        ),
+                    },
+                }
             }
         }
+        #[cfg(not(unix))]
+        {
+            let _ = reloader;
+            until_true(&mut stop).await;
+        }
     }
-    #[cfg(not(unix))]
-    until_true(&mut stop).await;
 }
 
 /// Logs what waits in the queue from before, and for destinations no longer configured.
@@ -425,19 +440,24 @@ fn print_admin(address: SocketAddr, token: &TokenSource) {
     println!("  admin API     http://{address}  ({token}; /healthz, /readyz, /admin/openapi.json)");
 }
 
-/// Resolves on Ctrl-C or SIGTERM.
-async fn stopped() {
-    let interrupt = tokio::signal::ctrl_c();
+/// Resolves on Ctrl-C or SIGTERM. As with SIGHUP, the handlers are installed when this is
+/// called, so a SIGTERM that comes as soon as the server answers still stops it gracefully.
+fn stopped() -> impl Future<Output = ()> + Send {
     #[cfg(unix)]
     {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut interrupt = signal(SignalKind::interrupt()).expect("installing the SIGINT handler");
         let mut terminate =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-                .expect("installing the SIGTERM handler");
-        tokio::select! {
-            _ = interrupt => {}
-            _ = terminate.recv() => {}
+            signal(SignalKind::terminate()).expect("installing the SIGTERM handler");
+        async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = interrupt.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
