@@ -4,7 +4,7 @@
 
 use crate::track::{Payload, Settings, truthy, user_alias};
 use serde_json::{Map, Value, json};
-use switchyard_plugin_sdk::{Action, Error, Field};
+use switchyard_plugin_sdk::{Action, Error, Field, currency};
 
 /// Braze's ecommerce event names.
 pub(crate) const NAMES: &[&str] = &[
@@ -277,7 +277,7 @@ pub(crate) fn event(p: &Payload, s: &Settings, single: bool) -> Result<Value, Er
         .get("currency")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+    if !currency::is_iso_4217(currency) {
         return Err(Error::invalid_payload(format!(
             "currency {currency:?} is not an ISO 4217 code such as USD or EUR"
         )));

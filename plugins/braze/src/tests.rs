@@ -502,6 +502,14 @@ fn ecommerce_events_missing_what_their_name_needs_are_refused() {
             },
             "currency",
         ),
+        (
+            {
+                let mut p = base("ecommerce.order_refunded");
+                p["currency"] = json!("XYZ");
+                p
+            },
+            "currency \"XYZ\" is not an ISO 4217 code",
+        ),
         (base("order_placed"), "not a Braze ecommerce event"),
     ];
     for (payload, named) in cases {
