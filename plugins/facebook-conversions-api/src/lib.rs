@@ -1,8 +1,9 @@
 //! Facebook (Meta) Conversions API: server events through the Graph API (v24.0).
 //!
 //! Compatible with Segment's "Facebook Conversions API (Actions)": the same action ids
-//! (purchase, initiateCheckout, addToCart, viewContent, search, pageView, custom), the
-//! `pixelId` and `testEventCode` settings, field keys, default mappings and default triggers.
+//! (purchase, initiateCheckout, addToCart, viewContent, search, pageView, custom, and their V2
+//! twins `purchase2`... with a `syncMode` of `add`), the `pixelId` and `testEventCode`
+//! settings, field keys, default mappings and default triggers.
 //! One addition: the access token is the `accessToken` setting (a secret), where Segment uses
 //! its own system-user token from its environment. Customer information in `user_data` is
 //! normalised and hashed before it leaves (module `user_data`).
@@ -201,7 +202,7 @@ fn action(
 
 /// The Facebook Conversions API plugin.
 pub fn plugin() -> Plugin {
-    Plugin::new(
+    let mut plugin = Plugin::new(
         "facebook-conversions-api",
         "Facebook Conversions API",
         env!("CARGO_PKG_VERSION"),
@@ -222,14 +223,50 @@ pub fn plugin() -> Plugin {
             .description("A Conversions API access token (Events Manager > Settings).")
             .required()
             .secret(),
-    )
-    .action(
-        action(
-            "purchase",
-            "Purchase",
-            "Send event when a user completes a purchase",
-            Some("type = \"track\" and event = \"Order Completed\""),
-            vec![
+    );
+    let events = events();
+    for e in &events {
+        plugin = plugin.action(
+            action(e.id, e.title, e.description, e.trigger, e.fields.clone()).perform(e.perform),
+        );
+    }
+    // The V2 actions, after the others as in the reference: the same fields and requests,
+    // plus a sync mode whose only choice is `add`.
+    for e in events {
+        let mut fields = e.fields;
+        fields.push(
+            Field::string("syncMode", "Sync Mode")
+                .description("How records are synced; Meta's Conversions API only adds events.")
+                .choice("add", "Add")
+                .default(json!("add")),
+        );
+        let id = format!("{}2", e.id);
+        let title = format!("{} V2", e.title);
+        plugin = plugin
+            .action(action(&id, &title, e.description, e.trigger, fields).perform(e.perform_v2));
+    }
+    plugin
+}
+
+/// One event action, declared once for its V1 and V2 ids.
+struct Event {
+    id: &'static str,
+    title: &'static str,
+    description: &'static str,
+    trigger: Option<&'static str>,
+    fields: Vec<Field>,
+    perform: request::Perform,
+    perform_v2: request::Perform,
+}
+
+fn events() -> Vec<Event> {
+    vec![
+        Event {
+            id: "purchase",
+            title: "Purchase",
+            description: "Send event when a user completes a purchase",
+            trigger: Some("type = \"track\" and event = \"Order Completed\""),
+            fields: vec![
                 currency(true),
                 value(Some("$.properties.revenue"), true),
                 Field::number("net_revenue", "Net Revenue")
@@ -240,16 +277,15 @@ pub fn plugin() -> Plugin {
                 contents(false),
                 num_items(),
             ],
-        )
-        .perform(request::purchase),
-    )
-    .action(
-        action(
-            "initiateCheckout",
-            "Initiate Checkout",
-            "Send event when a user enters the checkout flow",
-            Some("type = \"track\" and event = \"Checkout Started\""),
-            vec![
+            perform: request::purchase,
+            perform_v2: request::purchase_v2,
+        },
+        Event {
+            id: "initiateCheckout",
+            title: "Initiate Checkout",
+            description: "Send event when a user enters the checkout flow",
+            trigger: Some("type = \"track\" and event = \"Checkout Started\""),
+            fields: vec![
                 content_category(),
                 content_ids(None),
                 contents(false),
@@ -257,16 +293,15 @@ pub fn plugin() -> Plugin {
                 num_items(),
                 value(Some("$.properties.revenue"), false),
             ],
-        )
-        .perform(request::initiate_checkout),
-    )
-    .action(
-        action(
-            "addToCart",
-            "Add to Cart",
-            "Send event when a user adds a product to the shopping cart",
-            Some("type = \"track\" and event = \"Product Added\""),
-            vec![
+            perform: request::initiate_checkout,
+            perform_v2: request::initiate_checkout_v2,
+        },
+        Event {
+            id: "addToCart",
+            title: "Add to Cart",
+            description: "Send event when a user adds a product to the shopping cart",
+            trigger: Some("type = \"track\" and event = \"Product Added\""),
+            fields: vec![
                 content_ids(None),
                 content_name(),
                 content_type(),
@@ -274,16 +309,15 @@ pub fn plugin() -> Plugin {
                 currency(false),
                 value(Some("$.properties.price"), false),
             ],
-        )
-        .perform(request::add_to_cart),
-    )
-    .action(
-        action(
-            "viewContent",
-            "View Content",
-            "Send event when a user views content or a product",
-            Some("type = \"track\" and event = \"Product Viewed\""),
-            vec![
+            perform: request::add_to_cart,
+            perform_v2: request::add_to_cart_v2,
+        },
+        Event {
+            id: "viewContent",
+            title: "View Content",
+            description: "Send event when a user views content or a product",
+            trigger: Some("type = \"track\" and event = \"Product Viewed\""),
+            fields: vec![
                 content_category(),
                 content_ids(Some("$.properties.product_id")),
                 content_name(),
@@ -292,16 +326,15 @@ pub fn plugin() -> Plugin {
                 currency(false),
                 value(Some("$.properties.price"), false),
             ],
-        )
-        .perform(request::view_content),
-    )
-    .action(
-        action(
-            "search",
-            "Search",
-            "Send event when a user searches content or products",
-            Some("type = \"track\" and event = \"Products Searched\""),
-            vec![
+            perform: request::view_content,
+            perform_v2: request::view_content_v2,
+        },
+        Event {
+            id: "search",
+            title: "Search",
+            description: "Send event when a user searches content or products",
+            trigger: Some("type = \"track\" and event = \"Products Searched\""),
+            fields: vec![
                 content_category(),
                 content_ids(None),
                 contents(true),
@@ -311,34 +344,33 @@ pub fn plugin() -> Plugin {
                     .default(path("$.properties.query")),
                 value(None, false),
             ],
-        )
-        .perform(request::search),
-    )
-    .action(
-        action(
-            "pageView",
-            "Page View",
-            "Send a page view event when a user lands on a page",
-            Some("type = \"page\""),
-            Vec::new(),
-        )
-        .perform(request::page_view),
-    )
-    .action(
-        action(
-            "custom",
-            "Custom Event",
-            "Send a custom event",
-            None,
-            vec![
+            perform: request::search,
+            perform_v2: request::search_v2,
+        },
+        Event {
+            id: "pageView",
+            title: "Page View",
+            description: "Send a page view event when a user lands on a page",
+            trigger: Some("type = \"page\""),
+            fields: Vec::new(),
+            perform: request::page_view,
+            perform_v2: request::page_view_v2,
+        },
+        Event {
+            id: "custom",
+            title: "Custom Event",
+            description: "Send a custom event",
+            trigger: None,
+            fields: vec![
                 Field::string("event_name", "Event Name")
                     .description("A Facebook standard event or a custom event name.")
                     .required()
                     .default(path("$.event")),
             ],
-        )
-        .perform(request::custom),
-    )
+            perform: request::custom,
+            perform_v2: request::custom_v2,
+        },
+    ]
 }
 
 switchyard_plugin_sdk::export!(plugin);

@@ -25,22 +25,41 @@ pub(crate) struct Kind {
     pub(crate) keys: &'static [&'static str],
 }
 
+/// What performs one action.
+pub(crate) type Perform = fn(&mut Context, Payload, Settings) -> Result<(), Error>;
+
+/// Each action and its V2 twin, which first checks the sync mode (`add` is the only one).
 macro_rules! actions {
-    ($($name:ident => $event:literal, [$($key:literal),*];)*) => {$(
+    ($($name:ident, $v2:ident => $event:literal, [$($key:literal),*];)*) => {$(
         pub(crate) fn $name(ctx: &mut Context, p: Payload, s: Settings) -> Result<(), Error> {
             send(ctx, &Kind { event: $event, keys: &[$($key),*] }, &p, &s)
+        }
+
+        pub(crate) fn $v2(ctx: &mut Context, p: Payload, s: Settings) -> Result<(), Error> {
+            check_sync_mode(&p)?;
+            $name(ctx, p, s)
         }
     )*};
 }
 
 actions! {
-    purchase => "Purchase", ["currency", "value", "net_revenue", "content_ids", "content_name", "content_type", "contents", "num_items"];
-    initiate_checkout => "InitiateCheckout", ["currency", "value", "content_ids", "contents", "num_items", "content_category"];
-    add_to_cart => "AddToCart", ["currency", "value", "content_ids", "content_name", "content_type", "contents"];
-    view_content => "ViewContent", ["currency", "value", "content_ids", "content_name", "content_type", "contents", "content_category"];
-    search => "Search", ["currency", "value", "content_ids", "contents", "content_category", "search_string"];
-    page_view => "PageView", [];
-    custom => "", [];
+    purchase, purchase_v2 => "Purchase", ["currency", "value", "net_revenue", "content_ids", "content_name", "content_type", "contents", "num_items"];
+    initiate_checkout, initiate_checkout_v2 => "InitiateCheckout", ["currency", "value", "content_ids", "contents", "num_items", "content_category"];
+    add_to_cart, add_to_cart_v2 => "AddToCart", ["currency", "value", "content_ids", "content_name", "content_type", "contents"];
+    view_content, view_content_v2 => "ViewContent", ["currency", "value", "content_ids", "content_name", "content_type", "contents", "content_category"];
+    search, search_v2 => "Search", ["currency", "value", "content_ids", "contents", "content_category", "search_string"];
+    page_view, page_view_v2 => "PageView", [];
+    custom, custom_v2 => "", [];
+}
+
+/// V2 actions only add events; any other sync mode is a subscription to fix.
+fn check_sync_mode(p: &Payload) -> Result<(), Error> {
+    match p.get("syncMode").and_then(Value::as_str) {
+        None | Some("add") => Ok(()),
+        Some(other) => Err(invalid(format!(
+            "Sync mode {other} is not supported (syncMode): V2 actions only add events."
+        ))),
+    }
 }
 
 /// Where a conversion can happen (`action_source`).

@@ -270,3 +270,60 @@ fn test_event_codes_settings_and_throttling() {
         "{err:?}"
     );
 }
+
+#[test]
+fn v2_actions_send_what_v1_sends_and_only_add() {
+    let manifest = switchyard_plugin_sdk::__private::describe(&plugin());
+    let ids: Vec<&str> = manifest.actions.iter().map(|a| a.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        [
+            "purchase",
+            "initiateCheckout",
+            "addToCart",
+            "viewContent",
+            "search",
+            "pageView",
+            "custom",
+            "purchase2",
+            "initiateCheckout2",
+            "addToCart2",
+            "viewContent2",
+            "search2",
+            "pageView2",
+            "custom2"
+        ]
+    );
+    let v1 = &manifest.actions[0];
+    let v2 = &manifest.actions[7];
+    assert_eq!(v2.title, "Purchase V2");
+    assert_eq!(v1.default_trigger, v2.default_trigger);
+    assert_eq!(v2.fields.len(), v1.fields.len() + 1);
+    let mode = v2.fields.iter().find(|f| f.key == "syncMode").unwrap();
+    assert_eq!(mode.default_mapping.as_deref(), Some("\"add\""));
+    assert!(v1.fields.iter().all(|f| f.key != "syncMode"));
+
+    let payload = json!({"action_source": "website", "event_time": "2026-11-29T08:00:00Z",
+        "user_data": user(), "currency": "EUR", "value": 438});
+    let http = FakeHttp::new();
+    perform(&http, "purchase", payload.clone()).unwrap();
+    let mut with_mode = payload.clone();
+    with_mode["syncMode"] = json!("add");
+    perform(&http, "purchase2", with_mode).unwrap();
+    let sent = http.requests();
+    assert_eq!(sent[0].url, sent[1].url);
+    assert_eq!(sent[0].json(), sent[1].json());
+
+    let mut deleting = payload;
+    deleting["syncMode"] = json!("delete");
+    let err = perform(&http, "purchase2", deleting).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidPayload(m) if m.contains("Sync mode delete is not supported")),
+        "{err:?}"
+    );
+    assert_eq!(
+        http.requests().len(),
+        2,
+        "a refused sync mode sends nothing"
+    );
+}
