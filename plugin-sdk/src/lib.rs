@@ -132,7 +132,7 @@ pub use context::{Context, Level};
 pub use error::Error;
 pub use http::{FakeHttp, Request, RequestBuilder, Response, Transport};
 pub use kv::FakeKv;
-pub use plugin::{Action, BatchResults, Field, FieldType, Plugin, Preset, Setting};
+pub use plugin::{Action, BatchResults, Field, FieldType, Plugin, Preset, SYNC_MODE, Setting};
 
 /// The `user-agent` every request carries unless the plugin sets its own.
 pub const USER_AGENT: &str = concat!("Switchyard/", env!("CARGO_PKG_VERSION"));

@@ -61,6 +61,11 @@ pub enum FieldType {
     Object,
 }
 
+/// The mapping key of an action's sync mode (`add`, `update`, `upsert`, `delete`...), as
+/// Segment's configurations carry it, so a migrated subscription keeps its mode. Declare it as
+/// a field of the actions that have one (Segment's "V2" actions).
+pub const SYNC_MODE: &str = "__segment_internal_sync_mode";
+
 /// A destination-wide setting (an API key, a region, ...).
 #[derive(Debug, Clone)]
 pub struct Setting {

@@ -2,7 +2,7 @@
 //!
 //! Compatible with Segment's "Facebook Conversions API (Actions)": the same action ids
 //! (purchase, initiateCheckout, addToCart, viewContent, search, pageView, custom, and their V2
-//! twins `purchase2`... with a `syncMode` of `add`), the `pixelId` and `testEventCode`
+//! twins `purchase2`... whose sync mode is `add`), the `pixelId` and `testEventCode`
 //! settings, field keys, default mappings and default triggers.
 //! One addition: the access token is the `accessToken` setting (a secret), where Segment uses
 //! its own system-user token from its environment. Customer information in `user_data` is
@@ -16,7 +16,7 @@ mod tests;
 
 use serde_json::json;
 use switchyard_plugin_sdk::mapping::path;
-use switchyard_plugin_sdk::{Action, Field, Plugin, Setting};
+use switchyard_plugin_sdk::{Action, Field, Plugin, SYNC_MODE, Setting};
 
 fn contents(single: bool) -> Field {
     let root = if single {
@@ -235,7 +235,7 @@ pub fn plugin() -> Plugin {
     for e in events {
         let mut fields = e.fields;
         fields.push(
-            Field::string("syncMode", "Sync Mode")
+            Field::string(SYNC_MODE, "Sync Mode")
                 .description("How records are synced; Meta's Conversions API only adds events.")
                 .choice("add", "Add")
                 .default(json!("add")),

@@ -3,7 +3,7 @@
 use crate::user_data;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use switchyard_plugin_sdk::{Context, Error, currency};
+use switchyard_plugin_sdk::{Context, Error, SYNC_MODE, currency};
 
 pub(crate) const API: &str = "https://graph.facebook.com/v24.0";
 
@@ -54,10 +54,10 @@ actions! {
 
 /// V2 actions only add events; any other sync mode is a subscription to fix.
 fn check_sync_mode(p: &Payload) -> Result<(), Error> {
-    match p.get("syncMode").and_then(Value::as_str) {
+    match p.get(SYNC_MODE).and_then(Value::as_str) {
         None | Some("add") => Ok(()),
         Some(other) => Err(invalid(format!(
-            "Sync mode {other} is not supported (syncMode): V2 actions only add events."
+            "Sync mode {other} is not supported ({SYNC_MODE}): V2 actions only add events."
         ))),
     }
 }

@@ -3,7 +3,7 @@
 use crate::plugin;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-use switchyard_plugin_sdk::{Context, Error, FakeHttp, Response};
+use switchyard_plugin_sdk::{Context, Error, FakeHttp, Response, SYNC_MODE};
 
 fn sha(v: &str) -> String {
     hex::encode(Sha256::digest(v.as_bytes()))
@@ -299,23 +299,23 @@ fn v2_actions_send_what_v1_sends_and_only_add() {
     assert_eq!(v2.title, "Purchase V2");
     assert_eq!(v1.default_trigger, v2.default_trigger);
     assert_eq!(v2.fields.len(), v1.fields.len() + 1);
-    let mode = v2.fields.iter().find(|f| f.key == "syncMode").unwrap();
+    let mode = v2.fields.iter().find(|f| f.key == SYNC_MODE).unwrap();
     assert_eq!(mode.default_mapping.as_deref(), Some("\"add\""));
-    assert!(v1.fields.iter().all(|f| f.key != "syncMode"));
+    assert!(v1.fields.iter().all(|f| f.key != SYNC_MODE));
 
     let payload = json!({"action_source": "website", "event_time": "2026-11-29T08:00:00Z",
         "user_data": user(), "currency": "EUR", "value": 438});
     let http = FakeHttp::new();
     perform(&http, "purchase", payload.clone()).unwrap();
     let mut with_mode = payload.clone();
-    with_mode["syncMode"] = json!("add");
+    with_mode[SYNC_MODE] = json!("add");
     perform(&http, "purchase2", with_mode).unwrap();
     let sent = http.requests();
     assert_eq!(sent[0].url, sent[1].url);
     assert_eq!(sent[0].json(), sent[1].json());
 
     let mut deleting = payload;
-    deleting["syncMode"] = json!("delete");
+    deleting[SYNC_MODE] = json!("delete");
     let err = perform(&http, "purchase2", deleting).unwrap_err();
     assert!(
         matches!(&err, Error::InvalidPayload(m) if m.contains("Sync mode delete is not supported")),

@@ -25,7 +25,7 @@ mod tests;
 
 use serde_json::json;
 use switchyard_plugin_sdk::mapping::{path, path_or};
-use switchyard_plugin_sdk::{Action, Field, FieldType, Plugin, Setting};
+use switchyard_plugin_sdk::{Action, Field, FieldType, Plugin, SYNC_MODE, Setting};
 
 /// The Google Ads API this plugin speaks.
 pub(crate) const API: &str = "https://googleads.googleapis.com/v22";
@@ -461,7 +461,7 @@ fn user_list_fields() -> Vec<Field> {
     fields.push(
         choices(
             string(
-                "sync_mode",
+                SYNC_MODE,
                 "Sync Mode",
                 "add, delete, or mirror (\"Audience Exited\" removes, anything else adds).",
             ),

@@ -5,7 +5,7 @@ use crate::plugin;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
-use switchyard_plugin_sdk::{Context, Error, FakeHttp, FakeKv, Request, Response};
+use switchyard_plugin_sdk::{Context, Error, FakeHttp, FakeKv, Request, Response, SYNC_MODE};
 
 fn sha256(v: &str) -> String {
     hex::encode(Sha256::digest(v.as_bytes()))
@@ -470,7 +470,8 @@ fn member(email: &str, event: &str) -> Value {
         "country_code": "US", "postal_code": "94107",
         "ad_user_data_consent_state": "GRANTED", "ad_personalization_consent_state": "GRANTED",
         "external_audience_id": "555", "event_name": event, "external_id_type": "CONTACT_INFO",
-        "sync_mode": "mirror", "enable_batching": true, "batch_size": 10000})
+        "__segment_internal_sync_mode": "mirror", "enable_batching": true,
+        "batch_size": 10000})
 }
 
 #[test]
@@ -597,4 +598,24 @@ fn concurrent_modification_of_a_user_list_retries() {
         ),
         "{err:?}"
     );
+}
+
+#[test]
+fn a_user_lists_sync_mode_add_or_delete_overrides_the_event_name() {
+    let http = FakeHttp::new();
+    let kv = FakeKv::new();
+    token(&http, "ya29.t");
+    http.respond(Response::new(
+        200,
+        r#"{"resourceName":"customers/1234567890/offlineUserDataJobs/44"}"#,
+    ));
+    let mut deleted = member("ann@example.com", "Audience Entered");
+    deleted[SYNC_MODE] = json!("delete");
+    let mut added = member("bob@example.com", "Audience Exited");
+    added[SYNC_MODE] = json!("add");
+    let results = batch(&http, &kv, "userList", &[deleted, added]);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let ops = http.requests()[2].json();
+    assert!(ops["operations"][0].get("remove").is_some(), "{ops}");
+    assert!(ops["operations"][1].get("create").is_some(), "{ops}");
 }

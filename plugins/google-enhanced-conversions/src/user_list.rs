@@ -7,7 +7,7 @@ use crate::conversions::{Payload, partial_failures};
 use crate::identity::{email, phone, text};
 use crate::{API, Settings};
 use serde_json::{Map, Value, json};
-use switchyard_plugin_sdk::{BatchResults, Context, Error};
+use switchyard_plugin_sdk::{BatchResults, Context, Error, SYNC_MODE};
 
 /// Events per job in one batch.
 pub(crate) const MAX_BATCH: u32 = 10_000;
@@ -49,7 +49,7 @@ fn http_status(code: i64) -> u16 {
 
 /// Whether the event adds its person to the list (`create`) or removes them (`remove`).
 fn operation(p: &Payload) -> &'static str {
-    match text_of(p, "sync_mode").unwrap_or("mirror") {
+    match text_of(p, SYNC_MODE).unwrap_or("mirror") {
         "add" => "create",
         "delete" => "remove",
         _ if text_of(p, "event_name") == Some("Audience Exited") => "remove",
