@@ -6,8 +6,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use switchyard_plugin_sdk::{Action, Context, Error, Field};
 
-pub(crate) fn create_alias() -> Action {
-    Action::new("createAlias", "Create Alias")
+pub(crate) fn create_alias(v2: bool) -> Action {
+    let (id, title) = if v2 {
+        ("createAlias2", "Create Alias V2")
+    } else {
+        ("createAlias", "Create Alias")
+    };
+    let action = Action::new(id, title)
         .description(
             "Create new user aliases for existing identified users, or to create new \
              unidentified users.",
@@ -27,8 +32,55 @@ pub(crate) fn create_alias() -> Action {
             Field::string("alias_label", "Alias Label")
                 .description("A label indicating the type of alias")
                 .required(),
+        );
+    if v2 {
+        action
+            .field(crate::v2::sync_mode(&["add"], "add"))
+            .perform(send_alias_2)
+    } else {
+        action.perform(send_alias)
+    }
+}
+
+/// `identifyUser2`: by alias or by email (module `v2`).
+pub(crate) fn identify_user_2() -> Action {
+    Action::new("identifyUser2", "Identify User V2")
+        .description("Identifies an unidentified (alias-only) user, by alias or by email address.")
+        .field(
+            Field::string("external_id", "External ID")
+                .description("The external ID of the user to identify.")
+                .required(),
         )
-        .perform(send_alias)
+        .field(
+            Field::object("user_alias", "User Alias Object").description(
+                "A user alias object: alias_name and alias_label. Needed unless \
+                    email_to_identify is given.",
+            ),
+        )
+        .field(
+            Field::string("email_to_identify", "Email to Identify").description(
+                "Email address to identify the user by. Needed unless user_alias \
+                    is given.",
+            ),
+        )
+        .field(
+            Field::object("prioritization", "Prioritization").description(
+                "With email_to_identify: first_priority (required) and second_priority, \
+                     each unidentified, most_recently_updated or least_recently_updated, for \
+                     when several users share the email.",
+            ),
+        )
+        .field(
+            Field::string("merge_behavior", "Merge Behavior")
+                .description(
+                    "Sets the endpoint to merge some fields found exclusively on the anonymous \
+                     user to the identified user.",
+                )
+                .choice("none", "None")
+                .choice("merge", "Merge"),
+        )
+        .field(crate::v2::sync_mode(&["add", "upsert"], "add"))
+        .perform(crate::v2::identify_user)
 }
 
 pub(crate) fn identify_user() -> Action {
@@ -65,6 +117,18 @@ pub(crate) struct Alias {
     external_id: Option<String>,
     alias_name: String,
     alias_label: String,
+    #[serde(default, rename = "__segment_internal_sync_mode")]
+    sync_mode: Option<String>,
+}
+
+fn send_alias_2(ctx: &mut Context, a: Alias, s: Settings) -> Result<(), Error> {
+    if let Some(m) = a.sync_mode.as_deref().filter(|m| *m != "add") {
+        return Err(Error::invalid_payload(format!(
+            "Sync mode {m} is not supported ({}): use add.",
+            switchyard_plugin_sdk::SYNC_MODE
+        )));
+    }
+    send_alias(ctx, a, s)
 }
 
 fn send_alias(ctx: &mut Context, a: Alias, s: Settings) -> Result<(), Error> {

@@ -7,7 +7,9 @@
 //!
 //! Actions: `trackEvent`, `trackPurchase`, `updateUserProfile` (module `track`), `createAlias`,
 //! `identifyUser` (`alias`), `triggerCampaign`, `triggerCanvas` (`trigger`), `ecommerce` and
-//! `ecommerceSingleProduct` (`ecommerce`, sent through `track`).
+//! `ecommerceSingleProduct` (`ecommerce`, sent through `track`), and the V2 twins
+//! `updateUserProfile2`, `trackEvent2`, `trackPurchase2`, `createAlias2` and `identifyUser2`
+//! (`v2`), which take a sync mode instead of `_update_existing_only`.
 //!
 //! Batching: `trackEvent`, `trackPurchase` and `updateUserProfile` send up to 75 objects in one
 //! `/users/track` request (`enable_batching`, on by default as in Segment), with a result per
@@ -18,6 +20,7 @@ mod convert;
 mod ecommerce;
 mod track;
 mod trigger;
+mod v2;
 
 #[cfg(test)]
 mod tests;
@@ -140,15 +143,38 @@ pub fn plugin() -> Plugin {
             "cart_updated",
             Some("remove"),
         ))
-        .action(update_user_profile())
-        .action(track_event())
-        .action(track_purchase())
-        .action(alias::create_alias())
+        .action(update_user_profile(false))
+        .action(track_event(false))
+        .action(track_purchase(false))
+        .action(alias::create_alias(false))
         .action(alias::identify_user())
         .action(trigger::trigger_campaign())
         .action(trigger::trigger_canvas())
         .action(ecommerce::action(false))
         .action(ecommerce::action(true))
+        .action(update_user_profile(true))
+        .action(track_event(true))
+        .action(track_purchase(true))
+        .action(alias::create_alias(true))
+        .action(alias::identify_user_2())
+}
+
+/// A V1 action's id and title, or its V2 twin's.
+fn named(v2: bool, id: &str, title: &str) -> Action {
+    if v2 {
+        Action::new(&format!("{id}2"), &format!("{title} V2"))
+    } else {
+        Action::new(id, title)
+    }
+}
+
+/// V1 actions take `_update_existing_only` as a field; V2 actions derive it from a sync mode.
+fn update_mode(v2: bool, default: &str) -> Field {
+    if v2 {
+        v2::sync_mode(&["add", "update"], default)
+    } else {
+        update_existing_only()
+    }
 }
 
 /// A preset sending `event` to `ecommerce` as Braze's `ecommerce.<name>`. A cart change
@@ -227,8 +253,8 @@ fn properties() -> Field {
         .default(json!({"@path": "$.properties"}))
 }
 
-fn track_event() -> Action {
-    let action = Action::new("trackEvent", "Track Event")
+fn track_event(v2: bool) -> Action {
+    let action = named(v2, "trackEvent", "Track Event")
         .description("Record custom events in Braze")
         .default_trigger("type = \"track\" and event != \"Order Completed\"")
         .field(external_id())
@@ -251,14 +277,21 @@ fn track_event() -> Action {
         )
         .field(time())
         .field(properties())
-        .field(update_existing_only());
-    batching(action)
-        .perform(track::track_event)
-        .perform_batch(track::MAX_OBJECTS as u32, track::track_event_batch)
+        .field(update_mode(v2, v2::TRACK_DEFAULT));
+    let action = batching(action);
+    if v2 {
+        action
+            .perform(v2::track_event)
+            .perform_batch(track::MAX_OBJECTS as u32, v2::track_event_batch)
+    } else {
+        action
+            .perform(track::track_event)
+            .perform_batch(track::MAX_OBJECTS as u32, track::track_event_batch)
+    }
 }
 
-fn track_purchase() -> Action {
-    let action = Action::new("trackPurchase", "Track Purchase")
+fn track_purchase(v2: bool) -> Action {
+    let action = named(v2, "trackPurchase", "Track Purchase")
         .description("Records purchases in Braze: one purchase per product of the event.")
         .default_trigger("event = \"Order Completed\"")
         .field(external_id())
@@ -281,15 +314,22 @@ fn track_purchase() -> Action {
                 .default(json!({"@path": "$.properties.products"})),
         )
         .field(properties())
-        .field(update_existing_only());
-    batching(action)
-        .perform(track::track_purchase)
-        .perform_batch(track::MAX_OBJECTS as u32, track::track_purchase_batch)
+        .field(update_mode(v2, v2::TRACK_DEFAULT));
+    let action = batching(action);
+    if v2 {
+        action
+            .perform(v2::track_purchase)
+            .perform_batch(track::MAX_OBJECTS as u32, v2::track_purchase_batch)
+    } else {
+        action
+            .perform(track::track_purchase)
+            .perform_batch(track::MAX_OBJECTS as u32, track::track_purchase_batch)
+    }
 }
 
-fn update_user_profile() -> Action {
+fn update_user_profile(v2: bool) -> Action {
     let path = |p: &str| -> Value { json!({"@path": p}) };
-    let action = Action::new("updateUserProfile", "Update User Profile")
+    let action = named(v2, "updateUserProfile", "Update User Profile")
         .description("Update a user's profile attributes in Braze")
         .default_trigger("type = \"identify\"")
         .field(external_id())
@@ -432,10 +472,17 @@ fn update_user_profile() -> Action {
                 .description("Hash of custom attributes to send to Braze")
                 .default(path("$.traits")),
         )
-        .field(update_existing_only());
-    batching(action)
-        .perform(track::update_user_profile)
-        .perform_batch(track::MAX_OBJECTS as u32, track::update_user_profile_batch)
+        .field(update_mode(v2, v2::PROFILE_DEFAULT));
+    let action = batching(action);
+    if v2 {
+        action
+            .perform(v2::update_user_profile)
+            .perform_batch(track::MAX_OBJECTS as u32, v2::update_user_profile_batch)
+    } else {
+        action
+            .perform(track::update_user_profile)
+            .perform_batch(track::MAX_OBJECTS as u32, track::update_user_profile_batch)
+    }
 }
 
 switchyard_plugin_sdk::export!(plugin);

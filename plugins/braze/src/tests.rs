@@ -3,7 +3,7 @@
 
 use crate::plugin;
 use serde_json::{Value, json};
-use switchyard_plugin_sdk::{Context, Error, FakeHttp, Response};
+use switchyard_plugin_sdk::{Context, Error, FakeHttp, Response, SYNC_MODE};
 
 fn settings() -> Value {
     json!({"api_key": "b-key-1", "app_id": "app-9", "endpoint": "https://rest.fra-01.braze.eu"})
@@ -525,4 +525,198 @@ fn ecommerce_events_missing_what_their_name_needs_are_refused() {
     add["action"] = json!("add");
     perform(&http, "ecommerce", add).unwrap();
     assert_eq!(http.requests().len(), 1);
+}
+
+#[test]
+fn v2_track_actions_take_update_existing_only_from_the_sync_mode() {
+    let http = FakeHttp::new();
+    let event = |mode: Option<&str>| {
+        let mut p = json!({"external_id": "u-42", "name": "Viewed Pricing",
+            "time": "2026-11-29T09:15:00Z", "properties": {"plan": "pro"}});
+        if let Some(m) = mode {
+            p[SYNC_MODE] = json!(m);
+        }
+        p
+    };
+    perform(&http, "trackEvent2", event(Some("update"))).unwrap();
+    perform(&http, "trackEvent2", event(Some("add"))).unwrap();
+    perform(&http, "trackEvent2", event(None)).unwrap();
+    perform(
+        &http,
+        "updateUserProfile2",
+        json!({"external_id": "u-42", "first_name": "Ann"}),
+    )
+    .unwrap();
+    let sent = http.requests();
+    assert_eq!(
+        sent[0].json(),
+        json!({"events": [{"external_id": "u-42", "app_id": "app-9", "name": "Viewed Pricing",
+            "time": "2026-11-29T09:15:00.000Z", "properties": {"plan": "pro"},
+            "_update_existing_only": true}]})
+    );
+    assert_eq!(sent[1].json()["events"][0]["_update_existing_only"], false);
+    assert_eq!(
+        sent[2].json()["events"][0]["_update_existing_only"],
+        false,
+        "events add by default"
+    );
+    assert_eq!(
+        sent[3].json(),
+        json!({"attributes": [{"external_id": "u-42", "first_name": "Ann",
+            "_update_existing_only": true}]}),
+        "profiles update by default, as in the reference"
+    );
+
+    let err = perform(&http, "trackPurchase2", event(Some("delete"))).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidPayload(m) if m.contains("Sync mode delete is not supported")),
+        "{err:?}"
+    );
+    assert_eq!(http.requests().len(), 4, "nothing sent for a refused mode");
+}
+
+#[test]
+fn a_v2_batch_answers_a_bad_sync_mode_alone_and_sends_the_rest() {
+    let http = FakeHttp::new();
+    let event = |id: &str, mode: &str| {
+        json!({"external_id": id, "name": "E", "time": "2026-11-29T09:15:00Z",
+            "__segment_internal_sync_mode": mode})
+    };
+    let results = plugin().perform_batch(
+        &mut Context::fake(&http),
+        "trackEvent2",
+        &[
+            event("u-1", "update"),
+            event("u-2", "mirror"),
+            event("u-3", "update"),
+        ],
+        &settings(),
+    );
+    assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+    assert!(
+        matches!(&results[1], Err(Error::InvalidPayload(m)) if m.contains("mirror")),
+        "{results:?}"
+    );
+    let sent = http.requests();
+    assert_eq!(sent.len(), 1);
+    let ids: Vec<Value> = sent[0].json()["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["external_id"].clone())
+        .collect();
+    assert_eq!(ids, [json!("u-1"), json!("u-3")]);
+}
+
+#[test]
+fn v2_aliases_and_identification_by_email() {
+    let http = FakeHttp::new();
+    perform(
+        &http,
+        "createAlias2",
+        json!({"alias_name": "anon-7", "alias_label": "web", SYNC_MODE: "add"}),
+    )
+    .unwrap();
+    perform(
+        &http,
+        "identifyUser2",
+        json!({"external_id": "u-42", "email_to_identify": "ann@example.com",
+            "prioritization": {"first_priority": "unidentified",
+                "second_priority": "most_recently_updated"},
+            "merge_behavior": "merge", SYNC_MODE: "add"}),
+    )
+    .unwrap();
+    let sent = http.requests();
+    assert_eq!(sent[0].url, "https://rest.fra-01.braze.eu/users/alias/new");
+    assert_eq!(
+        sent[0].json(),
+        json!({"user_aliases": [{"alias_name": "anon-7", "alias_label": "web"}]})
+    );
+    assert_eq!(sent[1].url, "https://rest.fra-01.braze.eu/users/identify");
+    assert_eq!(
+        sent[1].json(),
+        json!({"merge_behavior": "merge", "emails_to_identify": [{"external_id": "u-42",
+            "email": "ann@example.com",
+            "prioritization": ["unidentified", "most_recently_updated"]}]})
+    );
+
+    for (payload, named) in [
+        (
+            json!({"external_id": "u-42"}),
+            "Either user_alias or email_to_identify",
+        ),
+        (
+            json!({"external_id": "u-42", "email_to_identify": "ann@example.com"}),
+            "prioritization.first_priority",
+        ),
+        (
+            json!({"external_id": "u-42", "user_alias": {"alias_name": "a"}}),
+            "alias_label",
+        ),
+    ] {
+        let err = perform(&http, "identifyUser2", payload.clone()).unwrap_err();
+        assert!(
+            matches!(&err, Error::InvalidPayload(m) if m.contains(named)),
+            "{payload}: {err:?}"
+        );
+    }
+    let err = perform(
+        &http,
+        "createAlias2",
+        json!({"alias_name": "a", "alias_label": "b", SYNC_MODE: "update"}),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidPayload(m) if m.contains("update")),
+        "{err:?}"
+    );
+    assert_eq!(http.requests().len(), 2, "refused events are not sent");
+
+    // Braze reports some refusals inside a 2xx answer.
+    http.respond(Response::new(
+        201,
+        r#"{"message":"success","errors":[{"type":"'external_id' is required"}]}"#,
+    ));
+    let err = perform(
+        &http,
+        "identifyUser2",
+        json!({"external_id": "u-42", "user_alias": {"alias_name": "a", "alias_label": "b"}}),
+    )
+    .unwrap_err();
+    assert!(
+        matches!(&err, Error::Permanent { status: Some(400), message }
+            if message.contains("'external_id' is required")),
+        "{err:?}"
+    );
+    assert_eq!(
+        http.requests()[2].json(),
+        json!({"aliases_to_identify": [{"external_id": "u-42",
+            "user_alias": {"alias_name": "a", "alias_label": "b"}}]})
+    );
+}
+
+#[test]
+fn an_ecommerce_sync_mode_of_update_changes_only_existing_users() {
+    let http = FakeHttp::new();
+    let viewed = |mode: &str| {
+        json!({"name": "ecommerce.product_viewed", "external_id": "u-42",
+            "time": "2026-11-29T08:00:00Z", "currency": "USD", "source": "ios",
+            "product": {"product_id": "p1", "product_name": "Seat", "variant_id": "aisle",
+                "price": 15}, SYNC_MODE: mode})
+    };
+    perform(&http, "ecommerceSingleProduct", viewed("update")).unwrap();
+    perform(&http, "ecommerceSingleProduct", viewed("add")).unwrap();
+    let sent = http.requests();
+    assert_eq!(sent[0].json()["events"][0]["_update_existing_only"], true);
+    assert!(
+        sent[1].json()["events"][0]
+            .get("_update_existing_only")
+            .is_none()
+    );
+    let err = perform(&http, "ecommerceSingleProduct", viewed("upsert")).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidPayload(m) if m.contains("upsert")),
+        "{err:?}"
+    );
+    assert_eq!(http.requests().len(), 2);
 }

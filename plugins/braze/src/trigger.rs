@@ -7,7 +7,7 @@
 
 use crate::track::Settings;
 use serde_json::{Map, Value, json};
-use switchyard_plugin_sdk::{Action, Context, Error, Field};
+use switchyard_plugin_sdk::{Action, Context, Error, Field, Response};
 
 const PRIORITIES: &[(&str, &str)] = &[
     ("identified", "Identified"),
@@ -147,18 +147,28 @@ pub(crate) fn body(mut p: Map<String, Value>) -> Result<Value, Error> {
 
 fn send(ctx: &mut Context, path: &str, p: Map<String, Value>, s: &Settings) -> Result<(), Error> {
     let body = body(p)?;
+    post(ctx, path, &body, s)?;
+    Ok(())
+}
+
+/// POSTs `body` to `path`; a refusal carries Braze's own `message` when it gives one.
+pub(crate) fn post(
+    ctx: &mut Context,
+    path: &str,
+    body: &Value,
+    s: &Settings,
+) -> Result<Response, Error> {
     let url = s.url(path)?;
-    let response = ctx.post(&url).bearer(s.api_key()).json(&body).send()?;
+    let response = ctx.post(&url).bearer(s.api_key()).json(body).send()?;
     if response.is_success() {
-        return Ok(());
+        return Ok(response);
     }
     let message = serde_json::from_slice::<Value>(&response.body)
         .ok()
         .and_then(|b| b.get("message").and_then(Value::as_str).map(String::from));
     match (response.error_for_status(), message) {
         (Err(e), Some(message)) => Err(with_message(e, message)),
-        (Err(e), None) => Err(e),
-        (Ok(_), _) => Ok(()),
+        (result, _) => result,
     }
 }
 
