@@ -109,7 +109,9 @@
 //! Every call runs in a fresh instance, so `plugin()` runs once per call. For a call it runs in
 //! a lean mode where the builders keep only action ids, functions and batch sizes, and
 //! [`mapping::path`] skips building its value. Keep `plugin()` to the builders: work done
-//! around them (reading tables, `format!`, large `json!` defaults) is paid on every event.
+//! around them (reading tables, `format!`) is paid on every event. Give a `json!` default or
+//! preset mapping as a closure ([`Field::default_with`], [`Preset::mapping_with`]) so that it
+//! is built only for the manifest.
 
 #![deny(missing_docs)]
 #![doc(test(attr(deny(warnings), allow(dead_code))))]

@@ -123,6 +123,12 @@ impl Setting {
         self
     }
 
+    /// Sets the default value, built only when the manifest is (see [`Field::default_with`]).
+    pub fn default_with(mut self, value: impl FnOnce() -> Value) -> Self {
+        self.default = (!lean()).then(value);
+        self
+    }
+
     /// Adds an allowed value.
     pub fn choice(mut self, value: &str, label: &str) -> Self {
         if !lean() {
@@ -233,6 +239,13 @@ impl Field {
     /// literal value.
     pub fn default(mut self, mapping: Value) -> Self {
         self.default = (!lean()).then_some(mapping);
+        self
+    }
+
+    /// The default mapping, built only when the manifest is: for a large one (an `@arrayPath`
+    /// with many keys), which a call would otherwise build and drop on every event.
+    pub fn default_with(mut self, mapping: impl FnOnce() -> Value) -> Self {
+        self.default = (!lean()).then(mapping);
         self
     }
 }
@@ -385,6 +398,12 @@ impl Preset {
     /// A mapping of its own instead of the action's defaults.
     pub fn mapping(mut self, mapping: Value) -> Self {
         self.mapping = (!lean()).then_some(mapping);
+        self
+    }
+
+    /// A mapping of its own, built only when the manifest is (see [`Field::default_with`]).
+    pub fn mapping_with(mut self, mapping: impl FnOnce() -> Value) -> Self {
+        self.mapping = (!lean()).then(mapping);
         self
     }
 }
@@ -600,6 +619,44 @@ mod tests {
         assert_eq!(
             field.default_mapping.as_deref(),
             Some(r#"{"@path":"$.event"}"#)
+        );
+    }
+
+    #[test]
+    fn lazy_defaults_and_mappings_are_built_only_for_the_manifest() {
+        thread_local! {
+            static BUILT: Cell<u32> = const { Cell::new(0) };
+        }
+        fn counted() -> Value {
+            BUILT.with(|b| b.set(b.get() + 1));
+            json!({"@arrayPath": ["$.properties.products", {"id": {"@path": "$.sku"}}]})
+        }
+        fn lazy() -> Plugin {
+            Plugin::new("lazy", "Lazy", "1.0.0")
+                .setting(Setting::string("region", "Region").default_with(counted))
+                .preset(Preset::new("All", "greet", "type = \"track\"").mapping_with(counted))
+                .action(
+                    Action::new("greet", "Greet")
+                        .field(Field::object("items", "Items").default_with(counted))
+                        .perform(greet),
+                )
+        }
+        let _ = build_for_call(lazy);
+        assert_eq!(BUILT.with(Cell::get), 0, "a call builds none of them");
+        let manifest = crate::guest::describe(&lazy());
+        assert_eq!(BUILT.with(Cell::get), 3);
+        let expected = counted().to_string();
+        assert_eq!(
+            manifest.actions[0].fields[0].default_mapping.as_deref(),
+            Some(expected.as_str())
+        );
+        assert_eq!(
+            manifest.presets[0].mapping.as_deref(),
+            Some(expected.as_str())
+        );
+        assert_eq!(
+            manifest.settings[0].default.as_deref(),
+            Some(expected.as_str())
         );
     }
 

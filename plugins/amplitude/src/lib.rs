@@ -223,10 +223,12 @@ fn user_agent_fields() -> Vec<Field> {
             FieldType::Object,
             "Client hints of the device (model, platformVersion); they win over the parsed values.",
         )
-        .default(json!({
-            "model": path("$.context.userAgentData.model"),
-            "platformVersion": path("$.context.userAgentData.platformVersion"),
-        })),
+        .default_with(|| {
+            json!({
+                "model": path("$.context.userAgentData.model"),
+                "platformVersion": path("$.context.userAgentData.platformVersion"),
+            })
+        }),
     ]
 }
 
@@ -238,13 +240,15 @@ fn utm_and_referrer() -> Vec<Field> {
             FieldType::Object,
             "UTM tracking properties, set as user properties (and as initial_* once).",
         )
-        .default(json!({
-            "utm_source": path("$.context.campaign.source"),
-            "utm_medium": path("$.context.campaign.medium"),
-            "utm_campaign": path("$.context.campaign.name"),
-            "utm_term": path("$.context.campaign.term"),
-            "utm_content": path("$.context.campaign.content"),
-        })),
+        .default_with(|| {
+            json!({
+                "utm_source": path("$.context.campaign.source"),
+                "utm_medium": path("$.context.campaign.medium"),
+                "utm_campaign": path("$.context.campaign.name"),
+                "utm_term": path("$.context.campaign.term"),
+                "utm_content": path("$.context.campaign.content"),
+            })
+        }),
         with_path(
             field(
                 "referrer",
@@ -410,7 +414,9 @@ fn event_fields() -> Vec<Field> {
             FieldType::Object,
             "behavior \"use_mapping\" sends `mapping` as library; \"auto\" sends \"segment\".",
         )
-        .default(json!({"behavior": "use_mapping", "mapping": path("$.context.library.name")})),
+        .default_with(
+            || json!({"behavior": "use_mapping", "mapping": path("$.context.library.name")}),
+        ),
     );
     fields.push(
         field(
@@ -420,10 +426,12 @@ fn event_fields() -> Vec<Field> {
             "The products purchased.",
         )
         .multiple()
-        .default(json!({"@arrayPath": ["$.properties.products", {
-            "price": path("price"), "revenue": path("revenue"), "quantity": path("quantity"),
-            "productId": path("productId"), "revenueType": path("revenueType"),
-        }]})),
+        .default_with(|| {
+            json!({"@arrayPath": ["$.properties.products", {
+                "price": path("price"), "revenue": path("revenue"), "quantity": path("quantity"),
+                "productId": path("productId"), "revenueType": path("revenueType"),
+            }]})
+        }),
     );
     fields.push(
         field(
@@ -701,11 +709,11 @@ pub fn plugin() -> Plugin {
         ))
         .preset(
             Preset::new("Page Calls", "logEventV2", "type = \"page\"")
-                .mapping(json!({"event_type": {"@template": "Viewed {{name}}"}})),
+                .mapping_with(|| json!({"event_type": {"@template": "Viewed {{name}}"}})),
         )
         .preset(
             Preset::new("Screen Calls", "logEventV2", "type = \"screen\"")
-                .mapping(json!({"event_type": {"@template": "Viewed {{name}}"}})),
+                .mapping_with(|| json!({"event_type": {"@template": "Viewed {{name}}"}})),
         )
         .preset(Preset::new(
             "Identify Calls",

@@ -147,8 +147,10 @@ pub(crate) fn action(single: bool) -> Action {
             Field::object("discounts", "Discounts")
                 .description("Discounts applied: code and amount of each.")
                 .multiple()
-                .default(json!({"@arrayPath": ["$.properties.discount_items",
-                    {"code": {"@path": "$.code"}, "amount": {"@path": "$.amount"}}]})),
+                .default_with(|| {
+                    json!({"@arrayPath": ["$.properties.discount_items",
+                    {"code": {"@path": "$.code"}, "amount": {"@path": "$.amount"}}]})
+                }),
         )
         .field(
             Field::string("currency", "Currency")
@@ -179,10 +181,13 @@ pub(crate) fn action(single: bool) -> Action {
                 .default(json!(75)),
         );
     if single {
-        let product = json!({"product_id": path("$.properties.product_id"),
-            "product_name": path("$.properties.name"), "variant_id": path("$.properties.variant"),
-            "image_url": path("$.properties.image_url"), "product_url": path("$.properties.url"),
-            "price": path("$.properties.price")});
+        let product = || {
+            json!({"product_id": path("$.properties.product_id"),
+                "product_name": path("$.properties.name"),
+                "variant_id": path("$.properties.variant"),
+                "image_url": path("$.properties.image_url"),
+                "product_url": path("$.properties.url"), "price": path("$.properties.price")})
+        };
         action = action
             .field(
                 Field::string("catalog_type", "Catalog Trigger Type")
@@ -202,7 +207,7 @@ pub(crate) fn action(single: bool) -> Action {
                          and product_url.",
                     )
                     .required()
-                    .default(product),
+                    .default_with(product),
             )
             .field(crate::v2::sync_mode(&["add", "update"], "add"))
             .perform(crate::track::ecommerce_single)
@@ -211,11 +216,13 @@ pub(crate) fn action(single: bool) -> Action {
                 crate::track::ecommerce_single_batch,
             )
     } else {
-        let products = json!({"@arrayPath": ["$.properties.products", {
-            "product_id": path("$.product_id"), "product_name": path("$.name"),
-            "variant_id": path("$.variant"), "image_url": path("$.image_url"),
-            "product_url": path("$.url"), "quantity": path("$.quantity"),
-            "price": path("$.price")}]});
+        let products = || {
+            json!({"@arrayPath": ["$.properties.products", {
+                "product_id": path("$.product_id"), "product_name": path("$.name"),
+                "variant_id": path("$.variant"), "image_url": path("$.image_url"),
+                "product_url": path("$.url"), "quantity": path("$.quantity"),
+                "price": path("$.price")}]})
+        };
         action = action
             .field(
                 Field::object("products", "Products")
@@ -226,7 +233,7 @@ pub(crate) fn action(single: bool) -> Action {
                     )
                     .required()
                     .multiple()
-                    .default(products),
+                    .default_with(products),
             )
             .field(crate::v2::sync_mode(&["add", "update"], "add"))
             .perform(crate::track::ecommerce)

@@ -129,7 +129,7 @@ pub fn plugin() -> Plugin {
                 "ecommerceSingleProduct",
                 "event = \"Product Viewed\"",
             )
-            .mapping(json!({"name": "ecommerce.product_viewed"})),
+            .mapping_with(|| json!({"name": "ecommerce.product_viewed"})),
         )
         .preset(ecommerce_preset(
             "Product Added (beta)",
@@ -180,16 +180,20 @@ fn update_mode(v2: bool, default: &str) -> Field {
 /// A preset sending `event` to `ecommerce` as Braze's `ecommerce.<name>`. A cart change
 /// (`action`) carries the one product the event describes.
 fn ecommerce_preset(title: &str, event: &str, name: &str, action: Option<&str>) -> Preset {
-    let mut mapping = json!({"name": format!("ecommerce.{name}")});
-    if let Some(action) = action {
-        let path = |p: &str| json!({"@path": p});
-        mapping["action"] = json!(action);
-        mapping["products"] = json!([{"product_id": path("$.properties.product_id"),
-            "product_name": path("$.properties.name"), "variant_id": path("$.properties.variant"),
-            "image_url": path("$.properties.image_url"), "product_url": path("$.properties.url"),
-            "quantity": path("$.properties.quantity"), "price": path("$.properties.price")}]);
-    }
-    Preset::new(title, "ecommerce", &format!("event = \"{event}\"")).mapping(mapping)
+    Preset::new(title, "ecommerce", &format!("event = \"{event}\"")).mapping_with(|| {
+        let mut mapping = json!({"name": format!("ecommerce.{name}")});
+        if let Some(action) = action {
+            let path = |p: &str| json!({"@path": p});
+            mapping["action"] = json!(action);
+            mapping["products"] = json!([{"product_id": path("$.properties.product_id"),
+                "product_name": path("$.properties.name"),
+                "variant_id": path("$.properties.variant"),
+                "image_url": path("$.properties.image_url"),
+                "product_url": path("$.properties.url"),
+                "quantity": path("$.properties.quantity"), "price": path("$.properties.price")}]);
+        }
+        mapping
+    })
 }
 
 /// `user_alias`, `external_id`, `braze_id` and the batching fields every `/users/track` action
@@ -197,7 +201,7 @@ fn ecommerce_preset(title: &str, event: &str, name: &str, action: Option<&str>) 
 fn external_id() -> Field {
     Field::string("external_id", "External User ID")
         .description("The unique user identifier")
-        .default(json!({"@path": "$.userId"}))
+        .default_with(|| json!({"@path": "$.userId"}))
 }
 
 fn user_alias() -> Field {
@@ -211,7 +215,7 @@ fn braze_id() -> Field {
     Field::string("braze_id", "Braze User Identifier")
         .description("The unique user identifier")
         .allow_null()
-        .default(json!({"@path": "$.properties.braze_id"}))
+        .default_with(|| json!({"@path": "$.properties.braze_id"}))
 }
 
 fn update_existing_only() -> Field {
@@ -244,13 +248,13 @@ fn time() -> Field {
     Field::datetime("time", "Time")
         .description("When the event occurred.")
         .required()
-        .default(json!({"@path": "$.receivedAt"}))
+        .default_with(|| json!({"@path": "$.receivedAt"}))
 }
 
 fn properties() -> Field {
     Field::object("properties", "Event Properties")
         .description("Properties of the event")
-        .default(json!({"@path": "$.properties"}))
+        .default_with(|| json!({"@path": "$.properties"}))
 }
 
 fn track_event(v2: bool) -> Action {
@@ -262,18 +266,18 @@ fn track_event(v2: bool) -> Action {
         .field(
             Field::string("email", "Email")
                 .description("The user email")
-                .default(
+                .default_with(|| {
                     json!({"@if": {"exists": {"@path": "$.context.traits.email"},
                     "then": {"@path": "$.context.traits.email"},
-                    "else": {"@path": "$.properties.email"}}}),
-                ),
+                    "else": {"@path": "$.properties.email"}}})
+                }),
         )
         .field(braze_id())
         .field(
             Field::string("name", "Event Name")
                 .description("The event name")
                 .required()
-                .default(json!({"@path": "$.event"})),
+                .default_with(|| json!({"@path": "$.event"})),
         )
         .field(time())
         .field(properties())
@@ -299,7 +303,7 @@ fn track_purchase(v2: bool) -> Action {
         .field(
             Field::string("email", "Email")
                 .description("The user email")
-                .default(json!({"@path": "$.traits.email"})),
+                .default_with(|| json!({"@path": "$.traits.email"})),
         )
         .field(braze_id())
         .field(time())
@@ -311,7 +315,7 @@ fn track_purchase(v2: bool) -> Action {
                 )
                 .required()
                 .multiple()
-                .default(json!({"@path": "$.properties.products"})),
+                .default_with(|| json!({"@path": "$.properties.products"})),
         )
         .field(properties())
         .field(update_mode(v2, v2::TRACK_DEFAULT));
@@ -345,8 +349,10 @@ fn update_user_profile(v2: bool) -> Action {
             Field::object("current_location", "Current Location")
                 .description("The user's current longitude/latitude.")
                 .allow_null()
-                .default(json!({"latitude": {"@path": "$.context.location.latitude"},
-                    "longitude": {"@path": "$.context.location.longitude"}})),
+                .default_with(|| {
+                    json!({"latitude": {"@path": "$.context.location.latitude"},
+                    "longitude": {"@path": "$.context.location.longitude"}})
+                }),
         )
         .field(
             Field::datetime("date_of_first_session", "Date of First Session")

@@ -62,7 +62,7 @@ pub(crate) fn trigger_campaign() -> Action {
         .field(
             Field::object("trigger_properties", "Trigger Properties")
                 .description("Personalization key-value pairs for all users in this request.")
-                .default(json!({"@path": "$.properties"})),
+                .default_with(|| json!({"@path": "$.properties"})),
         )
         .field(
             Field::object("attachments", "Attachments")
@@ -89,7 +89,7 @@ pub(crate) fn trigger_canvas() -> Action {
         .field(
             Field::object("canvas_entry_properties", "Canvas Entry Properties")
                 .description("Personalization key-value pairs for all users in this request.")
-                .default(json!({"@path": "$.properties"})),
+                .default_with(|| json!({"@path": "$.properties"})),
         );
     common(action, "canvas").perform(canvas)
 }

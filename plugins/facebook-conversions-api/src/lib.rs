@@ -30,8 +30,10 @@ fn contents(single: bool) -> Field {
              curbside or home_delivery).",
         )
         .multiple()
-        .default(json!({"@arrayPath": [root, {"id": path("$.product_id"),
-            "quantity": path("$.quantity"), "item_price": path("$.price")}]}))
+        .default_with(|| {
+            json!({"@arrayPath": [root, {"id": path("$.product_id"),
+            "quantity": path("$.quantity"), "item_price": path("$.price")}]})
+        })
 }
 
 fn currency(required: bool) -> Field {
@@ -127,7 +129,8 @@ fn action(
                      fbLoginID, anonId, madId, partner_id, partner_name, ctwa_clid are not).",
                 )
                 .required()
-                .default(json!({
+                .default_with(|| {
+                    json!({
                     "externalId": {"@if": {"exists": {"@path": "$.userId"},
                         "then": {"@path": "$.userId"}, "else": {"@path": "$.anonymousId"}}},
                     "email": path("$.context.traits.email"),
@@ -141,12 +144,14 @@ fn action(
                     "client_ip_address": path("$.context.ip"),
                     "client_user_agent": path("$.context.userAgent"),
                     "fbc": path("$.properties.fbc"),
-                    "fbp": path("$.properties.fbp")})),
+                    "fbp": path("$.properties.fbp")})
+                }),
         )
         .field(
             Field::object("app_data_field", "App Data")
                 .description("App event details; sent only when use_app_data is true.")
-                .default(json!({
+                .default_with(|| {
+                    json!({
                     "use_app_data": false,
                     "application_tracking_enabled": path("$.context.device.adTrackingEnabled"),
                     "packageName": path("$.context.app.namespace"),
@@ -159,7 +164,8 @@ fn action(
                     "height": path("$.context.screen.height"),
                     "density": path("$.context.screen.density"),
                     "deviceTimezone": path("$.context.timezone"),
-                    "madId": path("$.context.madId")})),
+                    "madId": path("$.context.madId")})
+                }),
         );
     for f in own {
         action = action.field(f);

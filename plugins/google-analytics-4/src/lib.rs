@@ -449,17 +449,9 @@ const SPECS: &[Spec] = &[
 ];
 
 fn items_field(items: Items, required: bool) -> Option<Field> {
-    let mut shape = json!({"item_id": path("$.product_id"), "item_name": path("$.name"),
-        "affiliation": path("$.affiliation"), "coupon": path("$.coupon"),
-        "item_brand": path("$.brand"), "item_category": path("$.category"),
-        "item_variant": path("$.variant"), "price": path("$.price"),
-        "quantity": path("$.quantity")});
     let root = match items {
         Items::None => return None,
-        Items::Products => {
-            shape["index"] = path("$.position");
-            "$.properties.products"
-        }
+        Items::Products => "$.properties.products",
         Items::Single => "$.properties",
     };
     let field = Field::object("items", "Products")
@@ -469,7 +461,17 @@ fn items_field(items: Items, required: bool) -> Option<Field> {
              item_list_name, item_variant, location_id, price, quantity.",
         )
         .multiple()
-        .default(json!({"@arrayPath": [root, shape]}));
+        .default_with(|| {
+            let mut shape = json!({"item_id": path("$.product_id"), "item_name": path("$.name"),
+                "affiliation": path("$.affiliation"), "coupon": path("$.coupon"),
+                "item_brand": path("$.brand"), "item_category": path("$.category"),
+                "item_variant": path("$.variant"), "price": path("$.price"),
+                "quantity": path("$.quantity")});
+            if matches!(items, Items::Products) {
+                shape["index"] = path("$.position");
+            }
+            json!({"@arrayPath": [root, shape]})
+        });
     Some(if required { field.required() } else { field })
 }
 
@@ -496,7 +498,7 @@ fn action(spec: &Spec) -> Action {
         .field(
             Field::string(client_key, "Client ID")
                 .description("Uniquely identifies a user instance of a web client. Required for web streams.")
-                .default(json!({"@if": {"exists": {"@path": "$.userId"},
+                .default_with(|| json!({"@if": {"exists": {"@path": "$.userId"},
                     "then": {"@path": "$.userId"}, "else": {"@path": "$.anonymousId"}}})),
         )
         .field(Field::string("user_id", "User ID").description("A unique identifier for a user."))

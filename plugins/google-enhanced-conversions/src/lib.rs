@@ -225,14 +225,16 @@ fn click_fields() -> Vec<Field> {
             FieldType::Object,
             "Session attributes, when the encoded form is not available.",
         )
-        .default(json!({
-            "gad_source": path("$.properties.gad_source"),
-            "gad_campaignid": path("$.properties.gad_campaignid"),
-            "landing_page_url": path("$.context.page.url"),
-            "session_start_time_usec": path("$.properties.session_start_time_usec"),
-            "landing_page_referrer": path("$.context.page.referrer"),
-            "landing_page_user_agent": path("$.context.userAgent"),
-        })),
+        .default_with(|| {
+            json!({
+                "gad_source": path("$.properties.gad_source"),
+                "gad_campaignid": path("$.properties.gad_campaignid"),
+                "landing_page_url": path("$.context.page.url"),
+                "session_start_time_usec": path("$.properties.session_start_time_usec"),
+                "landing_page_referrer": path("$.context.page.referrer"),
+                "landing_page_user_agent": path("$.context.userAgent"),
+            })
+        }),
         conversion_timestamp(true),
         email_address(),
         phone_country_code(),
@@ -271,11 +273,13 @@ fn click_fields() -> Vec<Field> {
         ),
         field("items", "Items", FieldType::Object, "The items purchased.")
             .multiple()
-            .default(json!({"@arrayPath": ["$.properties.products", {
-                "product_id": path("$.product_id"),
-                "quantity": path("$.quantity"),
-                "price": path("$.price"),
-            }]})),
+            .default_with(|| {
+                json!({"@arrayPath": ["$.properties.products", {
+                    "product_id": path("$.product_id"),
+                    "quantity": path("$.quantity"),
+                    "price": path("$.price"),
+                }]})
+            }),
         custom_variables(),
     ];
     fields.extend(consent());

@@ -161,7 +161,8 @@ pub fn plugin() -> Plugin {
     );
     for (name, trigger, event, contents) in PRESETS {
         plugin = plugin.preset(
-            Preset::new(name, "reportWebEvent", trigger).mapping(preset_mapping(event, *contents)),
+            Preset::new(name, "reportWebEvent", trigger)
+                .mapping_with(|| preset_mapping(event, *contents)),
         );
     }
     plugin.action(report_web_event())
@@ -301,8 +302,10 @@ fn report_web_event() -> Action {
             Field::string("external_id", "External ID")
                 .description("Identifies the user who triggered the event; hashed before sending.")
                 .multiple()
-                .default(json!({"@if": {"exists": {"@path": "$.userId"},
-                    "then": {"@path": "$.userId"}, "else": {"@path": "$.anonymousId"}}})),
+                .default_with(|| {
+                    json!({"@if": {"exists": {"@path": "$.userId"},
+                    "then": {"@path": "$.userId"}, "else": {"@path": "$.anonymousId"}}})
+                }),
         )
         .field(
             Field::string("ttclid", "TikTok Click ID")
@@ -415,8 +418,10 @@ fn report_web_event() -> Action {
         .field(
             Field::object("lead_fields", "CRM Fields")
                 .description("lead_id and lead_event_source, for CRM events.")
-                .default(json!({"lead_id": path("$.properties.lead_id"),
-                    "lead_event_source": path("$.properties.lead_event_source")})),
+                .default_with(|| {
+                    json!({"lead_id": path("$.properties.lead_id"),
+                    "lead_event_source": path("$.properties.lead_event_source")})
+                }),
         )
         .field(
             Field::object("vehicle_fields", "Vehicle Fields")

@@ -42,7 +42,7 @@ pub fn plugin() -> Plugin {
                 .field(
                     Field::object("data", "Data")
                         .description("Payload to deliver to the webhook URL (JSON-encoded).")
-                        .default(json!({"@path": "$."})),
+                        .default_with(|| json!({"@path": "$."})),
                 )
                 .field(
                     Field::boolean("enable_batching", "Batch data")
