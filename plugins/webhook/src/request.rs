@@ -1,6 +1,11 @@
 //! `send`: payloads → requests.
+//!
+//! `data` is kept as the JSON text the host mapped and written out as it is: the plugin never
+//! looks inside it, so building a tree of it (and writing that out again) for every event
+//! would be work for nothing.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use switchyard_plugin_sdk::{Context, Error};
 
@@ -12,7 +17,7 @@ pub(crate) struct Send {
     #[serde(default)]
     headers: Map<String, Value>,
     #[serde(default)]
-    data: Option<Value>,
+    data: Option<Box<RawValue>>,
 }
 
 fn check(p: &Send) -> Result<(), Error> {
@@ -32,7 +37,7 @@ fn check(p: &Send) -> Result<(), Error> {
     Ok(())
 }
 
-fn deliver(ctx: &mut Context, p: &Send, body: &Value) -> Result<(), Error> {
+fn deliver<B: Serialize + ?Sized>(ctx: &mut Context, p: &Send, body: &B) -> Result<(), Error> {
     let mut request = ctx.request(&p.method, &p.url);
     for (name, value) in &p.headers {
         request = request.header(name, value.as_str().unwrap_or_default());
@@ -43,7 +48,7 @@ fn deliver(ctx: &mut Context, p: &Send, body: &Value) -> Result<(), Error> {
 
 pub(crate) fn send(ctx: &mut Context, p: Send, _settings: Value) -> Result<(), Error> {
     check(&p)?;
-    deliver(ctx, &p, p.data.as_ref().unwrap_or(&Value::Null))
+    deliver(ctx, &p, &p.data)
 }
 
 /// One request per distinct (url, method, headers), its body the array of the group's `data`;
@@ -69,12 +74,10 @@ pub(crate) fn send_batch(
         }
     }
     for (first, members) in groups {
-        let body = Value::Array(
-            members
-                .iter()
-                .map(|&i| payloads[i].data.clone().unwrap_or(Value::Null))
-                .collect(),
-        );
+        let body: Vec<Option<&RawValue>> = members
+            .iter()
+            .map(|&i| payloads[i].data.as_deref())
+            .collect();
         let outcome = deliver(ctx, &payloads[first], &body);
         for i in members {
             results[i] = outcome.clone();
