@@ -42,6 +42,16 @@ pub(crate) fn create_alias(v2: bool) -> Action {
     }
 }
 
+fn merge_behavior() -> Field {
+    Field::string("merge_behavior", "Merge Behavior")
+        .description(
+            "Sets the endpoint to merge some fields found exclusively on the anonymous user to \
+             the identified user.",
+        )
+        .choice("none", "None")
+        .choice("merge", "Merge")
+}
+
 /// `identifyUser2`: by alias or by email (module `v2`).
 pub(crate) fn identify_user_2() -> Action {
     Action::new("identifyUser2", "Identify User V2")
@@ -70,15 +80,7 @@ pub(crate) fn identify_user_2() -> Action {
                      when several users share the email.",
             ),
         )
-        .field(
-            Field::string("merge_behavior", "Merge Behavior")
-                .description(
-                    "Sets the endpoint to merge some fields found exclusively on the anonymous \
-                     user to the identified user.",
-                )
-                .choice("none", "None")
-                .choice("merge", "Merge"),
-        )
+        .field(merge_behavior())
         .field(crate::v2::sync_mode(&["add", "upsert"], "add"))
         .perform(crate::v2::identify_user)
 }
@@ -99,15 +101,7 @@ pub(crate) fn identify_user() -> Action {
                 .description("A user alias object: alias_name and alias_label, both required.")
                 .required(),
         )
-        .field(
-            Field::string("merge_behavior", "Merge Behavior")
-                .description(
-                    "Sets the endpoint to merge some fields found exclusively on the anonymous \
-                     user to the identified user.",
-                )
-                .choice("none", "None")
-                .choice("merge", "Merge"),
-        )
+        .field(merge_behavior())
         .perform(send_identify)
 }
 

@@ -27,6 +27,7 @@ mod tests;
 
 use serde_json::{Value, json};
 use switchyard_plugin_sdk::{Action, Field, Plugin, Preset, Setting};
+use track::{Batch, Single};
 
 /// The REST endpoints Braze lists, one per data centre.
 const ENDPOINTS: &[(&str, &str)] = &[
@@ -168,6 +169,15 @@ fn named(v2: bool, id: &str, title: &str) -> Action {
     }
 }
 
+/// A `/users/track` action with its batching fields and functions: V1's, or the V2 twins that
+/// first turn the sync mode into `_update_existing_only`.
+fn performed(action: Action, v2: bool, v1: (Single, Batch), twin: (Single, Batch)) -> Action {
+    let (single, batch) = if v2 { twin } else { v1 };
+    batching(action)
+        .perform(single)
+        .perform_batch(track::MAX_OBJECTS as u32, batch)
+}
+
 /// V1 actions take `_update_existing_only` as a field; V2 actions derive it from a sync mode.
 fn update_mode(v2: bool, default: &str) -> Field {
     if v2 {
@@ -282,16 +292,12 @@ fn track_event(v2: bool) -> Action {
         .field(time())
         .field(properties())
         .field(update_mode(v2, v2::TRACK_DEFAULT));
-    let action = batching(action);
-    if v2 {
-        action
-            .perform(v2::track_event)
-            .perform_batch(track::MAX_OBJECTS as u32, v2::track_event_batch)
-    } else {
-        action
-            .perform(track::track_event)
-            .perform_batch(track::MAX_OBJECTS as u32, track::track_event_batch)
-    }
+    performed(
+        action,
+        v2,
+        (track::track_event, track::track_event_batch),
+        (v2::track_event, v2::track_event_batch),
+    )
 }
 
 fn track_purchase(v2: bool) -> Action {
@@ -319,16 +325,12 @@ fn track_purchase(v2: bool) -> Action {
         )
         .field(properties())
         .field(update_mode(v2, v2::TRACK_DEFAULT));
-    let action = batching(action);
-    if v2 {
-        action
-            .perform(v2::track_purchase)
-            .perform_batch(track::MAX_OBJECTS as u32, v2::track_purchase_batch)
-    } else {
-        action
-            .perform(track::track_purchase)
-            .perform_batch(track::MAX_OBJECTS as u32, track::track_purchase_batch)
-    }
+    performed(
+        action,
+        v2,
+        (track::track_purchase, track::track_purchase_batch),
+        (v2::track_purchase, v2::track_purchase_batch),
+    )
 }
 
 fn update_user_profile(v2: bool) -> Action {
@@ -479,16 +481,12 @@ fn update_user_profile(v2: bool) -> Action {
                 .default(path("$.traits")),
         )
         .field(update_mode(v2, v2::PROFILE_DEFAULT));
-    let action = batching(action);
-    if v2 {
-        action
-            .perform(v2::update_user_profile)
-            .perform_batch(track::MAX_OBJECTS as u32, v2::update_user_profile_batch)
-    } else {
-        action
-            .perform(track::update_user_profile)
-            .perform_batch(track::MAX_OBJECTS as u32, track::update_user_profile_batch)
-    }
+    performed(
+        action,
+        v2,
+        (track::update_user_profile, track::update_user_profile_batch),
+        (v2::update_user_profile, v2::update_user_profile_batch),
+    )
 }
 
 switchyard_plugin_sdk::export!(plugin);

@@ -49,6 +49,10 @@ impl Settings {
 /// unmapped one is left out, as in the reference.
 pub(crate) type Payload = Map<String, Value>;
 
+/// An action's function for one event, and for a batch.
+pub(crate) type Single = fn(&mut Context, Payload, Settings) -> Result<(), Error>;
+pub(crate) type Batch = fn(&mut Context, Vec<Payload>, Settings) -> BatchResults;
+
 pub(crate) fn truthy(v: Option<&Value>) -> bool {
     match v {
         None | Some(Value::Null) => false,

@@ -4,7 +4,7 @@
 //! only users it already has), `add` sends `false`. `identifyUser2` can also identify a user by
 //! email, with a prioritization for when several users share it.
 
-use crate::track::{self, Payload, Settings};
+use crate::track::{self, Batch, Payload, Settings, Single};
 use crate::trigger;
 use serde_json::{Value, json};
 use switchyard_plugin_sdk::{BatchResults, Context, Error, Field, SYNC_MODE};
@@ -47,9 +47,6 @@ fn existing_only(mut p: Payload, default: &str) -> Result<Payload, Error> {
     p.insert("_update_existing_only".into(), json!(only));
     Ok(p)
 }
-
-type Single = fn(&mut Context, Payload, Settings) -> Result<(), Error>;
-type Batch = fn(&mut Context, Vec<Payload>, Settings) -> BatchResults;
 
 fn single(
     ctx: &mut Context,
