@@ -134,7 +134,9 @@ pub use context::{Context, Level};
 pub use error::Error;
 pub use http::{FakeHttp, Request, RequestBuilder, Response, Transport};
 pub use kv::FakeKv;
-pub use plugin::{Action, BatchResults, Field, FieldType, Plugin, Preset, SYNC_MODE, Setting};
+pub use plugin::{
+    Action, BatchResults, Field, FieldType, Plugin, Preset, SYNC_MODE, Setting, sync_mode,
+};
 
 /// The `user-agent` every request carries unless the plugin sets its own.
 pub const USER_AGENT: &str = concat!("Switchyard/", env!("CARGO_PKG_VERSION"));

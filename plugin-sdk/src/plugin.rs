@@ -66,6 +66,30 @@ pub enum FieldType {
 /// a field of the actions that have one (Segment's "V2" actions).
 pub const SYNC_MODE: &str = "__segment_internal_sync_mode";
 
+/// The sync mode a payload's mapping gives (`mapped`, the value under [`SYNC_MODE`]), or
+/// `default` when it gives none; one not in `allowed` is an invalid payload naming it.
+pub fn sync_mode<'a>(
+    mapped: Option<&Value>,
+    allowed: &[&'a str],
+    default: &'a str,
+) -> Result<&'a str, Error> {
+    let mode = match mapped {
+        None | Some(Value::Null) => return Ok(default),
+        Some(Value::String(m)) => m.clone(),
+        Some(other) => other.to_string(),
+    };
+    allowed
+        .iter()
+        .find(|a| **a == mode)
+        .copied()
+        .ok_or_else(|| {
+            Error::invalid_payload(format!(
+                "Sync mode {mode} is not supported ({SYNC_MODE}): use {}.",
+                allowed.join(" or ")
+            ))
+        })
+}
+
 /// A destination-wide setting (an API key, a region, ...).
 #[derive(Debug, Clone)]
 pub struct Setting {
@@ -658,6 +682,25 @@ mod tests {
             manifest.settings[0].default.as_deref(),
             Some(expected.as_str())
         );
+    }
+
+    #[test]
+    fn sync_modes_default_and_refuse_what_is_not_allowed() {
+        let allowed = ["add", "update"];
+        assert_eq!(sync_mode(None, &allowed, "update"), Ok("update"));
+        assert_eq!(sync_mode(Some(&Value::Null), &allowed, "add"), Ok("add"));
+        assert_eq!(
+            sync_mode(Some(&json!("add")), &allowed, "update"),
+            Ok("add")
+        );
+        for bad in [json!("mirror"), json!(3)] {
+            let err = sync_mode(Some(&bad), &allowed, "add").unwrap_err();
+            assert!(
+                matches!(&err, Error::InvalidPayload(m)
+                    if m.contains("is not supported") && m.contains("use add or update")),
+                "{err:?}"
+            );
+        }
     }
 
     #[test]

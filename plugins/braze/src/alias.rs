@@ -35,7 +35,7 @@ pub(crate) fn create_alias(v2: bool) -> Action {
         );
     if v2 {
         action
-            .field(crate::v2::sync_mode(&["add"], "add"))
+            .field(crate::v2::sync_mode_field(&["add"], "add"))
             .perform(send_alias_2)
     } else {
         action.perform(send_alias)
@@ -81,7 +81,7 @@ pub(crate) fn identify_user_2() -> Action {
             ),
         )
         .field(merge_behavior())
-        .field(crate::v2::sync_mode(&["add", "upsert"], "add"))
+        .field(crate::v2::sync_mode_field(&["add", "upsert"], "add"))
         .perform(crate::v2::identify_user)
 }
 
@@ -112,16 +112,11 @@ pub(crate) struct Alias {
     alias_name: String,
     alias_label: String,
     #[serde(default, rename = "__segment_internal_sync_mode")]
-    sync_mode: Option<String>,
+    sync_mode: Option<Value>,
 }
 
 fn send_alias_2(ctx: &mut Context, a: Alias, s: Settings) -> Result<(), Error> {
-    if let Some(m) = a.sync_mode.as_deref().filter(|m| *m != "add") {
-        return Err(Error::invalid_payload(format!(
-            "Sync mode {m} is not supported ({}): use add.",
-            switchyard_plugin_sdk::SYNC_MODE
-        )));
-    }
+    switchyard_plugin_sdk::sync_mode(a.sync_mode.as_ref(), &["add"], "add")?;
     send_alias(ctx, a, s)
 }
 

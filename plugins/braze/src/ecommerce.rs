@@ -4,7 +4,7 @@
 
 use crate::track::{Payload, Settings, truthy, user_alias};
 use serde_json::{Map, Value, json};
-use switchyard_plugin_sdk::{Action, Error, Field, SYNC_MODE, currency};
+use switchyard_plugin_sdk::{Action, Error, Field, SYNC_MODE, currency, sync_mode};
 
 /// Braze's ecommerce event names.
 pub(crate) const NAMES: &[&str] = &[
@@ -209,7 +209,7 @@ pub(crate) fn action(single: bool) -> Action {
                     .required()
                     .default_with(product),
             )
-            .field(crate::v2::sync_mode(&["add", "update"], "add"))
+            .field(crate::v2::sync_mode_field(&["add", "update"], "add"))
             .perform(crate::track::ecommerce_single)
             .perform_batch(
                 crate::track::MAX_OBJECTS as u32,
@@ -235,7 +235,7 @@ pub(crate) fn action(single: bool) -> Action {
                     .multiple()
                     .default_with(products),
             )
-            .field(crate::v2::sync_mode(&["add", "update"], "add"))
+            .field(crate::v2::sync_mode_field(&["add", "update"], "add"))
             .perform(crate::track::ecommerce)
             .perform_batch(
                 crate::track::MAX_OBJECTS as u32,
@@ -271,16 +271,8 @@ pub(crate) fn event(p: &Payload, s: &Settings, single: bool) -> Result<Value, Er
         out.insert("user_alias".into(), alias);
         out.insert("_update_existing_only".into(), json!(true));
     }
-    match p.get(SYNC_MODE).and_then(Value::as_str) {
-        None | Some("add") => {}
-        Some("update") => {
-            out.insert("_update_existing_only".into(), json!(true));
-        }
-        Some(other) => {
-            return Err(Error::invalid_payload(format!(
-                "Sync mode {other} is not supported ({SYNC_MODE}): use add or update."
-            )));
-        }
+    if sync_mode(p.get(SYNC_MODE), &["add", "update"], "add")? == "update" {
+        out.insert("_update_existing_only".into(), json!(true));
     }
     if let Some(app) = s.app_id() {
         out.insert("app_id".into(), app);

@@ -181,7 +181,7 @@ fn performed(action: Action, v2: bool, v1: (Single, Batch), twin: (Single, Batch
 /// V1 actions take `_update_existing_only` as a field; V2 actions derive it from a sync mode.
 fn update_mode(v2: bool, default: &str) -> Field {
     if v2 {
-        v2::sync_mode(&["add", "update"], default)
+        v2::sync_mode_field(&["add", "update"], default)
     } else {
         update_existing_only()
     }

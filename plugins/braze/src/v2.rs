@@ -7,10 +7,10 @@
 use crate::track::{self, Batch, Payload, Settings, Single};
 use crate::trigger;
 use serde_json::{Value, json};
-use switchyard_plugin_sdk::{BatchResults, Context, Error, Field, SYNC_MODE};
+use switchyard_plugin_sdk::{BatchResults, Context, Error, Field, SYNC_MODE, sync_mode};
 
 /// The sync mode field, with its choices and default.
-pub(crate) fn sync_mode(choices: &[&str], default: &str) -> Field {
+pub(crate) fn sync_mode_field(choices: &[&str], default: &str) -> Field {
     let description = if choices.contains(&"update") {
         "How records are synced: update changes only users Braze already has, add creates them."
     } else {
@@ -30,21 +30,8 @@ pub(crate) const TRACK_DEFAULT: &str = "add";
 
 /// The payload with `_update_existing_only` set from its sync mode (`default` when absent).
 fn existing_only(mut p: Payload, default: &str) -> Result<Payload, Error> {
-    let mode = match p.remove(SYNC_MODE) {
-        Some(Value::String(m)) => m,
-        Some(Value::Null) | None => default.to_string(),
-        Some(other) => other.to_string(),
-    };
-    let only = match mode.as_str() {
-        "update" => true,
-        "add" => false,
-        other => {
-            return Err(Error::invalid_payload(format!(
-                "Sync mode {other} is not supported ({SYNC_MODE}): use add or update."
-            )));
-        }
-    };
-    p.insert("_update_existing_only".into(), json!(only));
+    let mode = sync_mode(p.remove(SYNC_MODE).as_ref(), &["add", "update"], default)?;
+    p.insert("_update_existing_only".into(), json!(mode == "update"));
     Ok(p)
 }
 
@@ -124,21 +111,10 @@ pub(crate) fn update_user_profile_batch(
     )
 }
 
-/// Refuses any sync mode but the ones listed (`createAlias2` and `identifyUser2` only add).
-pub(crate) fn only(p: &Payload, modes: &[&str]) -> Result<(), Error> {
-    match p.get(SYNC_MODE).and_then(Value::as_str) {
-        Some(m) if !modes.contains(&m) => Err(Error::invalid_payload(format!(
-            "Sync mode {m} is not supported ({SYNC_MODE}): use {}.",
-            modes.join(" or ")
-        ))),
-        _ => Ok(()),
-    }
-}
-
 /// `identifyUser2`: by alias (`aliases_to_identify`), by email (`emails_to_identify`, with
 /// the prioritization Braze needs when several users share the email), or both.
 pub(crate) fn identify_user(ctx: &mut Context, p: Payload, s: Settings) -> Result<(), Error> {
-    only(&p, &["add", "upsert"])?;
+    sync_mode(p.get(SYNC_MODE), &["add", "upsert"], "add")?;
     let text = |k: &str| p.get(k).and_then(Value::as_str).filter(|v| !v.is_empty());
     let external_id = text("external_id").ok_or_else(|| {
         Error::invalid_payload("The root value is missing the required field 'external_id'.")

@@ -3,7 +3,7 @@
 use crate::user_data;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
-use switchyard_plugin_sdk::{Context, Error, SYNC_MODE, currency};
+use switchyard_plugin_sdk::{Context, Error, SYNC_MODE, currency, sync_mode};
 
 pub(crate) const API: &str = "https://graph.facebook.com/v24.0";
 
@@ -36,7 +36,8 @@ macro_rules! actions {
         }
 
         pub(crate) fn $v2(ctx: &mut Context, p: Payload, s: Settings) -> Result<(), Error> {
-            check_sync_mode(&p)?;
+            // V2 actions only add events.
+            sync_mode(p.get(SYNC_MODE), &["add"], "add")?;
             $name(ctx, p, s)
         }
     )*};
@@ -50,16 +51,6 @@ actions! {
     search, search_v2 => "Search", ["currency", "value", "content_ids", "contents", "content_category", "search_string"];
     page_view, page_view_v2 => "PageView", [];
     custom, custom_v2 => "", [];
-}
-
-/// V2 actions only add events; any other sync mode is a subscription to fix.
-fn check_sync_mode(p: &Payload) -> Result<(), Error> {
-    match p.get(SYNC_MODE).and_then(Value::as_str) {
-        None | Some("add") => Ok(()),
-        Some(other) => Err(invalid(format!(
-            "Sync mode {other} is not supported ({SYNC_MODE}): V2 actions only add events."
-        ))),
-    }
 }
 
 /// Where a conversion can happen (`action_source`).
