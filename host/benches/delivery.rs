@@ -115,6 +115,7 @@ async fn throughput(n: u64, batched: bool) -> f64 {
     let started = Instant::now();
     let workers = tokio::spawn(switchyard::deliver::run(
         s.routes.clone(),
+        Arc::default(),
         s.queue.clone() as Arc<dyn Queue>,
         stopping,
         None,
@@ -164,8 +165,9 @@ async fn throughput_while_swapping(n: u64, compiled: bool) -> f64 {
     }
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let started = Instant::now();
-    let workers = tokio::spawn(switchyard::serve::deliver_live(
+    let workers = tokio::spawn(switchyard::server::deliver_live(
         live.clone(),
+        Arc::default(),
         s.queue.clone() as Arc<dyn Queue>,
         stopping,
     ));
@@ -177,8 +179,7 @@ async fn throughput_while_swapping(n: u64, compiled: bool) -> f64 {
             let plugin = runtime.load(&bytes, "webhook (new version)").await.unwrap();
             let plugins: std::collections::HashMap<_, _> =
                 [("webhook".to_string(), plugin)].into_iter().collect();
-            let mut routes = switchyard::routes::Routes::build(&s.config, &plugins).unwrap();
-            routes.carry_over(&live.current().routes);
+            let routes = switchyard::routes::Routes::build(&s.config, &plugins).unwrap();
             live.replace(switchyard::live::Snapshot {
                 config: s.config.clone(),
                 plugins,
@@ -220,6 +221,7 @@ async fn latency() {
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let workers = tokio::spawn(switchyard::deliver::run(
         s.routes.clone(),
+        Arc::default(),
         s.queue.clone() as Arc<dyn Queue>,
         stopping,
         None,

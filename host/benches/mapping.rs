@@ -13,11 +13,11 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use serde::Deserialize;
 use serde_json::Value;
 use std::hint::black_box;
+use switchyard::model::{Action, Field, FieldType};
 use switchyard::payload;
-use switchyard::runtime::{Action, Field, FieldType};
 use switchyard::trigger::Trigger;
 
-/// The triggers of Amplitude's cloud presets (shared/reference/destinations/amplitude.md).
+/// The triggers of Amplitude's cloud presets (its plugin's `presets`, as Segment ships them).
 const PRESETS: [&str; 5] = [
     r#"type = "track" and event != "Order Completed""#,
     r#"type = "track" and event = "Order Completed""#,

@@ -126,7 +126,7 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
 });
 
 /// `n` events from `source` of `kind` (track, identify, ...) were accepted.
-pub fn events_received(source: &str, kind: &str, n: u64) {
+pub(crate) fn events_received(source: &str, kind: &str, n: u64) {
     METRICS
         .events
         .get_or_create(&vec![("source", source.into()), ("type", kind.into())])
@@ -134,7 +134,7 @@ pub fn events_received(source: &str, kind: &str, n: u64) {
 }
 
 /// An ingest request (or one message of a batch) was refused, for `reason`.
-pub fn ingest_refused(reason: &'static str) {
+pub(crate) fn ingest_refused(reason: &'static str) {
     METRICS
         .refused
         .get_or_create(&vec![("reason", reason.into())])
@@ -142,7 +142,7 @@ pub fn ingest_refused(reason: &'static str) {
 }
 
 /// One delivery attempt ended with `outcome`.
-pub fn delivery(destination: &str, action: &str, outcome: &'static str) {
+pub(crate) fn delivery(destination: &str, action: &str, outcome: &'static str) {
     METRICS
         .deliveries
         .get_or_create(&vec![
@@ -154,7 +154,7 @@ pub fn delivery(destination: &str, action: &str, outcome: &'static str) {
 }
 
 /// A delivery went to dead letters for `reason`.
-pub fn dead_letter(destination: &str, reason: &str) {
+pub(crate) fn dead_letter(destination: &str, reason: &str) {
     METRICS
         .dead_letters
         .get_or_create(&vec![
@@ -165,7 +165,7 @@ pub fn dead_letter(destination: &str, reason: &str) {
 }
 
 /// One invocation of `plugin` at `version` took `time`.
-pub fn invocation(plugin: &str, version: &str, time: Duration) {
+pub(crate) fn invocation(plugin: &str, version: &str, time: Duration) {
     METRICS
         .invocations
         .get_or_create(&vec![
@@ -176,7 +176,7 @@ pub fn invocation(plugin: &str, version: &str, time: Duration) {
 }
 
 /// An invocation of `plugin` was stopped by the `limit` limit.
-pub fn limit_breach(plugin: &str, limit: &'static str) {
+pub(crate) fn limit_breach(plugin: &str, limit: &'static str) {
     METRICS
         .breaches
         .get_or_create(&vec![("plugin", plugin.into()), ("limit", limit.into())])
@@ -184,7 +184,7 @@ pub fn limit_breach(plugin: &str, limit: &'static str) {
 }
 
 /// A request of `destination`'s plugin was refused by the allow-list or the address rules.
-pub fn denied_host(destination: &str) {
+pub(crate) fn denied_host(destination: &str) {
     METRICS
         .denied
         .get_or_create(&vec![("destination", destination.into())])
@@ -193,7 +193,7 @@ pub fn denied_host(destination: &str) {
 
 /// A reload (a hot load of the plugins folder included) asked for by `trigger` was applied or
 /// refused.
-pub fn reload(trigger: &str, applied: bool) {
+pub(crate) fn reload(trigger: &str, applied: bool) {
     let outcome = if applied { "applied" } else { "refused" };
     METRICS
         .reloads
@@ -206,7 +206,7 @@ pub fn reload(trigger: &str, applied: bool) {
 
 /// The metrics in the text format, with the queue's depth and oldest age per destination
 /// (`(destination, depth, oldest age)`) and whether each destination is paused, as given.
-pub fn render(queue: &[(String, i64, Duration)], paused: &[(String, bool)]) -> String {
+pub(crate) fn render(queue: &[(String, i64, Duration)], paused: &[(String, bool)]) -> String {
     METRICS.paused.clear();
     for (destination, is_paused) in paused {
         METRICS

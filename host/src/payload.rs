@@ -9,7 +9,7 @@
 //! Errors name the field and what is wrong; an invalid payload never reaches the plugin.
 
 use crate::mapping::{Mapping, MappingError, PathTable, Resolved, SharedLookups, kind_of};
-use crate::runtime::{Action, Field, FieldType};
+use crate::model::{Action, Field, FieldType};
 use serde_json::{Map, Number, Value};
 
 /// The mapping an action runs with, one compiled mapping per field (in field order).
@@ -342,7 +342,7 @@ fn looks_like_date(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::Choice;
+    use crate::model::Choice;
     use serde::Deserialize;
     use serde_json::json;
 

@@ -10,7 +10,7 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
 /// How many events are kept, all sources together.
-pub const KEPT: usize = 100;
+pub(crate) const KEPT: usize = 100;
 
 /// One accepted event and its source.
 #[derive(Clone)]

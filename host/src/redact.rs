@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 /// What stands in for a secret.
-pub const MASK: &str = "***";
+pub(crate) const MASK: &str = "***";
 
 /// The secret values to mask.
 #[derive(Debug, Clone, Default)]
@@ -59,7 +59,7 @@ impl Secrets {
 
 /// Headers whose values are credentials whatever the settings say (a basic-auth header carries
 /// a secret base64-encoded, which substring masking cannot find).
-pub fn is_credential_header(name: &str) -> bool {
+pub(crate) fn is_credential_header(name: &str) -> bool {
     let name = name.to_ascii_lowercase();
     name == "authorization"
         || name == "proxy-authorization"
@@ -71,7 +71,7 @@ pub fn is_credential_header(name: &str) -> bool {
 }
 
 /// `Bearer abc` → `Bearer ***`; anything else → `***`.
-pub fn mask_credential(value: &str) -> String {
+pub(crate) fn mask_credential(value: &str) -> String {
     match value.split_once(' ') {
         Some((scheme, _)) if !scheme.is_empty() => format!("{scheme} {MASK}"),
         _ => MASK.to_string(),
@@ -79,7 +79,11 @@ pub fn mask_credential(value: &str) -> String {
 }
 
 /// A recorded request as printed: secrets masked, credential headers masked by name.
-pub fn exchange(x: &crate::runtime::Exchange, secrets: &Secrets, mask_credentials: bool) -> Value {
+pub(crate) fn exchange(
+    x: &crate::runtime::Exchange,
+    secrets: &Secrets,
+    mask_credentials: bool,
+) -> Value {
     let mut value = serde_json::to_value(x).unwrap_or(Value::Null);
     if let Some(headers) = value.get_mut("headers").and_then(Value::as_object_mut) {
         for (name, v) in headers.iter_mut() {

@@ -5,14 +5,17 @@
 //! Problems are reported all together, each with the config file line. Per event, [`Routes::
 //! route`] then only evaluates triggers and builds payloads.
 //!
-//! The table is plain data so that the web console can show it later ("which data goes where").
+//! The table is plain data (configuration compiled, no state), so that the web console can show
+//! it ("which data goes where"). What a destination keeps between invocations (its circuit
+//! breaker, its key-value store) is delivery's, in `deliver/state.rs`.
 
+use crate::config::Delivery;
 use crate::config::{Config, Destination};
-use crate::deliver::breaker::Breaker;
-use crate::deliver::policy::Delivery;
+use crate::model::Action;
 use crate::payload::{self, ActionMapping};
+use crate::problems::Problems;
 use crate::redact::Secrets;
-use crate::runtime::{Action, AllowList, InvokeOptions, Mode, NetPolicy, Plugin};
+use crate::runtime::{AllowList, InvokeOptions, Mode, NetPolicy, Plugin};
 use crate::trigger::Trigger;
 use serde_json::Value;
 use std::collections::HashMap;
@@ -34,8 +37,6 @@ pub struct Route {
     pub secrets: Secrets,
     pub options: InvokeOptions,
     pub delivery: Delivery,
-    /// Pauses the destination when its invocations keep failing (shared with the admin API).
-    pub breaker: Arc<Breaker>,
     pub subscriptions: Vec<Subscription>,
 }
 
@@ -70,7 +71,7 @@ impl Routes {
     pub fn build(
         config: &Config,
         plugins: &HashMap<String, Arc<Plugin>>,
-    ) -> Result<Routes, String> {
+    ) -> Result<Routes, Problems> {
         let mut errors = Vec::new();
         let mut destinations = Vec::new();
         for d in config.destinations.iter().filter(|d| d.enabled) {
@@ -87,27 +88,9 @@ impl Routes {
                 Err(mut e) => errors.append(&mut e),
             }
         }
-        if errors.is_empty() {
-            Ok(Routes { destinations })
-        } else {
-            Err(errors.join("\n"))
-        }
-    }
-
-    /// Keeps the state of destinations that did not change from `before`: the circuit
-    /// breaker and the key-value store (a cached OAuth token). A destination whose plugin
-    /// version or settings changed starts afresh: new credentials deserve a new chance.
-    pub fn carry_over(&mut self, before: &Routes) {
-        for route in &mut self.destinations {
-            let same = before.destinations.iter().find(|old| {
-                old.name == route.name
-                    && old.plugin.hash() == route.plugin.hash()
-                    && old.settings == route.settings
-            });
-            if let Some(old) = same {
-                route.breaker = old.breaker.clone();
-                route.options.kv = old.options.kv.clone();
-            }
+        match Problems::from_list(errors) {
+            None => Ok(Routes { destinations }),
+            Some(problems) => Err(problems),
         }
     }
 
@@ -277,11 +260,10 @@ fn route(
                 allow_private: d.allow_private,
                 mode,
             }),
-            // One store per destination, kept while its route is.
+            // Delivery gives each destination its own store (`deliver/state.rs`).
             kv: Arc::default(),
         },
         delivery: d.delivery.clone(),
-        breaker: Arc::default(),
         subscriptions,
     })
 }

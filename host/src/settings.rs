@@ -3,11 +3,11 @@
 //! the same type checks as action fields.
 
 use crate::mapping::Resolved;
-use crate::runtime::{Field, Manifest};
+use crate::model::{Field, Manifest};
 use serde_json::{Map, Value};
 
 /// The settings with defaults filled in, or a message naming what is wrong.
-pub fn check(manifest: &Manifest, settings: &Value) -> Result<Value, String> {
+pub(crate) fn check(manifest: &Manifest, settings: &Value) -> Result<Value, String> {
     let Some(given) = settings.as_object() else {
         return Err("settings must be a JSON object".into());
     };
@@ -60,7 +60,7 @@ pub fn check(manifest: &Manifest, settings: &Value) -> Result<Value, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::runtime::{FieldType, Setting};
+    use crate::model::{FieldType, Setting};
     use serde_json::json;
 
     fn manifest() -> Manifest {

@@ -6,9 +6,9 @@ use crate::mock::{Mock, Reply};
 use serde_json::{Value, json};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
+use switchyard::model::Limits;
 use switchyard::runtime::{
-    AllowList, Failure, Invocation, InvokeOptions, Limit, Limits, NetPolicy, Plugin, Runtime,
-    RuntimeConfig,
+    AllowList, Failure, Invocation, InvokeOptions, Limit, NetPolicy, Plugin, Runtime, RuntimeConfig,
 };
 
 /// Every fixture action and the test that covers it.

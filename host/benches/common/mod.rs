@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 use switchyard::config::Config;
-use switchyard::intake::Intake;
+use switchyard::ingest::intake::Intake;
 use switchyard::queue::sqlite::{self, Retention, SqliteQueue};
 use switchyard::routes::Routes;
 

@@ -10,7 +10,8 @@
 //! Secrets: answers show secret settings as `***`. An update may send `***` back for a secret
 //! setting to keep its value, so a client can send back what it read.
 
-use super::{Admin, error, views};
+use super::error::AdminError;
+use super::{Admin, views};
 use crate::config::stored::{DestinationSpec, SubscriptionSpec};
 use crate::live::{ChangeError, Snapshot};
 use crate::redact::MASK;
@@ -33,31 +34,21 @@ fn body<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, ChangeError>
 }
 
 fn refused(e: ChangeError) -> Response {
-    match e {
-        ChangeError::NotFound(m) => error(StatusCode::NOT_FOUND, m),
-        ChangeError::Conflict(m) => error(StatusCode::CONFLICT, m),
-        ChangeError::BadRequest(m) => error(StatusCode::BAD_REQUEST, m),
-        ChangeError::Refused(problems) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            axum::Json(json!({
-                "error": "refused; nothing changed",
-                "problems": problems.lines().collect::<Vec<_>>(),
-            })),
-        )
-            .into_response(),
-        ChangeError::Store(m) => error(StatusCode::INTERNAL_SERVER_ERROR, m),
-    }
+    AdminError::from(e).into_response()
 }
 
 /// The destination `name` as it is now in force.
 fn shown(admin: &Admin, name: &str, status: StatusCode) -> Response {
     let snapshot = admin.live.current();
     match snapshot.config.destinations.iter().find(|d| d.name == name) {
-        Some(d) => (status, axum::Json(views::destination(d, &snapshot))).into_response(),
-        None => error(
-            StatusCode::NOT_FOUND,
-            format!("no destination {name:?} is configured"),
-        ),
+        Some(d) => (
+            status,
+            axum::Json(views::destination(d, &snapshot, &admin.states)),
+        )
+            .into_response(),
+        None => {
+            AdminError::NotFound(format!("no destination {name:?} is configured")).into_response()
+        }
     }
 }
 
@@ -123,7 +114,7 @@ pub(super) async fn list(State(admin): State<Arc<Admin>>) -> Response {
         .config
         .destinations
         .iter()
-        .map(|d| views::destination(d, &snapshot))
+        .map(|d| views::destination(d, &snapshot, &admin.states))
         .collect();
     axum::Json(json!({"destinations": list})).into_response()
 }
@@ -286,12 +277,10 @@ fn subscriptions_of<'a>(
 fn subscription_shown(admin: &Admin, name: &str, sub: &str, status: StatusCode) -> Response {
     let snapshot = admin.live.current();
     let Some(d) = snapshot.config.destinations.iter().find(|d| d.name == name) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            format!("no destination {name:?} is configured"),
-        );
+        return AdminError::NotFound(format!("no destination {name:?} is configured"))
+            .into_response();
     };
-    let view = views::destination(d, &snapshot);
+    let view = views::destination(d, &snapshot, &admin.states);
     let found = view["subscriptions"]
         .as_array()
         .into_iter()
@@ -299,10 +288,8 @@ fn subscription_shown(admin: &Admin, name: &str, sub: &str, status: StatusCode) 
         .find(|s| s["name"] == sub);
     match found {
         Some(s) => (status, axum::Json(s.clone())).into_response(),
-        None => error(
-            StatusCode::NOT_FOUND,
-            format!("destination {name:?} has no subscription {sub:?}"),
-        ),
+        None => AdminError::NotFound(format!("destination {name:?} has no subscription {sub:?}"))
+            .into_response(),
     }
 }
 
@@ -313,13 +300,12 @@ pub(super) async fn subscriptions(
     let snapshot = admin.live.current();
     match snapshot.config.destinations.iter().find(|d| d.name == name) {
         Some(d) => {
-            let view = views::destination(d, &snapshot);
+            let view = views::destination(d, &snapshot, &admin.states);
             axum::Json(json!({"subscriptions": view["subscriptions"]})).into_response()
         }
-        None => error(
-            StatusCode::NOT_FOUND,
-            format!("no destination {name:?} is configured"),
-        ),
+        None => {
+            AdminError::NotFound(format!("no destination {name:?} is configured")).into_response()
+        }
     }
 }
 

@@ -13,11 +13,16 @@
 //! running server against it.
 
 mod destinations;
-mod log;
-mod test;
+mod error;
+mod records;
+mod tester;
+#[cfg(test)]
+mod tests;
 mod views;
 
+use crate::deliver::state::DestinationStates;
 use crate::live::{Live, Reloader};
+use crate::problems::Problems;
 use crate::queue::{Queue, Records};
 use axum::Router;
 use axum::extract::{Path, Request, State};
@@ -25,19 +30,22 @@ use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use error::AdminError;
 use serde_json::{Value, json};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 /// The OpenAPI description of this API.
-pub const OPENAPI: &str = include_str!("openapi.json");
+pub(crate) const OPENAPI: &str = include_str!("openapi.json");
 
 /// What the admin API reads.
-pub struct Admin {
+pub(crate) struct Admin {
     pub token: String,
     /// The plugins and routes in force; each answer reads one snapshot.
     pub live: Arc<Live>,
     pub reloader: Arc<Reloader>,
+    /// Each destination's breaker (and key-value store), as delivery keeps them.
+    pub states: Arc<DestinationStates>,
     pub queue: Arc<dyn Queue>,
     /// The delivery log, dead letters and what waits.
     pub records: Arc<dyn Records>,
@@ -46,14 +54,14 @@ pub struct Admin {
 }
 
 /// Where the admin token came from, for the startup summary.
-pub enum TokenSource {
+pub(crate) enum TokenSource {
     Config,
     File(PathBuf),
 }
 
 /// The admin token: the configured one, or the one kept in `data_dir/admin-token` (made on
 /// first use).
-pub fn token(
+pub(crate) fn token(
     configured: Option<&str>,
     data_dir: &std::path::Path,
 ) -> anyhow::Result<(String, TokenSource)> {
@@ -70,31 +78,13 @@ pub fn token(
     getrandom::fill(&mut bytes).map_err(|e| anyhow::anyhow!("cannot make an admin token: {e}"))?;
     let token = hex::encode(bytes);
     std::fs::create_dir_all(data_dir)?;
-    write_private(&path, &format!("{token}\n"))
+    crate::files::write_whole_private(&path, format!("{token}\n").as_bytes())
         .map_err(|e| anyhow::anyhow!("cannot save the admin token in {}: {e}", path.display()))?;
     Ok((token, TokenSource::File(path)))
 }
 
-#[cfg(unix)]
-fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
-    file.write_all(text.as_bytes())
-}
-
-#[cfg(not(unix))]
-fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    std::fs::write(path, text)
-}
-
 /// The admin router.
-pub fn router(admin: Arc<Admin>) -> Router {
+pub(crate) fn router(admin: Arc<Admin>) -> Router {
     let guarded = Router::new()
         .route(
             "/admin/plugins",
@@ -146,10 +136,10 @@ pub fn router(admin: Arc<Admin>) -> Router {
         .route("/admin/destinations/{name}/test", post(test_subscription))
         .route("/admin/queue", get(queue))
         .route("/admin/events/recent", get(recent_events))
-        .route("/admin/deliveries", get(log::deliveries))
-        .route("/admin/dead-letters", get(log::dead_letters))
-        .route("/admin/dead-letters/replay", post(log::replay))
-        .route("/admin/dead-letters/purge", post(log::purge))
+        .route("/admin/deliveries", get(records::deliveries))
+        .route("/admin/dead-letters", get(records::dead_letters))
+        .route("/admin/dead-letters/replay", post(records::replay))
+        .route("/admin/dead-letters/purge", post(records::purge))
         .route("/admin/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .route("/admin/reload", post(reload))
@@ -160,11 +150,6 @@ pub fn router(admin: Arc<Admin>) -> Router {
         .route("/readyz", get(readyz))
         .merge(guarded)
         .with_state(admin)
-}
-
-/// A JSON error answer: `{"error": message}`.
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, axum::Json(json!({"error": message.into()}))).into_response()
 }
 
 /// Equal tokens, compared in time that does not depend on where they differ.
@@ -180,29 +165,23 @@ async fn authorise(State(admin): State<Arc<Admin>>, request: Request, next: Next
         .and_then(|v| v.strip_prefix("Bearer "));
     match given {
         Some(t) if same(t.trim().as_bytes(), admin.token.as_bytes()) => next.run(request).await,
-        Some(_) => unauthorised("the bearer token is not the admin token"),
-        None => unauthorised("the admin API needs an Authorization: Bearer <admin token> header"),
+        Some(_) => {
+            AdminError::Unauthorised("the bearer token is not the admin token").into_response()
+        }
+        None => AdminError::Unauthorised(
+            "the admin API needs an Authorization: Bearer <admin token> header",
+        )
+        .into_response(),
     }
 }
 
-fn unauthorised(message: &str) -> Response {
-    let mut response = error(StatusCode::UNAUTHORIZED, message);
-    response.headers_mut().insert(
-        header::WWW_AUTHENTICATE,
-        header::HeaderValue::from_static("Bearer realm=\"switchyard admin\""),
-    );
-    response
-}
-
 async fn not_found(request: Request) -> Response {
-    error(
-        StatusCode::NOT_FOUND,
-        format!(
-            "no such admin path: {} {} (see /admin/openapi.json)",
-            request.method(),
-            request.uri().path()
-        ),
-    )
+    AdminError::NotFound(format!(
+        "no such admin path: {} {} (see /admin/openapi.json)",
+        request.method(),
+        request.uri().path()
+    ))
+    .into_response()
 }
 
 async fn healthz() -> Response {
@@ -251,7 +230,7 @@ async fn plugin(State(admin): State<Arc<Admin>>, Path(id): Path<String>) -> Resp
             body["manifest"] = serde_json::to_value(p.manifest()).unwrap_or(Value::Null);
             axum::Json(body).into_response()
         }
-        None => error(StatusCode::NOT_FOUND, format!("no plugin {id:?} is loaded")),
+        None => AdminError::NotFound(format!("no plugin {id:?} is loaded")).into_response(),
     }
 }
 
@@ -289,7 +268,7 @@ async fn queue(State(admin): State<Arc<Admin>>) -> Response {
                 .collect();
             axum::Json(json!({"destinations": by_destination})).into_response()
         }
-        Err(e) => error(StatusCode::SERVICE_UNAVAILABLE, e),
+        Err(e) => AdminError::Unavailable(e).into_response(),
     }
 }
 
@@ -303,7 +282,12 @@ async fn metrics(State(admin): State<Arc<Admin>>) -> Response {
         .routes
         .destinations
         .iter()
-        .map(|r| (r.name.clone(), r.breaker.status().state != "closed"))
+        .map(|r| {
+            (
+                r.name.clone(),
+                admin.states.of(r).breaker.status().state != "closed",
+            )
+        })
         .collect();
     let queue: Vec<(String, i64, std::time::Duration)> = match rows {
         Ok(rows) => rows
@@ -338,14 +322,14 @@ async fn test_subscription(
                  {\"recent\": MESSAGE_ID}, with \"subscription\": NAME to test only that one";
     let request: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("{usage}: {e}")),
+        Err(e) => return AdminError::BadRequest(format!("{usage}: {e}")).into_response(),
     };
     let snapshot = admin.live.current();
     let Some(route) = snapshot.routes.destinations.iter().find(|r| r.name == name) else {
-        return error(
-            StatusCode::NOT_FOUND,
-            format!("no destination {name:?} runs (unknown or disabled)"),
-        );
+        return AdminError::NotFound(format!(
+            "no destination {name:?} runs (unknown or disabled)"
+        ))
+        .into_response();
     };
     let subscription = request.get("subscription").and_then(Value::as_str);
     let event = match (request.get("event"), request.get("recent")) {
@@ -368,14 +352,12 @@ async fn test_subscription(
             {
                 Some(sample) => sample.event.clone(),
                 None => {
-                    return error(
-                        StatusCode::NOT_FOUND,
-                        format!(
-                            "no event from {} was accepted since the server started; send \
+                    return AdminError::NotFound(format!(
+                        "no event from {} was accepted since the server started; send \
                              one, or give \"event\"",
-                            route.sources.join(", ")
-                        ),
-                    );
+                        route.sources.join(", ")
+                    ))
+                    .into_response();
                 }
             }
         }
@@ -386,26 +368,24 @@ async fn test_subscription(
             match found.into_iter().next() {
                 Some(sample) => sample.event,
                 None => {
-                    return error(
-                        StatusCode::NOT_FOUND,
-                        format!(
-                            "no recent event from {} has messageId {id:?} (the last {} \
+                    return AdminError::NotFound(format!(
+                        "no recent event from {} has messageId {id:?} (the last {} \
                              accepted are kept)",
-                            route.sources.join(", "),
-                            crate::recent::KEPT
-                        ),
-                    );
+                        route.sources.join(", "),
+                        crate::recent::KEPT
+                    ))
+                    .into_response();
                 }
             }
         }
-        _ => return error(StatusCode::BAD_REQUEST, usage),
+        _ => return AdminError::BadRequest(usage.into()).into_response(),
     };
-    match test::run(route, subscription, &event).await {
+    match tester::run(route, subscription, &event).await {
         Ok(mut answer) => {
             answer["event"] = event;
             axum::Json(answer).into_response()
         }
-        Err(e) => error(StatusCode::NOT_FOUND, e),
+        Err(e) => AdminError::NotFound(e).into_response(),
     }
 }
 
@@ -419,19 +399,17 @@ async fn recent_events(
         .keys()
         .find(|k| !matches!(k.as_str(), "source" | "limit"))
     {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!("query: unknown parameter {key:?}; the parameters are source and limit"),
-        );
+        return AdminError::BadRequest(format!(
+            "query: unknown parameter {key:?}; the parameters are source and limit"
+        ))
+        .into_response();
     }
     let limit = match query.get("limit").map(|l| l.parse::<usize>()) {
         None => crate::recent::KEPT,
         Some(Ok(n)) if n > 0 => n,
         Some(_) => {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "query: limit must be a positive number",
-            );
+            return AdminError::BadRequest("query: limit must be a positive number".into())
+                .into_response();
         }
     };
     let source = query.get("source");
@@ -446,21 +424,18 @@ async fn recent_events(
 }
 
 /// The answer to an install, removal or rollback.
-fn applied(outcome: Result<crate::live::Reloaded, String>, what: Value) -> Response {
+fn applied(outcome: Result<crate::live::Reloaded, Problems>, what: Value) -> Response {
     match outcome {
         Ok(done) => {
             let mut body = what;
             body["plugins"] = json!(done.plugins);
             axum::Json(body).into_response()
         }
-        Err(problems) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            axum::Json(
-                json!({"error": "refused; the plugins in force keep serving",
-                "problems": problems.lines().collect::<Vec<_>>()}),
-            ),
-        )
-            .into_response(),
+        Err(problems) => AdminError::Refused {
+            error: "refused; the plugins in force keep serving",
+            problems,
+        }
+        .into_response(),
     }
 }
 
@@ -470,7 +445,7 @@ async fn upload(State(admin): State<Arc<Admin>>, body: axum::body::Bytes) -> Res
     let plugin = match admin.reloader.runtime.load(&body, "uploaded plugin").await {
         Ok(p) => p,
         Err(e) => {
-            return error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string());
+            return AdminError::Unprocessable(e.to_string()).into_response();
         }
     };
     let m = plugin.manifest();
@@ -482,7 +457,7 @@ async fn upload(State(admin): State<Arc<Admin>>, body: axum::body::Bytes) -> Res
 
 async fn remove(State(admin): State<Arc<Admin>>, Path(id): Path<String>) -> Response {
     if !admin.live.current().plugins.contains_key(&id) {
-        return error(StatusCode::NOT_FOUND, format!("no plugin {id:?} is loaded"));
+        return AdminError::NotFound(format!("no plugin {id:?} is loaded")).into_response();
     }
     let outcome = admin.reloader.remove(&id).await;
     applied(outcome, json!({"removed": id}))
@@ -497,10 +472,7 @@ async fn versions(State(admin): State<Arc<Admin>>, Path(id): Path<String>) -> Re
         .map(|p| p.hash().to_string());
     let kept = admin.reloader.archive.list(&id);
     if current.is_none() && kept.is_empty() {
-        return error(
-            StatusCode::NOT_FOUND,
-            format!("no plugin {id:?} is loaded or kept"),
-        );
+        return AdminError::NotFound(format!("no plugin {id:?} is loaded or kept")).into_response();
     }
     axum::Json(json!({"id": id, "current": current, "versions": kept})).into_response()
 }
@@ -533,20 +505,18 @@ async fn rollback(
         {
             Some(v) => v.hash,
             None => {
-                return error(
-                    StatusCode::NOT_FOUND,
-                    format!("no other kept version of {id:?} to go back to"),
-                );
+                return AdminError::NotFound(format!(
+                    "no other kept version of {id:?} to go back to"
+                ))
+                .into_response();
             }
         },
     };
     let bytes = match admin.reloader.archive.bytes(&id, &to) {
         Ok(b) => b,
         Err(e) => {
-            return error(
-                StatusCode::NOT_FOUND,
-                format!("version {to} of {id:?} is not kept: {e}"),
-            );
+            return AdminError::NotFound(format!("version {to} of {id:?} is not kept: {e}"))
+                .into_response();
         }
     };
     let outcome = admin.reloader.install(&id, &bytes).await;
@@ -568,15 +538,11 @@ async fn reload(State(admin): State<Arc<Admin>>) -> Response {
             tracing::error!(
                 "Configuration refused (admin API), the running one stays:\n{problems}"
             );
-            let list: Vec<&str> = problems.lines().collect();
-            (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                axum::Json(
-                    json!({"error": "the configuration was refused; nothing changed",
-                    "problems": list}),
-                ),
-            )
-                .into_response()
+            AdminError::Refused {
+                error: "the configuration was refused; nothing changed",
+                problems,
+            }
+            .into_response()
         }
     }
 }

@@ -1,6 +1,7 @@
 //! How plugins and destinations are shown: plain JSON, with secret settings masked.
 
 use crate::config::Destination;
+use crate::deliver::state::DestinationStates;
 use crate::live::Snapshot;
 use crate::redact::{MASK, Secrets};
 use crate::runtime::Plugin;
@@ -28,7 +29,11 @@ pub(super) fn plugin(p: &Plugin) -> Value {
 
 /// A destination, whether it runs or not: its settings with every secret masked, and its
 /// subscriptions (a file destination without any shows the plugin's presets it runs).
-pub(super) fn destination(d: &Destination, snapshot: &Snapshot) -> Value {
+pub(super) fn destination(
+    d: &Destination,
+    snapshot: &Snapshot,
+    states: &DestinationStates,
+) -> Value {
     let route = snapshot
         .routes
         .destinations
@@ -93,7 +98,7 @@ pub(super) fn destination(d: &Destination, snapshot: &Snapshot) -> Value {
         (None, None) => Vec::new(),
     };
     let breaker = route.map(|r| {
-        let b = r.breaker.status();
+        let b = states.of(r).breaker.status();
         json!({
             "state": b.state,
             "failures_in_a_row": b.failures_in_a_row,

@@ -160,14 +160,14 @@ pub async fn main(cli: Cli) -> anyhow::Result<Exit> {
                 None => crate::config::Config::builtin(),
             }
             .map_err(|e| InputError(e.0))?;
-            crate::serve::serve(config, path).await?;
+            crate::server::serve(config, path).await?;
             Ok(Exit::Ok)
         }
         Command::Run(args) => run::run(args).await,
         Command::Trigger(args) => tools::trigger(args),
         Command::Map(args) => tools::map(args),
-        Command::Dlq(command) => queue::dlq(command).map(|()| Exit::Ok),
-        Command::Deliveries(args) => queue::deliveries(args).map(|()| Exit::Ok),
+        Command::Dlq(command) => queue::dlq(command).await.map(|()| Exit::Ok),
+        Command::Deliveries(args) => queue::deliveries(args).await.map(|()| Exit::Ok),
     }
 }
 

@@ -3,8 +3,8 @@
 //! use it at once). A replayed delivery is picked up by a running server within seconds.
 
 use super::InputError;
-use crate::queue::sqlite;
-use crate::queue::{Filter, Millis};
+use crate::queue::sqlite::{self, RecordsFile};
+use crate::queue::{Filter, Millis, Records as _};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
@@ -84,7 +84,7 @@ pub struct DeliveriesArgs {
 }
 
 impl Selection {
-    fn open(&self) -> anyhow::Result<rusqlite::Connection> {
+    fn open(&self) -> anyhow::Result<RecordsFile> {
         let data_dir = match (&self.config, &self.data_dir) {
             (Some(file), _) => {
                 crate::config::Config::load(file)
@@ -104,7 +104,7 @@ impl Selection {
             ))
             .into());
         }
-        Ok(sqlite::attach(&path).map_err(|e| InputError(e.to_string()))?)
+        Ok(RecordsFile::open(&path).map_err(|e| InputError(e.to_string()))?)
     }
 
     fn filter(&self, reason: Option<String>, limit: Option<usize>) -> anyhow::Result<Filter> {
@@ -150,7 +150,7 @@ fn shown_time(ms: Millis) -> String {
         .unwrap_or_else(|| ms.to_string())
 }
 
-pub(super) fn dlq(command: DlqCommand) -> anyhow::Result<()> {
+pub(super) async fn dlq(command: DlqCommand) -> anyhow::Result<()> {
     match command {
         DlqCommand::List {
             select,
@@ -158,8 +158,10 @@ pub(super) fn dlq(command: DlqCommand) -> anyhow::Result<()> {
             limit,
             json,
         } => {
-            let conn = select.open()?;
-            let letters = sqlite::dead_letters(&conn, &select.filter(reason, Some(limit))?)?;
+            let records = select.open()?;
+            let letters = records
+                .dead_letters(select.filter(reason, Some(limit))?)
+                .await?;
             if json {
                 for l in &letters {
                     println!("{}", serde_json::to_string(l)?);
@@ -192,9 +194,10 @@ pub(super) fn dlq(command: DlqCommand) -> anyhow::Result<()> {
             Ok(())
         }
         DlqCommand::Replay { select, reason } => {
-            let conn = select.open()?;
-            let (replayed, skipped) =
-                sqlite::replay(&conn, &select.filter(reason, None)?, crate::queue::now())?;
+            let records = select.open()?;
+            let (replayed, skipped) = records
+                .replay(select.filter(reason, None)?, crate::queue::now())
+                .await?;
             println!("Replayed {replayed} dead letter(s); they are due now.");
             if skipped > 0 {
                 println!(
@@ -217,17 +220,19 @@ pub(super) fn dlq(command: DlqCommand) -> anyhow::Result<()> {
                 )
                 .into());
             }
-            let conn = select.open()?;
-            let n = sqlite::purge(&conn, &select.filter(reason, None)?)?;
+            let records = select.open()?;
+            let n = records.purge(select.filter(reason, None)?).await?;
             println!("Purged {n} dead letter(s).");
             Ok(())
         }
     }
 }
 
-pub(super) fn deliveries(args: DeliveriesArgs) -> anyhow::Result<()> {
-    let conn = args.select.open()?;
-    let log = sqlite::attempts(&conn, &args.select.filter(args.outcome, Some(args.limit))?)?;
+pub(super) async fn deliveries(args: DeliveriesArgs) -> anyhow::Result<()> {
+    let records = args.select.open()?;
+    let log = records
+        .attempts(args.select.filter(args.outcome, Some(args.limit))?)
+        .await?;
     if args.json {
         for a in &log {
             println!("{}", serde_json::to_string(a)?);

@@ -4,11 +4,11 @@
 
 use super::input::{InputError, read_json, read_object, read_objects};
 use super::{Exit, load, runtime};
+use crate::model::Limits;
 use crate::payload;
 use crate::redact::{self, Secrets};
 use crate::runtime::{
-    AllowList, CannedResponse, Failure, Invocation, InvokeOptions, Limits, Mode, NetPolicy,
-    Responder,
+    AllowList, CannedResponse, Failure, Invocation, InvokeOptions, Mode, NetPolicy, Responder,
 };
 use clap::Args;
 use serde_json::{Value, json};

@@ -5,8 +5,11 @@
 //! mappings) is checked by [`crate::routes`], which reports the same way using the line numbers
 //! kept here. The key reference is in README.md ("Configuration").
 
-use crate::deliver::policy::Delivery;
-use crate::runtime::Limits;
+mod delivery;
+
+pub use delivery::Delivery;
+
+use crate::model::Limits;
 use serde::Deserialize;
 use serde_json::Value;
 use std::net::SocketAddr;

@@ -7,9 +7,10 @@
 //! a name may be in only one of the two. The file holds secret settings, so it is written
 //! whole (a crash leaves the old or the new one) and readable by its owner only.
 
+use super::Delivery;
 use super::{ConfigError, Destination, Subscription, parse_base_url};
-use crate::deliver::policy::Delivery;
-use crate::runtime::Limits;
+use crate::model::Limits;
+use crate::problems::Problems;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::path::{Path, PathBuf};
@@ -117,7 +118,7 @@ impl Store {
         let text = serde_json::to_string_pretty(&serde_json::json!({
             "destinations": destinations
         }))?;
-        crate::versions::write_whole_private(&self.path, text.as_bytes())
+        crate::files::write_whole_private(&self.path, text.as_bytes())
     }
 }
 
@@ -218,7 +219,7 @@ pub fn join(
     file: &super::Config,
     stored: &[DestinationSpec],
     store: &Store,
-) -> Result<super::Config, String> {
+) -> Result<super::Config, Problems> {
     let mut config = file.clone();
     config.destinations.retain(|d| !d.stored);
     let sources: Vec<String> = config.sources.iter().map(|s| s.name.clone()).collect();
@@ -240,10 +241,9 @@ pub fn join(
             Err(e) => problems.push(format!("{}: {e}", store.path.display())),
         }
     }
-    if problems.is_empty() {
-        Ok(config)
-    } else {
-        Err(problems.join("\n"))
+    match Problems::from_list(problems) {
+        None => Ok(config),
+        Some(problems) => Err(problems),
     }
 }
 
@@ -352,7 +352,7 @@ plugin = "slack"
         )
         .unwrap_err();
         assert!(
-            clash.contains("\"chat\"") && clash.contains("line 5"),
+            clash.to_string().contains("\"chat\"") && clash.to_string().contains("line 5"),
             "{clash}"
         );
 

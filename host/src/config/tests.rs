@@ -38,7 +38,7 @@ fn the_example_file_parses() {
     );
     assert_eq!(webhook.delivery.concurrency, 4);
     assert!(webhook.delivery.ordered);
-    assert_eq!(slack.delivery, crate::deliver::policy::Delivery::default());
+    assert_eq!(slack.delivery, crate::config::Delivery::default());
     assert_eq!(sub.trigger, r#"type = "track" and event = "Trip Booked""#);
     assert_eq!(sub.trigger_line, 36);
 }

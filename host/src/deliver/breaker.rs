@@ -11,7 +11,7 @@
 //!
 //! The state is shared with the admin API, which shows it.
 
-use super::policy::Delivery;
+use crate::config::Delivery;
 use crate::runtime::Failure;
 use std::sync::Mutex;
 use std::time::{Duration, Instant, SystemTime};

@@ -17,15 +17,17 @@
 
 pub mod breaker;
 pub mod policy;
+pub mod state;
 #[cfg(test)]
 mod tests;
 
 use crate::queue::{self, Attempt, Leased, Millis, Queue, Settled, Verdict};
 use crate::redact::Secrets;
 use crate::routes::{Route, Routes};
-use crate::runtime::{Exchange, Failure};
+use crate::runtime::{Exchange, Failure, InvokeOptions};
 use breaker::{Admit, Outcome};
 use policy::Next;
+use state::{DestinationState, DestinationStates};
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
@@ -49,18 +51,27 @@ const IDLE: Duration = Duration::from_secs(5);
 /// (or a plugin rollback) answered is never taken by a worker of the routes it replaced.
 pub async fn run(
     routes: Arc<Routes>,
+    states: Arc<DestinationStates>,
     queue: Arc<dyn Queue>,
     stop: watch::Receiver<bool>,
     replaced: Option<watch::Receiver<u64>>,
     grace: Duration,
 ) {
     let signal = Stop { stop, replaced };
+    states.keep_only(&routes);
     let mut workers = JoinSet::new();
-    for r in 0..routes.destinations.len() {
+    for (r, route) in routes.destinations.iter().enumerate() {
+        let state = states.of(route);
+        let options = InvokeOptions {
+            kv: state.kv.clone(),
+            ..route.options.clone()
+        };
         let worker = Worker {
             routes: routes.clone(),
             route: r,
             queue: queue.clone(),
+            state,
+            options,
         };
         workers.spawn(worker.run(signal.clone(), grace));
     }
@@ -108,6 +119,10 @@ struct Worker {
     routes: Arc<Routes>,
     route: usize,
     queue: Arc<dyn Queue>,
+    /// The destination's breaker and key-value store, kept across rounds of workers.
+    state: Arc<DestinationState>,
+    /// The route's sandbox options, with the destination's key-value store.
+    options: InvokeOptions,
 }
 
 /// Deliveries of one subscription sent in one invocation.
@@ -203,7 +218,7 @@ impl Worker {
                 let Ok(permit) = slots.clone().try_acquire_owned() else {
                     break;
                 };
-                match route.breaker.admit(Instant::now()) {
+                match this.state.breaker.admit(Instant::now()) {
                     Admit::Go => {}
                     Admit::PausedUntil(until) => {
                         paused_until = Some(until);
@@ -373,7 +388,7 @@ impl Worker {
             let payloads: Vec<String> = group.items.iter().map(|i| i.payload.clone()).collect();
             route
                 .plugin
-                .perform_batch(&sub.action.id, &payloads, &route.settings, &route.options)
+                .perform_batch(&sub.action.id, &payloads, &route.settings, &self.options)
                 .await
         } else {
             let item = &group.items[0];
@@ -383,7 +398,7 @@ impl Worker {
                     &sub.action.id,
                     &item.payload,
                     &route.settings,
-                    &route.options,
+                    &self.options,
                 )
                 .await
         };
@@ -404,13 +419,14 @@ impl Worker {
             }
         }
         let outcome = Outcome::of(&done.results);
-        if let Some(pause) = route
+        if let Some(pause) = self
+            .state
             .breaker
             .record(outcome, &route.delivery, Instant::now())
         {
             tracing::warn!(
                 destination = %route.name,
-                failures = route.breaker.status().failures_in_a_row,
+                failures = self.state.breaker.status().failures_in_a_row,
                 "Destination paused for {} ms after failing again and again; its events stay \
                  queued and it will be tried again after the pause.",
                 pause.as_millis()

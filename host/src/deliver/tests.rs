@@ -2,7 +2,7 @@
 
 use crate::config::Config;
 use crate::ingest::Sink;
-use crate::intake::Intake;
+use crate::ingest::intake::Intake;
 use crate::queue::sqlite::{self, Retention, SqliteQueue};
 use crate::queue::{Enqueued, Leases, Millis, NewEvent, Queue, QueueFuture, Settled};
 use crate::routes::Routes;
@@ -116,6 +116,7 @@ async fn an_idle_worker_waits_for_work_instead_of_asking_again_and_again() {
     let (stop, stopping) = tokio::sync::watch::channel(false);
     let workers = tokio::spawn(super::run(
         routes.clone(),
+        Arc::default(),
         queue.clone(),
         stopping,
         None,
@@ -165,6 +166,7 @@ async fn workers_of_replaced_routes_take_nothing_accepted_after_the_replacement(
     let (generation, replaced) = tokio::sync::watch::channel(0u64);
     let workers = tokio::spawn(super::run(
         setup.routes.clone(),
+        Arc::default(),
         setup.sqlite.clone(),
         stopping,
         Some(replaced),

@@ -14,6 +14,7 @@
 //! a client cannot do better with a batch than resend it whole. A request where nothing is
 //! acceptable is a `400`.
 
+pub mod intake;
 pub mod message;
 
 use axum::Router;

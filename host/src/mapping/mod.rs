@@ -5,15 +5,15 @@
 //! resolved member by member. [`Mapping::parse`] checks the whole mapping up front and names every
 //! problem by its JSON-pointer path (`/url/@template should be a string …`); [`Mapping::apply`]
 //! then never fails: a value that is missing is "undefined" and its key is dropped, as in the
-//! reference. Semantics, including the quirks we keep, are in
-//! `shared/reference/segment-framework.md` §2.
+//! reference (Segment's mapping-kit). The quirks we keep are named where each directive is
+//! compiled, and listed in README.md's differences from Segment.
 //!
 //! All 13 directives are supported: `@path`, `@template`, `@literal`, `@if` and `@arrayPath` here,
-//! the ones that compute new values in [`more`]. A mapping whose object has the key
+//! the ones that compute new values in [`computed`]. A mapping whose object has the key
 //! `__segment_internal_directive` is that directive with the object's other keys as its
 //! `mapping` argument, as in mapping-kit.
 
-mod more;
+mod computed;
 mod path;
 mod resolved;
 
@@ -87,7 +87,7 @@ fn number(node: &mut Node, prefixes: &mut Prefixes) {
         }
         Node::ArrayPath { root, .. } => arg(root, prefixes),
         // Their paths are looked up on their own (some read other values than the event).
-        Node::More(_) => {}
+        Node::Computed(_) => {}
     }
 }
 
@@ -110,7 +110,7 @@ enum Node {
         root: Arg<Path>,
         shape: Option<Box<Node>>,
     },
-    More(Box<more::Directive>),
+    Computed(Box<computed::Directive>),
 }
 
 /// A directive argument: fixed when written as a string, or computed by a nested directive.
@@ -330,7 +330,9 @@ fn directive_node(name: &str, arg: &Value, at: &str, errors: &mut Vec<String>) -
                 .map(|s| Box::new(compile(s, &format!("{at}/1"), errors)));
             Node::ArrayPath { root, shape }
         }
-        name if more::NAMES.contains(&name) => more::compile_directive(name, arg, at, errors),
+        name if computed::NAMES.contains(&name) => {
+            computed::compile_directive(name, arg, at, errors)
+        }
         other => {
             let parent = at.rsplit_once('/').map_or("", |(p, _)| p);
             errors.push(format!(
@@ -481,7 +483,7 @@ fn resolve<'a>(node: &'a Node, event: &'a Value, memo: &mut Memo<'a>) -> Option<
                 _ => Some(Resolved::Ref(root)),
             }
         }
-        Node::More(directive) => directive.resolve(event, memo),
+        Node::Computed(directive) => directive.resolve(event, memo),
     }
 }
 

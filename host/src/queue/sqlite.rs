@@ -634,8 +634,8 @@ enum Op {
 /// The SQLite queue: a handle to the writer thread. Dropping every handle ends the thread once
 /// the requests already sent are done.
 pub struct SqliteQueue {
-    /// The file, for the readers of [`Records`], which use connections of their own.
-    path: PathBuf,
+    /// The records, read on connections of their own.
+    records: RecordsFile,
     ops: mpsc::Sender<Op>,
     wakeups: Arc<Wakeups>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
@@ -683,7 +683,9 @@ impl SqliteQueue {
             .spawn(move || write(conn, receiver, &wake, &retention))
             .map_err(|e| QueueError::Unavailable(format!("cannot start the queue writer: {e}")))?;
         Ok(SqliteQueue {
-            path: path.to_path_buf(),
+            records: RecordsFile {
+                path: path.to_path_buf(),
+            },
             ops,
             wakeups,
             writer: Mutex::new(Some(writer)),
@@ -746,7 +748,23 @@ impl Queue for SqliteQueue {
     }
 }
 
-impl SqliteQueue {
+/// The records of a queue file (what waits, the delivery log, dead letters), each call read or
+/// changed on a connection of its own. This is the one way into the records: the server's admin
+/// API reads them through its [`SqliteQueue`], and the `dlq` and `deliveries` commands through a
+/// [`RecordsFile`] of their own, beside a running server or not.
+pub struct RecordsFile {
+    path: PathBuf,
+}
+
+impl RecordsFile {
+    /// The records of the queue file at `path`, which must exist and be a queue.
+    pub fn open(path: &Path) -> Result<RecordsFile, QueueError> {
+        attach(path)?;
+        Ok(RecordsFile {
+            path: path.to_path_buf(),
+        })
+    }
+
     /// Runs `f` on a connection of its own, off the async threads. WAL lets it read while the
     /// writer thread writes; its few writes (replay, purge) wait for the writer's lock.
     fn on_own_connection<T: Send + 'static>(
@@ -762,7 +780,7 @@ impl SqliteQueue {
     }
 }
 
-impl Records for SqliteQueue {
+impl Records for RecordsFile {
     fn waiting(&self) -> QueueFuture<'_, Vec<(String, i64, Millis)>> {
         self.on_own_connection(waiting)
     }
@@ -775,12 +793,39 @@ impl Records for SqliteQueue {
         self.on_own_connection(move |conn| dead_letters(conn, &filter))
     }
 
+    /// A server in another process finds the replayed deliveries when its workers next look
+    /// at the queue (within their idle interval).
+    fn replay(&self, filter: Filter, now: Millis) -> QueueFuture<'_, (usize, usize)> {
+        self.on_own_connection(move |conn| replay(conn, &filter, now))
+    }
+
+    fn purge(&self, filter: Filter) -> QueueFuture<'_, usize> {
+        self.on_own_connection(move |conn| purge(conn, &filter))
+    }
+}
+
+impl Records for SqliteQueue {
+    fn waiting(&self) -> QueueFuture<'_, Vec<(String, i64, Millis)>> {
+        self.records.waiting()
+    }
+
+    fn attempts(&self, filter: Filter) -> QueueFuture<'_, Vec<Attempt>> {
+        self.records.attempts(filter)
+    }
+
+    fn dead_letters(&self, filter: Filter) -> QueueFuture<'_, Vec<DeadLetter>> {
+        self.records.dead_letters(filter)
+    }
+
+    /// Replayed deliveries wake their destinations' workers at once.
     fn replay(&self, filter: Filter, now: Millis) -> QueueFuture<'_, (usize, usize)> {
         let wakeups = self.wakeups.clone();
-        self.on_own_connection(move |conn| {
-            let done = replay(conn, &filter, now)?;
-            match &filter.destination {
-                Some(d) => wakeups.wake(&HashSet::from([d.clone()])),
+        let destination = filter.destination.clone();
+        let replayed = self.records.replay(filter, now);
+        Box::pin(async move {
+            let done = replayed.await?;
+            match destination {
+                Some(d) => wakeups.wake(&HashSet::from([d])),
                 None => wakeups.wake_all(),
             }
             Ok(done)
@@ -788,7 +833,7 @@ impl Records for SqliteQueue {
     }
 
     fn purge(&self, filter: Filter) -> QueueFuture<'_, usize> {
-        self.on_own_connection(move |conn| purge(conn, &filter))
+        self.records.purge(filter)
     }
 }
 

@@ -2,7 +2,7 @@
 
 use super::bindings::wit;
 use super::failure::Failure;
-use super::manifest::{Action, Choice, Field, FieldType, Manifest, Preset, Setting};
+use crate::model::{Action, Choice, Field, FieldType, Manifest, Preset, Setting};
 use serde_json::Value;
 use std::time::Duration;
 

@@ -14,7 +14,7 @@
 use super::allow::{AllowList, default_port, restricted_class};
 use super::failure::{Failure, Limit};
 use super::limits::Breach;
-use super::pool;
+use super::pool::{self, Pool};
 use bytes::Bytes;
 use http_body::{Body, Frame};
 use http_body_util::{BodyExt, Full};
@@ -127,6 +127,8 @@ pub(crate) struct Outbound {
     pub(crate) exchanges: Arc<Mutex<Vec<Exchange>>>,
     /// Which plugin version makes the requests (`id@version#hash`), shown on redirected ones.
     pub(crate) plugin: Arc<str>,
+    /// The runtime's kept-alive connections.
+    pool: Pool,
 }
 
 impl Outbound {
@@ -135,8 +137,10 @@ impl Outbound {
         breach: Breach,
         max_requests: u32,
         max_response_bytes: u64,
+        pool: Pool,
     ) -> Outbound {
         Outbound {
+            pool,
             policy,
             breach,
             sent: 0,
@@ -207,6 +211,7 @@ impl WasiHttpHooks for Outbound {
         let exchanges = self.exchanges.clone();
         let limit = self.max_response_bytes;
         let plugin = self.plugin.clone();
+        let pool = self.pool.clone();
         Box::new(async move {
             let (parts, body) = request.into_parts();
             let body = body.collect().await?.to_bytes();
@@ -227,6 +232,7 @@ impl WasiHttpHooks for Outbound {
                         &target,
                         policy.allow_private,
                         &breach,
+                        &pool,
                     )
                     .await
                 }
@@ -236,7 +242,7 @@ impl WasiHttpHooks for Outbound {
                             parts.headers.insert("x-switchyard-plugin", value);
                         }
                         let request = http::Request::from_parts(parts, Full::new(body));
-                        send(request, &target, true, &breach).await
+                        send(request, &target, true, &breach, &pool).await
                     }
                     Err(e) => Err(e),
                 },
@@ -410,6 +416,7 @@ async fn send(
     target: &Target,
     allow_private: bool,
     breach: &Breach,
+    pool: &Pool,
 ) -> Result<http::Response<WasiBody>, HttpError> {
     let https = request.uri().scheme() == Some(&http::uri::Scheme::HTTPS);
     let (mut parts, body) = request.into_parts();
@@ -437,10 +444,10 @@ async fn send(
         request
     };
     // A kept-alive connection first; if the server closed it meanwhile, a new one.
-    if let Some(mut sender) = pool::take(&key) {
+    if let Some(mut sender) = pool.take(&key) {
         match sender.send_request(copy(&parts)).await {
             Ok(response) => {
-                pool::keep(key, sender);
+                pool.keep(key, sender);
                 return Ok(response.map(|b| b.map_err(HttpError::from).boxed_unsync()));
             }
             Err(e) if e.is_canceled() || e.is_closed() || e.is_incomplete_message() => {}
@@ -449,7 +456,7 @@ async fn send(
     }
     let mut sender = connect(target, https, allow_private, breach).await?;
     let response = sender.send_request(copy(&parts)).await?;
-    pool::keep(key, sender);
+    pool.keep(key, sender);
     Ok(response.map(|b| b.map_err(HttpError::from).boxed_unsync()))
 }
 
@@ -647,12 +654,13 @@ mod tests {
             port,
             allow_private: true,
         };
+        let pool = Pool::default();
         for round in 1..=3 {
             let request = http::Request::get(format!("http://127.0.0.1:{port}/x"))
                 .header("host", format!("127.0.0.1:{port}"))
                 .body(Full::new(Bytes::new()))
                 .unwrap();
-            let response = send(request, &target, true, &Breach::default())
+            let response = send(request, &target, true, &Breach::default(), &pool)
                 .await
                 .unwrap();
             assert_eq!(response.status(), 200);
@@ -660,7 +668,7 @@ mod tests {
             assert_eq!(&body[..], b"{}");
             // Read to the end, the connection goes back to the pool.
             let started = std::time::Instant::now();
-            while pool::idle_count(&key) == 0 {
+            while pool.idle_count(&key) == 0 {
                 assert!(started.elapsed() < Duration::from_secs(5), "round {round}");
                 tokio::time::sleep(Duration::from_millis(1)).await;
             }
@@ -672,7 +680,7 @@ mod tests {
             .body(Full::new(Bytes::new()))
             .unwrap();
         let breach = Breach::default();
-        assert!(send(request, &target, false, &breach).await.is_err());
+        assert!(send(request, &target, false, &breach, &pool).await.is_err());
         assert!(matches!(breach.take(), Some(Failure::AddressDenied { .. })));
     }
 

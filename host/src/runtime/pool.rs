@@ -1,4 +1,4 @@
-//! Keep-alive connections for outbound requests, shared by every invocation in the process.
+//! Keep-alive connections for outbound requests, shared by every invocation of one runtime.
 //!
 //! A fresh TCP (and TLS) connection per event costs more than the rest of a delivery; vendors
 //! also rate-limit connection churn. A connection goes back to the pool once its response body
@@ -10,7 +10,7 @@
 use bytes::Bytes;
 use http_body_util::Full;
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The sending half of an HTTP/1.1 connection.
@@ -33,44 +33,46 @@ pub(crate) struct Key {
 
 type Idle = HashMap<Key, Vec<(Sender, Instant)>>;
 
-fn idle() -> &'static Mutex<Idle> {
-    static IDLE_CONNECTIONS: OnceLock<Mutex<Idle>> = OnceLock::new();
-    IDLE_CONNECTIONS.get_or_init(Default::default)
-}
+/// The idle connections of one [`Runtime`](super::Runtime), shared by its plugins' invocations.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Pool(Arc<Mutex<Idle>>);
 
-/// An idle connection for `key` that is still open, if there is one.
-pub(crate) fn take(key: &Key) -> Option<Sender> {
-    let mut map = idle().lock().unwrap_or_else(|e| e.into_inner());
-    let list = map.get_mut(key)?;
-    while let Some((sender, since)) = list.pop() {
-        if since.elapsed() < IDLE && sender.is_ready() {
-            return Some(sender);
-        }
+impl Pool {
+    fn idle(&self) -> std::sync::MutexGuard<'_, Idle> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
-    None
-}
 
-/// Puts the connection back once its current response has been read.
-pub(crate) fn keep(key: Key, mut sender: Sender) {
-    tokio::spawn(async move {
-        if sender.ready().await.is_err() {
-            return;
+    /// An idle connection for `key` that is still open, if there is one.
+    pub(crate) fn take(&self, key: &Key) -> Option<Sender> {
+        let mut map = self.idle();
+        let list = map.get_mut(key)?;
+        while let Some((sender, since)) = list.pop() {
+            if since.elapsed() < IDLE && sender.is_ready() {
+                return Some(sender);
+            }
         }
-        let mut map = idle().lock().unwrap_or_else(|e| e.into_inner());
-        let list = map.entry(key).or_default();
-        list.retain(|(s, since)| since.elapsed() < IDLE && !s.is_closed());
-        if list.len() < PER_KEY {
-            list.push((sender, Instant::now()));
-        }
-    });
-}
+        None
+    }
 
-/// Idle connections kept now, for tests.
-#[cfg(test)]
-pub(crate) fn idle_count(key: &Key) -> usize {
-    idle()
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(key)
-        .map_or(0, Vec::len)
+    /// Puts the connection back once its current response has been read.
+    pub(crate) fn keep(&self, key: Key, mut sender: Sender) {
+        let pool = self.clone();
+        tokio::spawn(async move {
+            if sender.ready().await.is_err() {
+                return;
+            }
+            let mut map = pool.idle();
+            let list = map.entry(key).or_default();
+            list.retain(|(s, since)| since.elapsed() < IDLE && !s.is_closed());
+            if list.len() < PER_KEY {
+                list.push((sender, Instant::now()));
+            }
+        });
+    }
+
+    /// Idle connections kept now, for tests.
+    #[cfg(test)]
+    pub(crate) fn idle_count(&self, key: &Key) -> usize {
+        self.idle().get(key).map_or(0, Vec::len)
+    }
 }

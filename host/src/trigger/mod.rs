@@ -1,7 +1,7 @@
 //! Triggers: which events a subscription receives, written in Segment's subscription language
 //! (`type = "track" and event = "Order Completed"`).
 //!
-//! Comparisons are Segment's, strict and typed (`shared/reference/segment-framework.md` §3):
+//! Comparisons are Segment's (its subscription language's typed comparisons), strict and typed:
 //! `=` with text compares text only (the number 123 does not equal `"123"`), `=` with a number
 //! compares numbers only, `<`/`>` need a number, `contains` and `match` need text, `!=` is true
 //! when the field is missing, `= null` means "missing or null", `= true` needs a real boolean.

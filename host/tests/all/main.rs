@@ -4,6 +4,7 @@ mod admin;
 mod catalogue;
 mod cli;
 mod delivery;
+mod layout;
 mod manage;
 mod mock;
 mod reload;

@@ -1,61 +1,19 @@
-//! What the server runs now, and replacing it without a restart.
-//!
-//! A [`Snapshot`] is one consistent state: the routing table and the plugins it was built
-//! from. Ingest takes the current snapshot for each request and the admin API for each answer;
-//! a reload builds a whole new snapshot beside the running one, checks it completely, and only
-//! then swaps it in, so a configuration is applied whole or not at all. Delivery restarts its
-//! workers on the new snapshot (see `serve`): attempts in flight finish on the old one, and
-//! queued deliveries are made by the new one.
+//! Checking and applying a change: the configuration file again (SIGHUP, `POST
+//! /admin/reload`), the plugins folder again (a `.wasm` added, replaced or removed), or the
+//! stored destinations (the admin API). Each builds the next [`Snapshot`] beside the running
+//! one and swaps it in only when every check passed; otherwise nothing changes and every
+//! problem is reported. One change runs at a time.
 
+use super::versions::Archive;
+use super::{Live, Snapshot};
 use crate::config::stored::{self, DestinationSpec, Store};
 use crate::config::{Config, ConfigError};
+use crate::problems::Problems;
 use crate::routes::Routes;
 use crate::runtime::{Plugin, Runtime};
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, RwLock};
-use tokio::sync::watch;
-
-/// One consistent state of the server.
-pub struct Snapshot {
-    pub config: Config,
-    pub plugins: HashMap<String, Arc<Plugin>>,
-    pub routes: Arc<Routes>,
-}
-
-/// The current snapshot, and a signal for each replacement.
-pub struct Live {
-    current: RwLock<Arc<Snapshot>>,
-    generation: watch::Sender<u64>,
-}
-
-impl Live {
-    pub fn new(first: Snapshot) -> Live {
-        Live {
-            current: RwLock::new(Arc::new(first)),
-            generation: watch::channel(0).0,
-        }
-    }
-
-    /// The snapshot in force now.
-    pub fn current(&self) -> Arc<Snapshot> {
-        self.current
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    /// Puts `next` in force.
-    pub fn replace(&self, next: Snapshot) {
-        *self.current.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(next);
-        self.generation.send_modify(|g| *g += 1);
-    }
-
-    /// Changes whenever a snapshot is replaced.
-    pub fn changes(&self) -> watch::Receiver<u64> {
-        self.generation.subscribe()
-    }
-}
+use std::sync::Arc;
 
 /// Reloads the configuration file and the plugins folder into a new snapshot.
 pub struct Reloader {
@@ -67,7 +25,7 @@ pub struct Reloader {
     /// The latest refusals (newest last), for the admin API.
     pub refusals: std::sync::Mutex<std::collections::VecDeque<Refusal>>,
     /// Where loaded versions of folder plugins are kept.
-    pub archive: crate::versions::Archive,
+    pub archive: Archive,
     /// The destinations made through the admin API.
     pub store: Store,
 }
@@ -81,8 +39,8 @@ pub enum ChangeError {
     Conflict(String),
     /// The request itself is wrong.
     BadRequest(String),
-    /// The result would not run: every problem, one per line.
-    Refused(String),
+    /// The result would not run: every problem.
+    Refused(Problems),
     /// The store could not be read or written.
     Store(String),
 }
@@ -92,7 +50,7 @@ pub enum ChangeError {
 pub struct Refusal {
     pub at_ms: i64,
     pub trigger: &'static str,
-    pub problems: Vec<String>,
+    pub problems: Problems,
 }
 
 /// How many refusals are kept.
@@ -108,7 +66,7 @@ pub struct Reloaded {
 impl Reloader {
     /// Reads, checks and applies the configuration. On any problem nothing changes and the
     /// error lists every problem.
-    pub async fn reload(&self, trigger: &'static str) -> Result<Reloaded, String> {
+    pub async fn reload(&self, trigger: &'static str) -> Result<Reloaded, Problems> {
         let _one = self.busy.lock().await;
         let Some(path) = &self.path else {
             return Err(
@@ -126,7 +84,7 @@ impl Reloader {
 
     /// Loads the plugins folder again with the configuration in force (a `.wasm` was added,
     /// replaced or removed).
-    pub async fn reload_plugins(&self) -> Result<Reloaded, String> {
+    pub async fn reload_plugins(&self) -> Result<Reloaded, Problems> {
         let _one = self.busy.lock().await;
         let config = self.live.current().config.clone();
         let outcome = self.apply(config).await;
@@ -145,8 +103,8 @@ impl Reloader {
     fn note(
         &self,
         trigger: &'static str,
-        outcome: Result<Reloaded, String>,
-    ) -> Result<Reloaded, String> {
+        outcome: Result<Reloaded, Problems>,
+    ) -> Result<Reloaded, Problems> {
         crate::metrics::reload(trigger, outcome.is_ok());
         if let Err(problems) = &outcome {
             let mut kept = self.lock_refusals();
@@ -156,34 +114,34 @@ impl Reloader {
             kept.push_back(Refusal {
                 at_ms: crate::queue::now(),
                 trigger,
-                problems: problems.lines().map(str::to_owned).collect(),
+                problems: problems.clone(),
             });
         }
         outcome
     }
 
     /// The configuration file's content joined with the stored destinations.
-    pub fn with_stored(&self, file: Result<Config, ConfigError>) -> Result<Config, String> {
-        let file = file.map_err(|e| e.to_string())?;
-        let stored = self.store.read().map_err(|e| e.to_string())?;
+    pub fn with_stored(&self, file: Result<Config, ConfigError>) -> Result<Config, Problems> {
+        let file = file.map_err(|e| Problems::from(e.to_string()))?;
+        let stored = self
+            .store
+            .read()
+            .map_err(|e| Problems::from(e.to_string()))?;
         stored::join(&file, &stored, &self.store)
     }
 
-    async fn apply(&self, config: Config) -> Result<Reloaded, String> {
+    async fn apply(&self, config: Config) -> Result<Reloaded, Problems> {
         let (next, reloaded) = self.prepare(config).await?;
         self.swap(next);
         Ok(reloaded)
     }
 
     /// Builds and checks the snapshot of `config` beside the running one.
-    async fn prepare(&self, config: Config) -> Result<(Snapshot, Reloaded), String> {
+    async fn prepare(&self, config: Config) -> Result<(Snapshot, Reloaded), Problems> {
         let running = self.live.current();
         unchanged(&running.config, &config)?;
-        let plugins = crate::serve::load_plugins(&self.runtime, &config)
-            .await
-            .map_err(|e| format!("{e:#}"))?;
-        let mut routes = Routes::build(&config, &plugins)?;
-        routes.carry_over(&running.routes);
+        let plugins = super::load_plugins(&self.runtime, &config).await?;
+        let routes = Routes::build(&config, &plugins)?;
         let reloaded = Reloaded {
             destinations: routes.destinations.iter().map(|r| r.name.clone()).collect(),
             plugins: {
@@ -259,7 +217,7 @@ impl Reloader {
 
     /// Installs `bytes` as plugin `id` in the plugins folder and applies it; on refusal the
     /// folder is put back as it was, so the running version and the folder agree.
-    pub async fn install(&self, id: &str, bytes: &[u8]) -> Result<Reloaded, String> {
+    pub async fn install(&self, id: &str, bytes: &[u8]) -> Result<Reloaded, Problems> {
         let snapshot = self.live.current();
         let folder = snapshot.config.plugin_dir.clone().ok_or_else(|| {
             "no plugins folder is configured ([plugins] dir); plugins cannot be installed"
@@ -267,12 +225,12 @@ impl Reloader {
         })?;
         let path = self.file_of(&snapshot, &folder, id);
         let before = std::fs::read(&path).ok();
-        crate::versions::write_whole(&path, bytes)
+        crate::files::write_whole(&path, bytes)
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
         let outcome = self.reload_plugins().await;
         if outcome.is_err() {
             let restored = match &before {
-                Some(old) => crate::versions::write_whole(&path, old),
+                Some(old) => crate::files::write_whole(&path, old),
                 None => std::fs::remove_file(&path),
             };
             if let Err(e) = restored {
@@ -284,10 +242,10 @@ impl Reloader {
 
     /// Removes plugin `id`'s file from the plugins folder and applies that; refused (and the
     /// file put back) when a destination still uses it.
-    pub async fn remove(&self, id: &str) -> Result<Reloaded, String> {
+    pub async fn remove(&self, id: &str) -> Result<Reloaded, Problems> {
         let snapshot = self.live.current();
         let Some(plugin) = snapshot.plugins.get(id) else {
-            return Err(format!("no plugin {id:?} is loaded"));
+            return Err(format!("no plugin {id:?} is loaded").into());
         };
         let path = PathBuf::from(plugin.origin());
         let in_folder = snapshot
@@ -299,7 +257,8 @@ impl Reloader {
             return Err(format!(
                 "plugin {id:?} is bundled with the server ({}); only plugins from the plugins folder can be removed",
                 plugin.origin()
-            ));
+            )
+            .into());
         }
         let before =
             std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
@@ -307,7 +266,7 @@ impl Reloader {
             .map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
         let outcome = self.reload_plugins().await;
         if outcome.is_err()
-            && let Err(e) = crate::versions::write_whole(&path, &before)
+            && let Err(e) = crate::files::write_whole(&path, &before)
         {
             tracing::error!(file = %path.display(), error = %e, "Cannot put the plugin file back.");
         }
@@ -327,7 +286,7 @@ impl Reloader {
 
 /// What a reload cannot change in a running server: where it listens and keeps its data, and
 /// the sources (write keys), which the ingest listener holds.
-fn unchanged(old: &Config, new: &Config) -> Result<(), String> {
+fn unchanged(old: &Config, new: &Config) -> Result<(), Problems> {
     let mut problems = Vec::new();
     let mut differs = |what: &str, same: bool| {
         if !same {
@@ -353,9 +312,8 @@ fn unchanged(old: &Config, new: &Config) -> Result<(), String> {
             .collect::<Vec<_>>()
     };
     differs("sources", keys(old) == keys(new));
-    if problems.is_empty() {
-        Ok(())
-    } else {
-        Err(problems.join("\n"))
+    match Problems::from_list(problems) {
+        None => Ok(()),
+        Some(problems) => Err(problems),
     }
 }

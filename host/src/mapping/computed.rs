@@ -1,8 +1,7 @@
 //! The directives that compute new values rather than pick parts of the event: `@case`,
 //! `@replace`, `@json`, `@flatten`, `@merge`, `@transform`, `@excludeWhenNull` and `@liquid`.
 //!
-//! Semantics follow mapping-kit (`shared/reference/segment-framework.md` §2.2), quirks included
-//! (`@replace` on a missing value gives `""`, `@flatten` of a scalar gives `{"": value}`). Where
+//! Semantics follow Segment's mapping-kit, quirks included (`@replace` on a missing value gives `""`, `@flatten` of a scalar gives `{"": value}`). Where
 //! mapping-kit's validator lets through what its runtime then throws on (`@case` without an
 //! operator, `@flatten` without a separator, `@merge` without a direction), we refuse the
 //! mapping when it is loaded. `mode` and `direction` are read case-insensitively, as the
@@ -179,7 +178,7 @@ pub(super) fn compile_directive(
     errors: &mut Vec<String>,
 ) -> Node {
     match build(name, arg, at, errors) {
-        Some(directive) => Node::More(Box::new(directive)),
+        Some(directive) => Node::Computed(Box::new(directive)),
         None => Node::Raw(Value::Null),
     }
 }

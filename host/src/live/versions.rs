@@ -6,8 +6,9 @@
 //! (upload, rollback) writes its bytes over the plugin's file there (written beside it, then
 //! renamed, so no reader sees half a file), and the reload that follows swaps it in.
 
+use crate::files::write_whole;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The archive of kept versions.
 pub struct Archive {
@@ -69,30 +70,4 @@ impl Archive {
         }
         std::fs::read(self.folder(id).join(format!("{hash}.wasm")))
     }
-}
-
-/// Writes `bytes` to `path` whole: to a file beside it first, then renamed over it. The
-/// temporary name does not end in `.wasm`, so the plugins folder's watcher ignores it.
-pub fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let partial = path.with_extension("partial");
-    std::fs::write(&partial, bytes)?;
-    std::fs::rename(&partial, path)
-}
-
-/// As [`write_whole`], for files that hold secrets: readable by the owner only, and on disk
-/// before it replaces the old file.
-pub fn write_whole_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let partial = path.with_extension("partial");
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt as _;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&partial)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    std::fs::rename(&partial, path)
 }

@@ -6,10 +6,10 @@
 //! `until` (RFC 3339 or an age such as `30m`), `limit`. An unknown filter is refused rather
 //! than ignored: a typo must not turn "purge these" into "purge everything".
 
-use super::{Admin, error};
+use super::Admin;
+use super::error::AdminError;
 use crate::queue::{Filter, now};
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::json;
@@ -74,14 +74,11 @@ fn filter(
 }
 
 fn bad_query(e: impl std::fmt::Display) -> Response {
-    error(StatusCode::BAD_REQUEST, format!("query: {e}"))
+    AdminError::BadRequest(format!("query: {e}")).into_response()
 }
 
 fn unavailable(e: impl std::fmt::Display) -> Response {
-    error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        format!("cannot read the queue: {e}"),
-    )
+    AdminError::Unavailable(format!("cannot read the queue: {e}")).into_response()
 }
 
 /// `GET /admin/deliveries`: the most recent attempts (50 unless `limit`), oldest first.
@@ -166,14 +163,14 @@ fn body_filter(body: &[u8]) -> Result<LetterQuery, String> {
 pub(super) async fn replay(State(admin): State<Arc<Admin>>, body: axum::body::Bytes) -> Response {
     let q = match body_filter(&body) {
         Ok(q) => q,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+        Err(e) => return AdminError::BadRequest(e).into_response(),
     };
     if q.all {
-        return error(StatusCode::BAD_REQUEST, "all is for purge only");
+        return AdminError::BadRequest("all is for purge only".into()).into_response();
     }
     let filter = match letters(&q, None) {
         Ok(f) => f,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+        Err(e) => return AdminError::BadRequest(e).into_response(),
     };
     match admin.records.replay(filter, now()).await {
         Ok((replayed, skipped)) => {
@@ -196,7 +193,7 @@ pub(super) async fn replay(State(admin): State<Arc<Admin>>, body: axum::body::By
 pub(super) async fn purge(State(admin): State<Arc<Admin>>, body: axum::body::Bytes) -> Response {
     let q = match body_filter(&body) {
         Ok(q) => q,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+        Err(e) => return AdminError::BadRequest(e).into_response(),
     };
     let unfiltered = q.destination.is_none()
         && q.action.is_none()
@@ -204,15 +201,16 @@ pub(super) async fn purge(State(admin): State<Arc<Admin>>, body: axum::body::Byt
         && q.since.is_none()
         && q.until.is_none();
     if unfiltered && !q.all {
-        return error(
-            StatusCode::BAD_REQUEST,
+        return AdminError::BadRequest(
             "purge deletes dead letters for good: give a filter (destination, action, reason, \
-             since, until) or \"all\": true",
-        );
+             since, until) or \"all\": true"
+                .into(),
+        )
+        .into_response();
     }
     let filter = match letters(&q, None) {
         Ok(f) => f,
-        Err(e) => return error(StatusCode::BAD_REQUEST, e),
+        Err(e) => return AdminError::BadRequest(e).into_response(),
     };
     match admin.records.purge(filter).await {
         Ok(purged) => {
