@@ -29,7 +29,14 @@ pub fn iso_seconds(s: &str) -> Option<i64> {
     parse(s).map(OffsetDateTime::unix_timestamp)
 }
 
-fn parse(s: &str) -> Option<OffsetDateTime> {
+/// The instant `s` names, read as [`iso_millis`] reads it; for plugins that write it out again.
+///
+/// ```
+/// use switchyard_plugin_sdk::date::{parse, to_iso_string};
+/// let t = parse("2026-11-29T09:00+01:00").unwrap();
+/// assert_eq!(to_iso_string(t), "2026-11-29T08:00:00.000Z");
+/// ```
+pub fn parse(s: &str) -> Option<OffsetDateTime> {
     let b = s.as_bytes();
     let digits =
         |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
@@ -92,6 +99,17 @@ fn parse(s: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(&out, &Rfc3339).ok()
 }
 
+/// The instant in UTC with milliseconds, `2026-11-29T08:00:00.000Z`, as JavaScript's
+/// `Date.prototype.toISOString()` writes it (what Segment's actions send where a vendor wants
+/// ISO text).
+pub fn to_iso_string(t: OffsetDateTime) -> String {
+    let t = t.to_offset(UtcOffset::UTC);
+    let format =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+    // Every date the parser accepts has a four-digit year, so formatting cannot fail.
+    t.format(format).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,6 +126,15 @@ mod tests {
         );
         assert_eq!(iso_seconds("2026-11-29T08:00:00"), Some(1795939200));
         assert_eq!(iso_millis("1969-12-31T23:59:59.999Z"), Some(-1));
+    }
+
+    #[test]
+    fn instants_are_written_as_javascript_writes_them() {
+        let iso = |s: &str| parse(s).map(to_iso_string);
+        assert_eq!(iso("2024-03-01T12:30:00+02:00").as_deref(), Some("2024-03-01T10:30:00.000Z"));
+        assert_eq!(iso("2024-03-01T10:30:00.123456Z").as_deref(), Some("2024-03-01T10:30:00.123Z"));
+        assert_eq!(iso("2024-03-01").as_deref(), Some("2024-03-01T00:00:00.000Z"));
+        assert_eq!(iso("next tuesday"), None);
     }
 
     #[test]

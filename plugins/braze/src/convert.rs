@@ -3,35 +3,20 @@
 //! as Braze's one-letter codes.
 
 use serde_json::Value;
-use time::format_description::well_known::Rfc3339;
+use switchyard_plugin_sdk::date;
 use time::macros::format_description;
-use time::{Date, OffsetDateTime, PrimitiveDateTime, UtcOffset};
+use time::{OffsetDateTime, UtcOffset};
 
-/// Parses what dayjs parses in practice: an RFC 3339 timestamp, a date-time without an offset
-/// or a bare date (both taken as UTC, where the reference takes the server's zone), or epoch
-/// milliseconds.
+/// Parses what dayjs parses in practice: an ISO 8601 text (the SDK's reading: a bare date, or a
+/// date and time, without a zone taken as UTC where the reference takes the server's zone), or
+/// epoch milliseconds.
 pub(crate) fn parse_time(value: &Value) -> Option<OffsetDateTime> {
     match value {
         Value::Number(n) => {
             let ms = n.as_f64()? as i128;
             OffsetDateTime::from_unix_timestamp_nanos(ms * 1_000_000).ok()
         }
-        Value::String(s) => {
-            let s = s.trim();
-            if let Ok(t) = OffsetDateTime::parse(s, &Rfc3339) {
-                return Some(t);
-            }
-            let naive = format_description!(
-                "[year]-[month]-[day]T[hour]:[minute]:[second][optional [.[subsecond]]]"
-            );
-            if let Ok(t) = PrimitiveDateTime::parse(s, naive) {
-                return Some(t.assume_offset(UtcOffset::UTC));
-            }
-            let date = format_description!("[year]-[month]-[day]");
-            Date::parse(s, date)
-                .ok()
-                .map(|d| d.midnight().assume_offset(UtcOffset::UTC))
-        }
+        Value::String(s) => date::parse(s.trim()),
         _ => None,
     }
 }
@@ -42,10 +27,7 @@ pub(crate) fn iso(value: &Value) -> Option<Value> {
     if value.is_null() {
         return Some(Value::Null);
     }
-    let t = parse_time(value)?.to_offset(UtcOffset::UTC);
-    let format =
-        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
-    t.format(format).ok().map(Value::String)
+    parse_time(value).map(|t| Value::String(date::to_iso_string(t)))
 }
 
 /// `YYYY-MM-DD` in UTC.

@@ -8,8 +8,9 @@
 //! FullStory property names may only hold letters, digits and underscores: other characters
 //! are removed from every key, down to five levels of nested objects, as the reference does.
 
-mod request;
-
+mod actions;
+mod response;
+mod settings;
 #[cfg(test)]
 mod tests;
 
@@ -81,7 +82,7 @@ pub fn plugin() -> Plugin {
                     "If known, the FullStory session playback URL to which the event should be \
                      attached, as returned by the FS.getCurrentSessionURL() client API.",
                 ))
-                .perform(request::track_event),
+                .perform(actions::track_event::perform),
         )
         .action(
             Action::new("identifyUserV2", "Identify User V2")
@@ -115,7 +116,7 @@ pub fn plugin() -> Plugin {
                         .description("The Segment traits to be forwarded to FullStory")
                         .default(path("$.traits")),
                 )
-                .perform(request::identify_user),
+                .perform(actions::identify_user::perform),
         )
 }
 

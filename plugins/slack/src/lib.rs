@@ -3,7 +3,11 @@
 //! Compatible with Segment's Slack destination (`postToChannel`): same action id, field keys and
 //! default mappings, and the same URL check before anything is sent.
 
-mod request;
+mod actions;
+mod response;
+mod settings;
+#[cfg(test)]
+mod tests;
 
 use serde_json::json;
 use switchyard_plugin_sdk::{Action, Field, Plugin};
@@ -48,7 +52,7 @@ pub fn plugin() -> Plugin {
                         .description("The URL of the image that appears next to the User.")
                         .default(json!("https://logo.clearbit.com/segment.com")),
                 )
-                .perform(request::post_to_channel),
+                .perform(actions::post_to_channel::perform),
         )
 }
 

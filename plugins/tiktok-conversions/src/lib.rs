@@ -3,10 +3,11 @@
 //! Compatible with Segment's "Tiktok Conversions" destination: the `reportWebEvent` action
 //! with the same field keys and default mappings, the `accessToken` and `pixelCode` settings,
 //! and its fifteen presets, each of which names the TikTok event. Personal data is normalised
-//! and hashed with SHA-256 before it leaves (see `hash`).
+//! and hashed with SHA-256 before it leaves (see `actions/mod.rs`).
 
-mod hash;
-mod request;
+mod actions;
+mod response;
+mod settings;
 
 #[cfg(test)]
 mod tests;
@@ -433,7 +434,7 @@ fn report_web_event() -> Action {
                 .description("Hotel and flight details, sent with event_spec_type travel_fields.")
                 .default(travel),
         )
-        .perform(request::report_web_event)
+        .perform(actions::report_web_event::perform)
 }
 
 switchyard_plugin_sdk::export!(plugin);

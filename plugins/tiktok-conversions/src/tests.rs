@@ -1,14 +1,11 @@
 //! Requests checked against TikTok's Events API 1.3 format and the reference's behaviour.
 
 use crate::plugin;
-use crate::request::URL;
+use crate::actions::report_web_event::URL;
+use crate::actions::{compact, lower, phone, plain};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
+use switchyard_plugin_sdk::hash::sha256_hex as sha;
 use switchyard_plugin_sdk::{Context, Error, FakeHttp, Response};
-
-fn sha(v: &str) -> String {
-    hex::encode(Sha256::digest(v.as_bytes()))
-}
 
 fn perform(http: &FakeHttp, payload: Value) -> Result<(), Error> {
     plugin().perform(
@@ -209,4 +206,17 @@ fn throttling_token_and_server_codes_are_classified() {
         matches!(&err, Error::InvalidSettings(m) if m.contains("pixelCode")),
         "{err:?}"
     );
+}
+
+#[test]
+fn values_are_cleaned_then_hashed_and_digests_pass_through() {
+    // The SHA-256 test vector for "abc" (FIPS 180-2).
+    let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    assert_eq!(lower("ABC"), abc);
+    assert_eq!(lower(abc), abc, "a digest is not hashed again");
+    assert_eq!(lower("Ann@Example.com"), sha("ann@example.com"));
+    assert_eq!(phone("+1 (415) 555-0100"), sha("+14155550100"));
+    assert_eq!(phone("0044 1234 5678 9012 345"), sha("+004412345678901"));
+    assert_eq!(compact(" Mary Ann "), sha("maryann"));
+    assert_eq!(plain("São Paulo-SP"), "sopaulosp");
 }

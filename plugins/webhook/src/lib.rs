@@ -6,7 +6,11 @@
 //! The plugin declares no outbound hosts: the operator lists the endpoints in the destination's
 //! `allowed_hosts`.
 
-mod request;
+mod actions;
+mod response;
+mod settings;
+#[cfg(test)]
+mod tests;
 
 use serde_json::json;
 use switchyard_plugin_sdk::{Action, Field, Plugin};
@@ -57,8 +61,8 @@ pub fn plugin() -> Plugin {
                         .description("Most events in one batch; 0 for the largest (1000).")
                         .default(json!(0)),
                 )
-                .perform(request::send)
-                .perform_batch(MAX_BATCH_SIZE, request::send_batch),
+                .perform(actions::send::perform)
+                .perform_batch(MAX_BATCH_SIZE, actions::send::perform_batch),
         )
 }
 

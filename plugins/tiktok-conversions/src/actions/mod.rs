@@ -1,7 +1,11 @@
-//! PII normalisation and SHA-256 hashing as TikTok's Events API expects it (and as the
-//! reference does it): a value that is already a SHA-256 hex digest is passed through.
+//! TikTok's one action, and the normalisation of personal data its request applies: values are
+//! cleaned and hashed with SHA-256 as TikTok's Events API expects (and as the reference does);
+//! a value that already is a SHA-256 hex digest is passed through.
+
+pub(crate) mod report_web_event;
 
 use switchyard_plugin_sdk::hash::sha256_unless_hashed as hashed;
+
 
 /// Emails and external ids: lower case (not trimmed, as in the reference).
 pub(crate) fn lower(value: &str) -> String {
@@ -33,23 +37,4 @@ pub(crate) fn plain(value: &str) -> String {
         .filter(char::is_ascii_alphanumeric)
         .collect::<String>()
         .to_lowercase()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use switchyard_plugin_sdk::hash::sha256_hex as sha256;
-
-    #[test]
-    fn values_are_cleaned_then_hashed_and_digests_pass_through() {
-        // The SHA-256 test vector for "abc" (FIPS 180-2).
-        let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-        assert_eq!(lower("ABC"), abc);
-        assert_eq!(lower(abc), abc, "a digest is not hashed again");
-        assert_eq!(lower("Ann@Example.com"), sha256("ann@example.com"));
-        assert_eq!(phone("+1 (415) 555-0100"), sha256("+14155550100"));
-        assert_eq!(phone("0044 1234 5678 9012 345"), sha256("+004412345678901"));
-        assert_eq!(compact(" Mary Ann "), sha256("maryann"));
-        assert_eq!(plain("São Paulo-SP"), "sopaulosp");
-    }
 }

@@ -1,26 +1,12 @@
 //! `reportWebEvent`: the payload → one `POST /open_api/v1.3/event/track/` request.
-//!
-//! One difference from the reference: TikTok answers some refusals with HTTP 200 and a
-//! non-zero `code` in the body. The reference counts those as delivered; here they fail with
-//! TikTok's message, classified by code (throttling and TikTok's own failures are retried), so
-//! they show in the delivery log and dead letters.
 
-use crate::hash;
-use serde::Deserialize;
+use crate::response;
+use crate::settings::Settings;
 use serde_json::{Map, Value, json};
+use switchyard_plugin_sdk::date;
 use switchyard_plugin_sdk::{Context, Error};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 pub(crate) const URL: &str = "https://business-api.tiktok.com/open_api/v1.3/event/track/";
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct Settings {
-    #[serde(rename = "accessToken")]
-    access_token: String,
-    #[serde(rename = "pixelCode")]
-    pixel_code: String,
-}
 
 pub(crate) type Payload = Map<String, Value>;
 
@@ -58,15 +44,15 @@ fn user(p: &Payload) -> Value {
     let address = p.get("address").and_then(Value::as_object);
     let address_text = |key: &str| address.and_then(|a| text(a, key));
     let mut user = json!({
-        "external_id": texts(p, "external_id").into_iter().map(hash::lower).collect::<Vec<_>>(),
-        "phone": texts(p, "phone_number").into_iter().map(hash::phone).collect::<Vec<_>>(),
-        "email": texts(p, "email").into_iter().map(hash::lower).collect::<Vec<_>>(),
-        "first_name": text(p, "first_name").map(hash::compact).unwrap_or_default(),
-        "last_name": text(p, "last_name").map(hash::compact).unwrap_or_default(),
-        "city": address_text("city").map(hash::plain).unwrap_or_default(),
-        "state": address_text("state").map(hash::plain).unwrap_or_default(),
-        "country": address_text("country").map(hash::plain).unwrap_or_default(),
-        "zip_code": address_text("zip_code").map(hash::compact).unwrap_or_default(),
+        "external_id": texts(p, "external_id").into_iter().map(super::lower).collect::<Vec<_>>(),
+        "phone": texts(p, "phone_number").into_iter().map(super::phone).collect::<Vec<_>>(),
+        "email": texts(p, "email").into_iter().map(super::lower).collect::<Vec<_>>(),
+        "first_name": text(p, "first_name").map(super::compact).unwrap_or_default(),
+        "last_name": text(p, "last_name").map(super::compact).unwrap_or_default(),
+        "city": address_text("city").map(super::plain).unwrap_or_default(),
+        "state": address_text("state").map(super::plain).unwrap_or_default(),
+        "country": address_text("country").map(super::plain).unwrap_or_default(),
+        "zip_code": address_text("zip_code").map(super::compact).unwrap_or_default(),
     });
     let ttclid = text(p, "url")
         .and_then(ttclid_of)
@@ -172,11 +158,9 @@ pub(crate) fn body(p: &Payload, s: &Settings, now: i64) -> Result<Value, Error> 
         .ok_or_else(|| Error::invalid_payload("The event needs a name (field `event`)."))?;
     let time = match text(p, "timestamp") {
         None => now,
-        Some(t) => OffsetDateTime::parse(t, &Rfc3339)
-            .map_err(|_| {
-                Error::invalid_payload(format!("timestamp {t:?} is not an ISO 8601 date and time"))
-            })?
-            .unix_timestamp(),
+        Some(t) => date::iso_seconds(t).ok_or_else(|| {
+            Error::invalid_payload(format!("timestamp {t:?} is not an ISO 8601 date and time"))
+        })?,
     };
     let mut data = json!({
         "event": event,
@@ -219,54 +203,15 @@ pub(crate) fn body(p: &Payload, s: &Settings, now: i64) -> Result<Value, Error> 
     Ok(body)
 }
 
-pub(crate) fn report_web_event(ctx: &mut Context, p: Payload, s: Settings) -> Result<(), Error> {
+pub(crate) fn perform(ctx: &mut Context, p: Payload, s: Settings) -> Result<(), Error> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);
     let body = body(&p, &s, now)?;
-    let response = ctx
+    let sent = ctx
         .post(URL)
         .header("Access-Token", &s.access_token)
         .json(&body)
-        .send()?
-        .error_for_status()?;
-    #[derive(Deserialize)]
-    struct Answer {
-        code: Option<i64>,
-        message: Option<String>,
-    }
-    if let Ok(Answer {
-        code: Some(code),
-        message,
-    }) = serde_json::from_slice::<Answer>(&response.body)
-        && code != 0
-    {
-        let message = format!(
-            "TikTok refused the event (code {code}): {}",
-            message.unwrap_or_default()
-        );
-        return Err(classify_code(code, message, response.status));
-    }
-    Ok(())
-}
-
-/// TikTok's Business API codes in a 200 answer: 40100 and 42900 are throttling (retried after
-/// backoff), 40102/40104/40105 a missing, expired or wrong access token, 5xxxx TikTok's own
-/// failures (retried); the rest say the event itself is wrong.
-fn classify_code(code: i64, message: String, status: u16) -> Error {
-    match code {
-        40100 | 42900 => Error::rate_limited(message, None),
-        40102 | 40104 | 40105 => Error::Auth {
-            message,
-            status: Some(status),
-        },
-        50000..=59999 => Error::Retryable {
-            message,
-            status: Some(status),
-        },
-        _ => Error::Permanent {
-            message,
-            status: Some(status),
-        },
-    }
+        .send()?;
+    response::check(sent)
 }

@@ -1,0 +1,3 @@
+//! Slack's one action.
+
+pub(crate) mod post_to_channel;

@@ -1,0 +1,3 @@
+//! The webhook's one action.
+
+pub(crate) mod send;
