@@ -5,7 +5,9 @@
 //! default triggers. Every action sends one event to `POST /mp/collect`, for a web stream
 //! (measurement id, client id) or an app stream (Firebase app id, app instance id).
 
-mod request;
+mod actions;
+mod response;
+mod settings;
 
 #[cfg(test)]
 mod tests;
@@ -35,7 +37,7 @@ struct Spec {
     items: Items,
     items_required: bool,
     fields: fn() -> Vec<Field>,
-    perform: request::Perform,
+    perform: actions::Perform,
 }
 
 fn currency(required: bool) -> Field {
@@ -185,7 +187,7 @@ const SPECS: &[Spec] = &[
                 value("$.properties.total"),
             ]
         },
-        perform: request::purchase,
+        perform: actions::purchase,
     },
     Spec {
         id: "addToCart",
@@ -195,7 +197,7 @@ const SPECS: &[Spec] = &[
         items: Items::Single,
         items_required: true,
         fields: cart_fields,
-        perform: request::add_to_cart,
+        perform: actions::add_to_cart,
     },
     Spec {
         id: "pageView",
@@ -226,7 +228,7 @@ const SPECS: &[Spec] = &[
                 ),
             ]
         },
-        perform: request::page_view,
+        perform: actions::page_view,
     },
     Spec {
         id: "customEvent",
@@ -249,7 +251,7 @@ const SPECS: &[Spec] = &[
                     .default(json!(false)),
             ]
         },
-        perform: request::custom_event,
+        perform: actions::custom_event,
     },
     Spec {
         id: "selectItem",
@@ -259,7 +261,7 @@ const SPECS: &[Spec] = &[
         items: Items::Single,
         items_required: true,
         fields: || list_fields(None, None),
-        perform: request::select_item,
+        perform: actions::select_item,
     },
     Spec {
         id: "beginCheckout",
@@ -275,7 +277,7 @@ const SPECS: &[Spec] = &[
                 value("$.properties.value"),
             ]
         },
-        perform: request::begin_checkout,
+        perform: actions::begin_checkout,
     },
     Spec {
         id: "selectPromotion",
@@ -285,7 +287,7 @@ const SPECS: &[Spec] = &[
         items: Items::Single,
         items_required: false,
         fields: || promotion_fields(None),
-        perform: request::select_promotion,
+        perform: actions::select_promotion,
     },
     Spec {
         id: "viewItem",
@@ -295,7 +297,7 @@ const SPECS: &[Spec] = &[
         items: Items::Single,
         items_required: true,
         fields: cart_fields,
-        perform: request::view_item,
+        perform: actions::view_item,
     },
     Spec {
         id: "removeFromCart",
@@ -305,7 +307,7 @@ const SPECS: &[Spec] = &[
         items: Items::Single,
         items_required: true,
         fields: cart_fields,
-        perform: request::remove_from_cart,
+        perform: actions::remove_from_cart,
     },
     Spec {
         id: "viewCart",
@@ -315,7 +317,7 @@ const SPECS: &[Spec] = &[
         items: Items::Products,
         items_required: true,
         fields: cart_fields,
-        perform: request::view_cart,
+        perform: actions::view_cart,
     },
     Spec {
         id: "search",
@@ -335,7 +337,7 @@ const SPECS: &[Spec] = &[
                 .required(),
             ]
         },
-        perform: request::search,
+        perform: actions::search,
     },
     Spec {
         id: "viewItemList",
@@ -345,7 +347,7 @@ const SPECS: &[Spec] = &[
         items: Items::Products,
         items_required: true,
         fields: || list_fields(Some("$.properties.list_id"), Some("$.properties.category")),
-        perform: request::view_item_list,
+        perform: actions::view_item_list,
     },
     Spec {
         id: "signUp",
@@ -362,7 +364,7 @@ const SPECS: &[Spec] = &[
                 Some("$.properties.type"),
             )]
         },
-        perform: request::sign_up,
+        perform: actions::sign_up,
     },
     Spec {
         id: "viewPromotion",
@@ -372,7 +374,7 @@ const SPECS: &[Spec] = &[
         items: Items::Single,
         items_required: true,
         fields: || promotion_fields(Some("$.properties.position")),
-        perform: request::view_promotion,
+        perform: actions::view_promotion,
     },
     Spec {
         id: "addPaymentInfo",
@@ -394,7 +396,7 @@ const SPECS: &[Spec] = &[
                 ),
             ]
         },
-        perform: request::add_payment_info,
+        perform: actions::add_payment_info,
     },
     Spec {
         id: "refund",
@@ -414,7 +416,7 @@ const SPECS: &[Spec] = &[
                 tax(None),
             ]
         },
-        perform: request::refund,
+        perform: actions::refund,
     },
     Spec {
         id: "login",
@@ -424,7 +426,7 @@ const SPECS: &[Spec] = &[
         items: Items::None,
         items_required: false,
         fields: || vec![text("method", "Method", "The method used to login.", None)],
-        perform: request::login,
+        perform: actions::login,
     },
     Spec {
         id: "generateLead",
@@ -434,7 +436,7 @@ const SPECS: &[Spec] = &[
         items: Items::None,
         items_required: false,
         fields: cart_fields,
-        perform: request::generate_lead,
+        perform: actions::generate_lead,
     },
     Spec {
         id: "addToWishlist",
@@ -444,7 +446,7 @@ const SPECS: &[Spec] = &[
         items: Items::Single,
         items_required: true,
         fields: cart_fields,
-        perform: request::add_to_wishlist,
+        perform: actions::add_to_wishlist,
     },
 ];
 

@@ -1,43 +1,32 @@
-//! Payload → one Measurement Protocol request, with the checks the reference makes before
-//! sending (GA4 answers 2xx even to events it drops, so a bad event must be caught here).
+//! The one request every GA4 action sends: a Measurement Protocol event to `POST /mp/collect`,
+//! for a web stream (measurement id, client id) or an app stream (Firebase app id, app instance
+//! id), with the checks the reference makes before sending (GA4 answers 2xx even to events it
+//! drops, so a bad event must be caught here). What differs between actions is a [`Kind`].
 
-use serde::Deserialize;
+use super::Payload;
+use crate::response;
+use crate::settings::Settings;
 use serde_json::{Map, Value, json};
-use switchyard_plugin_sdk::{Context, Error, currency};
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
+use switchyard_plugin_sdk::{Context, Error, currency, date};
 
 pub(crate) const COLLECT: &str = "https://www.google-analytics.com/mp/collect";
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct Settings {
-    #[serde(rename = "measurementId")]
-    measurement_id: Option<String>,
-    #[serde(rename = "firebaseAppId")]
-    firebase_app_id: Option<String>,
-    #[serde(rename = "apiSecret")]
-    api_secret: String,
-}
-
-pub(crate) type Payload = Map<String, Value>;
-pub(crate) type Perform = fn(&mut Context, Payload, Settings) -> Result<(), Error>;
-
 /// What distinguishes one action's event.
-struct Kind {
+pub(crate) struct Kind {
     /// The GA4 event name (`customEvent` takes it from the payload).
-    event: &'static str,
+    pub(crate) event: &'static str,
     /// Payload fields sent as event parameters.
-    params: &'static [&'static str],
+    pub(crate) params: &'static [&'static str],
     /// `value` without `currency` is refused.
-    value_needs_currency: bool,
+    pub(crate) value_needs_currency: bool,
     /// A currency is needed at the top level or on the first item.
-    needs_currency: bool,
+    pub(crate) needs_currency: bool,
     /// At least one item is needed.
-    needs_items: bool,
+    pub(crate) needs_items: bool,
 }
 
-const CART: &[&str] = &["currency", "value", "items"];
-const PROMOTION: &[&str] = &[
+pub(crate) const CART: &[&str] = &["currency", "value", "items"];
+pub(crate) const PROMOTION: &[&str] = &[
     "creative_name",
     "creative_slot",
     "location_id",
@@ -46,7 +35,7 @@ const PROMOTION: &[&str] = &[
     "items",
 ];
 
-const fn kind(event: &'static str, params: &'static [&'static str]) -> Kind {
+pub(crate) const fn kind(event: &'static str, params: &'static [&'static str]) -> Kind {
     Kind {
         event,
         params,
@@ -57,42 +46,12 @@ const fn kind(event: &'static str, params: &'static [&'static str]) -> Kind {
 }
 
 /// A kind whose value needs a currency, found at the top or on the first item.
-const fn priced(event: &'static str, params: &'static [&'static str]) -> Kind {
+pub(crate) const fn priced(event: &'static str, params: &'static [&'static str]) -> Kind {
     Kind {
         value_needs_currency: true,
         needs_currency: true,
         ..kind(event, params)
     }
-}
-
-macro_rules! actions {
-    ($($name:ident => $kind:expr;)*) => {$(
-        pub(crate) fn $name(ctx: &mut Context, p: Payload, s: Settings) -> Result<(), Error> {
-            send(ctx, &$kind, p, &s)
-        }
-    )*};
-}
-
-actions! {
-    purchase => kind("purchase", &["affiliation", "coupon", "currency", "items", "transaction_id", "shipping", "value", "tax"]);
-    refund => priced("refund", &["currency", "transaction_id", "value", "affiliation", "coupon", "shipping", "tax", "items"]);
-    add_to_cart => kind("add_to_cart", CART);
-    remove_from_cart => priced("remove_from_cart", CART);
-    add_to_wishlist => priced("add_to_wishlist", CART);
-    view_cart => priced("view_cart", CART);
-    view_item => kind("view_item", CART);
-    view_item_list => kind("view_item_list", &["item_list_id", "item_list_name", "items"]);
-    select_item => kind("select_item", &["items", "item_list_name", "item_list_id"]);
-    begin_checkout => kind("begin_checkout", &["coupon", "currency", "items", "value"]);
-    add_payment_info => Kind { needs_items: true, ..priced("add_payment_info", &["currency", "value", "coupon", "payment_type", "items"]) };
-    select_promotion => kind("select_promotion", PROMOTION);
-    view_promotion => kind("view_promotion", PROMOTION);
-    search => kind("search", &["search_term"]);
-    sign_up => kind("sign_up", &["method"]);
-    login => kind("login", &["method"]);
-    generate_lead => Kind { value_needs_currency: true, ..kind("generate_lead", &["currency", "value"]) };
-    page_view => kind("page_view", &["page_location", "page_referrer", "page_title"]);
-    custom_event => kind("", &[]);
 }
 
 fn invalid(message: impl Into<String>) -> Error {
@@ -222,8 +181,7 @@ fn timestamp_micros(v: &Value) -> Option<Value> {
             if let Ok(n) = s.trim().parse::<f64>() {
                 return Some(json!(n as i64));
             }
-            let t = OffsetDateTime::parse(s, &Rfc3339).ok()?;
-            Some(json!((t.unix_timestamp_nanos() / 1_000_000) as i64 * 1000))
+            Some(json!(date::iso_millis(s)? * 1000))
         }
         _ => None,
     }
@@ -300,8 +258,7 @@ fn build(kind: &Kind, p: &Payload, s: &Settings) -> Result<(String, Value), Erro
     Ok((url, Value::Object(body)))
 }
 
-fn send(ctx: &mut Context, kind: &Kind, p: Payload, s: &Settings) -> Result<(), Error> {
+pub(crate) fn send(ctx: &mut Context, kind: &Kind, p: Payload, s: &Settings) -> Result<(), Error> {
     let (url, body) = build(kind, &p, s)?;
-    ctx.post(&url).json(&body).send()?.error_for_status()?;
-    Ok(())
+    response::check(ctx.post(&url).json(&body).send()?)
 }
