@@ -6,10 +6,11 @@
 //! settings, field keys, default mappings and default triggers.
 //! One addition: the access token is the `accessToken` setting (a secret), where Segment uses
 //! its own system-user token from its environment. Customer information in `user_data` is
-//! normalised and hashed before it leaves (module `user_data`).
+//! normalised and hashed before it leaves (`actions/user_data.rs`).
 
-mod request;
-mod user_data;
+mod actions;
+mod response;
+mod settings;
 
 #[cfg(test)]
 mod tests;
@@ -107,7 +108,7 @@ fn action(
     let mut source = Field::string("action_source", "Action Source")
         .description("Where the conversion occurred.")
         .required();
-    for s in request::ACTION_SOURCES {
+    for s in actions::server_event::ACTION_SOURCES {
         source = source.choice(s, s);
     }
     action = action
@@ -261,8 +262,8 @@ struct Event {
     description: &'static str,
     trigger: Option<&'static str>,
     fields: Vec<Field>,
-    perform: request::Perform,
-    perform_v2: request::Perform,
+    perform: actions::Perform,
+    perform_v2: actions::Perform,
 }
 
 fn events() -> Vec<Event> {
@@ -283,8 +284,8 @@ fn events() -> Vec<Event> {
                 contents(false),
                 num_items(),
             ],
-            perform: request::purchase,
-            perform_v2: request::purchase_v2,
+            perform: actions::purchase,
+            perform_v2: actions::purchase_v2,
         },
         Event {
             id: "initiateCheckout",
@@ -299,8 +300,8 @@ fn events() -> Vec<Event> {
                 num_items(),
                 value(Some("$.properties.revenue"), false),
             ],
-            perform: request::initiate_checkout,
-            perform_v2: request::initiate_checkout_v2,
+            perform: actions::initiate_checkout,
+            perform_v2: actions::initiate_checkout_v2,
         },
         Event {
             id: "addToCart",
@@ -315,8 +316,8 @@ fn events() -> Vec<Event> {
                 currency(false),
                 value(Some("$.properties.price"), false),
             ],
-            perform: request::add_to_cart,
-            perform_v2: request::add_to_cart_v2,
+            perform: actions::add_to_cart,
+            perform_v2: actions::add_to_cart_v2,
         },
         Event {
             id: "viewContent",
@@ -332,8 +333,8 @@ fn events() -> Vec<Event> {
                 currency(false),
                 value(Some("$.properties.price"), false),
             ],
-            perform: request::view_content,
-            perform_v2: request::view_content_v2,
+            perform: actions::view_content,
+            perform_v2: actions::view_content_v2,
         },
         Event {
             id: "search",
@@ -350,8 +351,8 @@ fn events() -> Vec<Event> {
                     .default(path("$.properties.query")),
                 value(None, false),
             ],
-            perform: request::search,
-            perform_v2: request::search_v2,
+            perform: actions::search,
+            perform_v2: actions::search_v2,
         },
         Event {
             id: "pageView",
@@ -359,8 +360,8 @@ fn events() -> Vec<Event> {
             description: "Send a page view event when a user lands on a page",
             trigger: Some("type = \"page\""),
             fields: Vec::new(),
-            perform: request::page_view,
-            perform_v2: request::page_view_v2,
+            perform: actions::page_view,
+            perform_v2: actions::page_view_v2,
         },
         Event {
             id: "custom",
@@ -373,8 +374,8 @@ fn events() -> Vec<Event> {
                     .required()
                     .default(path("$.event")),
             ],
-            perform: request::custom,
-            perform_v2: request::custom_v2,
+            perform: actions::custom,
+            perform_v2: actions::custom_v2,
         },
     ]
 }

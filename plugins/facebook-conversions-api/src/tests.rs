@@ -2,12 +2,9 @@
 
 use crate::plugin;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
+use crate::actions::user_data::build;
+use switchyard_plugin_sdk::hash::sha256_hex as sha;
 use switchyard_plugin_sdk::{Context, Error, FakeHttp, Response, SYNC_MODE};
-
-fn sha(v: &str) -> String {
-    hex::encode(Sha256::digest(v.as_bytes()))
-}
 
 fn perform(http: &FakeHttp, action: &str, payload: Value) -> Result<(), Error> {
     plugin().perform(
@@ -326,4 +323,36 @@ fn v2_actions_send_what_v1_sends_and_only_add() {
         2,
         "a refused sync mode sends nothing"
     );
+}
+
+#[test]
+fn personal_data_is_normalised_then_hashed() {
+    let u = json!({"email": " Ann@Example.COM ", "phone": "+1 (415) 555-0100",
+        "gender": "Female", "dateOfBirth": "19901226", "firstName": "Ann Marie",
+        "lastName": "Lee", "city": "Menlo Park", "state": "New York", "zip": "94025",
+        "country": "US", "externalId": ["U-1", " "], "client_user_agent": "Mozilla/5.0",
+        "leadID": 42, "fbLoginID": "not a number"});
+    let out = build(u.as_object().unwrap());
+    assert_eq!(
+        Value::Object(out),
+        json!({"em": sha("ann@example.com"), "ph": sha("14155550100"),
+            "ge": sha("f"), "db": sha("19901226"), "fn": sha("annmarie"),
+            "ln": sha("lee"), "ct": sha("menlopark"), "st": sha("ny"),
+            "zp": sha("94025"), "country": sha("us"),
+            "external_id": [sha("u-1")], "client_user_agent": "Mozilla/5.0",
+            "lead_id": 42})
+    );
+}
+
+#[test]
+fn digests_pass_and_unknown_genders_are_dropped() {
+    // The SHA-256 test vector for "abc" (FIPS 180-2).
+    let abc = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+    assert_eq!(sha("abc"), abc);
+    let out = build(
+        json!({"email": abc, "phone": abc, "gender": "x"})
+            .as_object()
+            .unwrap(),
+    );
+    assert_eq!(Value::Object(out), json!({"em": abc, "ph": abc}));
 }

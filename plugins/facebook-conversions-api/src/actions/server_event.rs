@@ -1,56 +1,19 @@
-//! One server event → `POST https://graph.facebook.com/v24.0/{pixelId}/events`.
+//! One server event → `POST https://graph.facebook.com/v24.0/{pixelId}/events`, with the checks
+//! the reference makes before sending. What differs between actions is a [`Kind`].
 
-use crate::user_data;
-use serde::Deserialize;
+use super::Payload;
+use super::user_data;
+use crate::response;
+use crate::settings::Settings;
 use serde_json::{Map, Value, json};
-use switchyard_plugin_sdk::{Context, Error, SYNC_MODE, currency, sync_mode};
+use switchyard_plugin_sdk::{Context, Error, currency};
 
 pub(crate) const API: &str = "https://graph.facebook.com/v24.0";
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct Settings {
-    #[serde(rename = "pixelId")]
-    pixel_id: String,
-    #[serde(rename = "testEventCode", default)]
-    test_event_code: Option<String>,
-    #[serde(rename = "accessToken")]
-    access_token: String,
-}
-
-pub(crate) type Payload = Map<String, Value>;
 
 /// Which standard event an action sends, and the custom-data keys it adds.
 pub(crate) struct Kind {
     pub(crate) event: &'static str,
     pub(crate) keys: &'static [&'static str],
-}
-
-/// What performs one action.
-pub(crate) type Perform = fn(&mut Context, Payload, Settings) -> Result<(), Error>;
-
-/// Each action and its V2 twin, which first checks the sync mode (`add` is the only one).
-macro_rules! actions {
-    ($($name:ident, $v2:ident => $event:literal, [$($key:literal),*];)*) => {$(
-        pub(crate) fn $name(ctx: &mut Context, p: Payload, s: Settings) -> Result<(), Error> {
-            send(ctx, &Kind { event: $event, keys: &[$($key),*] }, &p, &s)
-        }
-
-        pub(crate) fn $v2(ctx: &mut Context, p: Payload, s: Settings) -> Result<(), Error> {
-            // V2 actions only add events.
-            sync_mode(p.get(SYNC_MODE), &["add"], "add")?;
-            $name(ctx, p, s)
-        }
-    )*};
-}
-
-actions! {
-    purchase, purchase_v2 => "Purchase", ["currency", "value", "net_revenue", "content_ids", "content_name", "content_type", "contents", "num_items"];
-    initiate_checkout, initiate_checkout_v2 => "InitiateCheckout", ["currency", "value", "content_ids", "contents", "num_items", "content_category"];
-    add_to_cart, add_to_cart_v2 => "AddToCart", ["currency", "value", "content_ids", "content_name", "content_type", "contents"];
-    view_content, view_content_v2 => "ViewContent", ["currency", "value", "content_ids", "content_name", "content_type", "contents", "content_category"];
-    search, search_v2 => "Search", ["currency", "value", "content_ids", "contents", "content_category", "search_string"];
-    page_view, page_view_v2 => "PageView", [];
-    custom, custom_v2 => "", [];
 }
 
 /// Where a conversion can happen (`action_source`).
@@ -232,29 +195,9 @@ pub(crate) fn body(kind: &Kind, p: &Payload, s: &Settings) -> Result<Value, Erro
     Ok(body)
 }
 
-fn send(ctx: &mut Context, kind: &Kind, p: &Payload, s: &Settings) -> Result<(), Error> {
+/// Sends one server event.
+pub(crate) fn send(ctx: &mut Context, kind: &Kind, p: &Payload, s: &Settings) -> Result<(), Error> {
     let body = body(kind, p, s)?;
-    if s.pixel_id.is_empty() || !s.pixel_id.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(Error::invalid_settings(format!(
-            "pixelId {:?} must be a Pixel or dataset ID (letters and digits)",
-            s.pixel_id
-        )));
-    }
-    let url = format!("{API}/{}/events", s.pixel_id);
-    let response = ctx.post(&url).bearer(&s.access_token).json(&body).send()?;
-    if response.is_success() {
-        return Ok(());
-    }
-    // The Graph API explains refusals in error.message.
-    let message = serde_json::from_slice::<Value>(&response.body)
-        .ok()
-        .and_then(|b| b["error"]["message"].as_str().map(String::from));
-    match (response.error_for_status(), message) {
-        (Err(Error::Permanent { status, .. }), Some(message)) => {
-            Err(Error::Permanent { message, status })
-        }
-        (Err(Error::Auth { status, .. }), Some(message)) => Err(Error::Auth { message, status }),
-        (Err(e), _) => Err(e),
-        (Ok(_), _) => Ok(()),
-    }
+    let url = format!("{API}/{}/events", s.checked_pixel_id()?);
+    response::check(ctx.post(&url).bearer(&s.access_token).json(&body).send()?)
 }
