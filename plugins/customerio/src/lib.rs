@@ -8,7 +8,8 @@
 //! `/api/v2/batch` call whose answer is every event's answer.
 
 mod actions;
-mod entity;
+mod response;
+mod settings;
 
 #[cfg(test)]
 mod tests;
@@ -669,7 +670,7 @@ pub fn plugin() -> Plugin {
                 ],
             )
             .default_trigger("event = \"Report Delivery Event\"")
-            .perform(actions::report_delivery_event)
+            .perform(actions::report_delivery_event::perform)
         })
 }
 

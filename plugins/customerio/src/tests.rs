@@ -384,3 +384,45 @@ fn default_triggers_match_the_presets_as_in_the_reference() {
         .collect();
     assert_eq!(secrets, ["siteId", "apiKey"]);
 }
+
+mod entities {
+    use crate::actions::entity::*;
+    use serde_json::{Value, json};
+
+    #[test]
+    fn iso_dates_become_unix_seconds() {
+        assert_eq!(timestamp(&json!("1795939200")), json!("1795939200"));
+        assert_eq!(timestamp(&json!("2026-11-29T08:00:00Z")), json!(1795939200));
+        assert_eq!(timestamp(&json!("soon")), json!("soon"));
+    }
+
+    #[test]
+    fn identifiers_follow_the_reference_order() {
+        let ids = |p: Value| identifiers(p.as_object().unwrap());
+        assert_eq!(
+            ids(json!({"object_id": "o"})),
+            Some(json!({"object_id": "o", "object_type_id": "1"}))
+        );
+        assert_eq!(
+            ids(json!({"person_id": "cio_abc"})),
+            Some(json!({"cio_id": "abc"}))
+        );
+        assert_eq!(
+            ids(json!({"person_id": "ann@example.com"})),
+            Some(json!({"email": "ann@example.com"}))
+        );
+        assert_eq!(
+            ids(json!({"person_id": "u-1", "email": "x@y.z"})),
+            Some(json!({"id": "u-1"}))
+        );
+        assert_eq!(
+            ids(json!({"email": "x@y.z"})),
+            Some(json!({"email": "x@y.z"}))
+        );
+        assert_eq!(
+            ids(json!({"anonymous_id": "a"})),
+            Some(json!({"anonymous_id": "a"}))
+        );
+        assert_eq!(ids(json!({})), None);
+    }
+}

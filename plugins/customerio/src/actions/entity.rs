@@ -1,43 +1,11 @@
-//! Each action's payload → the entity (or, for `reportDeliveryEvent`, the metric) it sends,
-//! and the requests: one entity to `/api/v2/entity`, a batch to `/api/v2/batch`.
+//! Customer.io's Track API v2 entities: each action's payload becomes one entity object
+//! (`{type, action, identifiers, ...}`), built as the reference's `buildPayload` builds it.
+//! Every action but `reportDeliveryEvent` sends one: [`entity`] says which, per action.
 
-use crate::entity::{self, Payload, identifiers};
-use base64::Engine;
-use serde::Deserialize;
+use super::{Payload, take};
 use serde_json::{Map, Value, json};
-use switchyard_plugin_sdk::{BatchResults, Context, Error};
-
-#[derive(Debug, Deserialize)]
-pub(crate) struct Settings {
-    #[serde(rename = "siteId")]
-    site_id: String,
-    #[serde(rename = "apiKey")]
-    api_key: String,
-    #[serde(rename = "accountRegion", default)]
-    account_region: Option<String>,
-}
-
-impl Settings {
-    fn host(&self) -> &'static str {
-        if self.account_region.as_deref() == Some("EU 🇪🇺") {
-            "https://track-eu.customer.io"
-        } else {
-            "https://track.customer.io"
-        }
-    }
-
-    fn auth(&self) -> String {
-        let pair = format!("{}:{}", self.site_id, self.api_key);
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(pair)
-        )
-    }
-}
-
-fn take(p: &mut Payload, key: &str) -> Option<Value> {
-    p.remove(key).filter(|v| !v.is_null())
-}
+use switchyard_plugin_sdk::Error;
+use switchyard_plugin_sdk::date::iso_seconds;
 
 /// The entity an action's payload becomes.
 pub(crate) fn entity(action: &str, mut p: Payload) -> Result<Value, Error> {
@@ -214,114 +182,126 @@ pub(crate) fn entity(action: &str, mut p: Payload) -> Result<Value, Error> {
             "The event names no person: map person_id, email or anonymous_id.",
         ));
     }
-    Ok(entity::build(kind, &verb, &p))
+    Ok(build(kind, &verb, &p))
 }
 
-fn post(ctx: &mut Context, s: &Settings, path: &str, body: &Value) -> Result<(), Error> {
-    ctx.post(&format!("{}{path}", s.host()))
-        .header("Authorization", &s.auth())
-        .json(body)
-        .send()?
-        .error_for_status()?;
-    Ok(())
+fn text<'a>(p: &'a Payload, key: &str) -> Option<&'a str> {
+    p.get(key).and_then(Value::as_str).filter(|s| !s.is_empty())
 }
 
-fn single(ctx: &mut Context, action: &str, p: Payload, s: &Settings) -> Result<(), Error> {
-    let body = entity(action, p)?;
-    post(ctx, s, "/api/v2/entity", &body)
-}
-
-fn batch(ctx: &mut Context, action: &str, ps: Vec<Payload>, s: &Settings) -> BatchResults {
-    let mut results: Vec<Result<(), Error>> = Vec::with_capacity(ps.len());
-    // Objects for identified and anonymous people go in separate batch calls.
-    let mut groups: Vec<(String, Vec<usize>, Vec<Value>)> = Vec::new();
-    for (i, p) in ps.into_iter().enumerate() {
-        match entity(action, p) {
-            Ok(e) => {
-                results.push(Ok(()));
-                let verb = e["action"].as_str().unwrap_or_default().to_string();
-                match groups.iter_mut().find(|(v, ..)| *v == verb) {
-                    Some((_, members, entities)) => {
-                        members.push(i);
-                        entities.push(e);
-                    }
-                    None => groups.push((verb, vec![i], vec![e])),
-                }
+/// Every ISO date string in `value` (and its nested objects, not arrays) as unix seconds.
+fn convert_dates(value: &mut Value) {
+    match value {
+        Value::String(s) => {
+            if let Some(t) = iso_seconds(s) {
+                *value = json!(t);
             }
-            Err(e) => results.push(Err(e)),
         }
+        Value::Object(map) => map.values_mut().for_each(convert_dates),
+        _ => {}
     }
-    for (_, members, entities) in groups {
-        // Customer.io answers for the whole batch, so each event gets that answer.
-        let outcome = post(ctx, s, "/api/v2/batch", &json!({"batch": entities}));
-        for i in members {
-            results[i] = outcome.clone();
-        }
-    }
-    results
 }
 
-macro_rules! actions {
-    ($($single:ident, $batch:ident => $id:literal;)*) => {$(
-        pub(crate) fn $single(ctx: &mut Context, p: Payload, s: Settings) -> Result<(), Error> {
-            single(ctx, $id, p, &s)
+/// Numbers and digit strings as they are; other times as unix seconds; anything else as is.
+pub(crate) fn timestamp(value: &Value) -> Value {
+    match value {
+        Value::String(s) if !s.bytes().all(|b| b.is_ascii_digit() || b == b'.') => {
+            iso_seconds(s).map_or_else(|| value.clone(), |t| json!(t))
         }
-        pub(crate) fn $batch(ctx: &mut Context, ps: Vec<Payload>, s: Settings) -> BatchResults {
-            batch(ctx, $id, ps, &s)
-        }
-    )*};
+        other => other.clone(),
+    }
 }
 
-actions! {
-    create_update_person, create_update_person_batch => "createUpdatePerson";
-    track_event, track_event_batch => "trackEvent";
-    track_page_view, track_page_view_batch => "trackPageView";
-    track_screen_view, track_screen_view_batch => "trackScreenView";
-    create_update_device, create_update_device_batch => "createUpdateDevice";
-    delete_device, delete_device_batch => "deleteDevice";
-    delete_person, delete_person_batch => "deletePerson";
-    suppress_person, suppress_person_batch => "suppressPerson";
-    unsuppress_person, unsuppress_person_batch => "unsuppressPerson";
-    merge_people, merge_people_batch => "mergePeople";
-    create_update_object, create_update_object_batch => "createUpdateObject";
-    delete_object, delete_object_batch => "deleteObject";
-    delete_relationship, delete_relationship_batch => "deleteRelationship";
-    report_content_event, report_content_event_batch => "reportContentEvent";
+/// Roughly the email format: one `@`, something before, a dot in the domain, no spaces.
+fn is_email(s: &str) -> bool {
+    match s.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !s.contains(char::is_whitespace)
+                && !domain.contains('@')
+        }
+        None => false,
+    }
 }
 
-/// `reportDeliveryEvent`: a delivery metric for a message Customer.io sent (never batched).
-pub(crate) fn report_delivery_event(
-    ctx: &mut Context,
-    mut p: Payload,
-    s: Settings,
-) -> Result<(), Error> {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    let at = p
-        .get("timestamp")
-        .map(entity::timestamp)
-        .and_then(|t| match t {
-            Value::Number(n) => n.as_f64(),
-            Value::String(s) => s.parse::<f64>().ok(),
-            _ => None,
-        })
-        .map_or(json!(now), |t| json!(t as i64));
-    let mut body = json!({"delivery_id": take(&mut p, "delivery_id"), "metric": take(&mut p, "metric"),
-        "timestamp": at});
-    for key in ["recipient", "reason", "href"] {
-        if let Some(v) = take(&mut p, key) {
-            body[key] = v;
+/// Who or what an entity is about.
+pub(crate) fn identifiers(p: &Payload) -> Option<Value> {
+    if let Some(object) = text(p, "object_id") {
+        let kind = text(p, "object_type_id").unwrap_or("1");
+        return Some(json!({"object_id": object, "object_type_id": kind}));
+    }
+    if let Some(person) = text(p, "person_id") {
+        return Some(if let Some(cio) = person.strip_prefix("cio_") {
+            json!({"cio_id": cio})
+        } else if is_email(person) {
+            json!({"email": person})
+        } else {
+            json!({"id": person})
+        });
+    }
+    if let Some(email) = text(p, "email") {
+        return Some(json!({"email": email}));
+    }
+    text(p, "anonymous_id").map(|a| json!({"anonymous_id": a}))
+}
+
+/// The entity for `type`/`action` from an action's payload (already shaped by the action).
+pub(crate) fn build(kind: &str, action: &str, p: &Payload) -> Value {
+    const TAKEN: &[&str] = &[
+        "convert_timestamp",
+        "person_id",
+        "anonymous_id",
+        "email",
+        "object_id",
+        "object_type_id",
+        "timestamp",
+        "enable_batching",
+        "batch_size",
+    ];
+    let mut rest: Map<String, Value> = p
+        .iter()
+        .filter(|(k, _)| !TAKEN.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if p.contains_key("convert_timestamp")
+        && p.get("convert_timestamp") != Some(&Value::Bool(false))
+    {
+        rest.values_mut().for_each(convert_dates);
+    }
+    if let Some(t) = p.get("timestamp").filter(|t| truthy(t)) {
+        rest.insert("timestamp".into(), timestamp(t));
+    }
+    let mut body = json!({"type": kind, "action": action});
+    let out = body.as_object_mut().expect("an object");
+    out.extend(rest);
+    if let Some(anonymous) = text(p, "anonymous_id") {
+        let attributes = out.entry("attributes").or_insert_with(|| json!({}));
+        if let Some(a) = attributes.as_object_mut() {
+            a.insert("anonymous_id".into(), json!(anonymous));
         }
     }
-    let mut metadata = Map::new();
-    for key in ["action_name", "action_value"] {
-        if let Some(v) = take(&mut p, key) {
-            metadata.insert(key.into(), v);
+    if action != "merge"
+        && let Some(ids) = identifiers(p)
+    {
+        if ids.get("anonymous_id").is_some()
+            && let Some(a) = out.get_mut("attributes").and_then(Value::as_object_mut)
+        {
+            a.remove("anonymous_id");
         }
+        out.insert("identifiers".into(), ids);
     }
-    if !metadata.is_empty() {
-        body["metadata"] = Value::Object(metadata);
+    body
+}
+
+fn truthy(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Bool(b) => *b,
+        Value::String(s) => !s.is_empty(),
+        Value::Number(n) => n.as_f64() != Some(0.0),
+        _ => true,
     }
-    post(ctx, &s, "/api/v1/metrics", &body)
 }
