@@ -5,13 +5,14 @@
 //! `secretKey` and `endpoint` settings, field keys, default mappings and presets. The API key
 //! travels inside the body (JSON or form field), as Amplitude's ingestion APIs expect.
 //!
-//! Modules: `event` builds the events of the three event actions (revenue, products, user
-//! property operations, user-agent fields); `identify` the form-encoded identify, group and
-//! user-map calls; `ua` reads operating system and device from a user-agent string.
+//! Actions: `actions/event.rs` builds the events of the three event actions (revenue, products,
+//! user property operations, user-agent fields); `actions/identify.rs` the form-encoded
+//! identify, group and user-map calls; `actions/ua.rs` reads operating system and device from a
+//! user-agent string.
 
-mod event;
-mod identify;
-mod ua;
+mod actions;
+mod response;
+mod settings;
 
 #[cfg(test)]
 mod tests;
@@ -19,41 +20,6 @@ mod tests;
 use serde_json::{Value, json};
 use switchyard_plugin_sdk::mapping::{path, path_or};
 use switchyard_plugin_sdk::{Action, Field, FieldType, Plugin, Preset, Setting};
-
-/// Amplitude's ingestion endpoints, North America first and Europe second.
-pub(crate) enum Endpoint {
-    HttpApi,
-    Batch,
-    Identify,
-    GroupIdentify,
-    UserMap,
-}
-
-impl Endpoint {
-    pub(crate) fn url(self, region: Option<&str>) -> &'static str {
-        let europe = region == Some("europe");
-        match (self, europe) {
-            (Endpoint::HttpApi, false) => "https://api2.amplitude.com/2/httpapi",
-            (Endpoint::HttpApi, true) => "https://api.eu.amplitude.com/2/httpapi",
-            (Endpoint::Batch, false) => "https://api2.amplitude.com/batch",
-            (Endpoint::Batch, true) => "https://api.eu.amplitude.com/batch",
-            (Endpoint::Identify, false) => "https://api2.amplitude.com/identify",
-            (Endpoint::Identify, true) => "https://api.eu.amplitude.com/identify",
-            (Endpoint::GroupIdentify, false) => "https://api2.amplitude.com/groupidentify",
-            (Endpoint::GroupIdentify, true) => "https://api.eu.amplitude.com/groupidentify",
-            (Endpoint::UserMap, false) => "https://api.amplitude.com/usermap",
-            (Endpoint::UserMap, true) => "https://api.eu.amplitude.com/usermap",
-        }
-    }
-}
-
-/// The plugin's settings.
-#[derive(Debug, serde::Deserialize)]
-pub(crate) struct Settings {
-    #[serde(rename = "apiKey")]
-    pub(crate) api_key: String,
-    pub(crate) endpoint: Option<String>,
-}
 
 fn field(key: &str, label: &str, kind: FieldType, description: &str) -> Field {
     Field::new(key, label, kind).description(description)
@@ -460,7 +426,7 @@ fn log_event() -> Action {
             .default_trigger("type = \"track\""),
         fields,
     )
-    .perform(event::log_event)
+    .perform(actions::event::log_event)
 }
 
 fn property_object(key: &str, label: &str, description: &str, props: &[(&str, &str)]) -> Field {
@@ -518,7 +484,7 @@ fn log_event_v2() -> Action {
             .default_trigger("type = \"track\""),
         fields,
     )
-    .perform(event::log_event_v2)
+    .perform(actions::event::log_event_v2)
 }
 
 fn log_purchase() -> Action {
@@ -544,7 +510,7 @@ fn log_purchase() -> Action {
             .default_trigger("type = \"track\""),
         fields,
     )
-    .perform(event::log_purchase)
+    .perform(actions::event::log_purchase)
 }
 
 fn identify_user() -> Action {
@@ -596,7 +562,7 @@ fn identify_user() -> Action {
             .default_trigger("type = \"identify\""),
         fields,
     )
-    .perform(identify::identify_user)
+    .perform(actions::identify::identify_user)
 }
 
 fn group_identify_user() -> Action {
@@ -638,7 +604,7 @@ fn group_identify_user() -> Action {
             min_id_length(),
         ],
     )
-    .perform(identify::group_identify_user)
+    .perform(actions::identify::group_identify_user)
 }
 
 fn map_user() -> Action {
@@ -668,7 +634,7 @@ fn map_user() -> Action {
             min_id_length(),
         ],
     )
-    .perform(identify::map_user)
+    .perform(actions::identify::map_user)
 }
 
 /// The Amplitude plugin.

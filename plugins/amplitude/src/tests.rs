@@ -492,3 +492,103 @@ fn settings_without_an_api_key_are_refused_naming_it() {
     );
     assert!(http.requests().is_empty());
 }
+
+mod user_agents {
+    use crate::actions::ua::*;
+
+    fn some(s: &str) -> Option<String> {
+        Some(s.into())
+    }
+
+    #[test]
+    fn desktop_browsers() {
+        let mac = parse(
+            "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like \
+             Gecko) Chrome/129.0.0.0 Safari/537.36",
+        );
+        assert_eq!(
+            mac,
+            Agent {
+                os: some("Mac OS"),
+                browser: some("Chrome"),
+                browser_major: some("129"),
+                vendor: some("Apple"),
+                model: some("Macintosh"),
+                kind: None,
+            }
+        );
+        let windows = parse(
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) \
+             Chrome/120.0.0.0 Safari/537.36 Edg/120.0.2210.91",
+        );
+        assert_eq!(windows.os, some("Windows"));
+        assert_eq!(windows.browser, some("Edge"));
+        assert_eq!(windows.browser_major, some("120"));
+        assert_eq!(windows.model, None);
+        let firefox =
+            parse("Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0");
+        assert_eq!(firefox.os, some("Ubuntu"));
+        assert_eq!(firefox.browser, some("Firefox"));
+        assert_eq!(firefox.browser_major, some("121"));
+    }
+
+    #[test]
+    fn apple_devices() {
+        let iphone = parse(
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X) AppleWebKit/605.1.15 \
+             (KHTML, like Gecko) Version/17.1.2 Mobile/15E148 Safari/604.1",
+        );
+        assert_eq!(iphone.os, some("iOS"));
+        assert_eq!(iphone.browser, some("Mobile Safari"));
+        assert_eq!(iphone.browser_major, some("17"));
+        assert_eq!(iphone.vendor, some("Apple"));
+        assert_eq!(iphone.model, some("iPhone"));
+        assert_eq!(iphone.kind, Some("mobile"));
+        let ipad = parse(
+            "Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like \
+             Gecko) CriOS/119.0.6045.169 Mobile/15E148 Safari/604.1",
+        );
+        assert_eq!((ipad.os, ipad.browser), (some("iOS"), some("Chrome")));
+        assert_eq!((ipad.model, ipad.kind), (some("iPad"), Some("tablet")));
+    }
+
+    #[test]
+    fn android_devices() {
+        let samsung = parse(
+            "Mozilla/5.0 (Linux; Android 13; SAMSUNG SM-S911B) AppleWebKit/537.36 (KHTML, like \
+             Gecko) SamsungBrowser/23.0 Chrome/115.0.0.0 Mobile Safari/537.36",
+        );
+        assert_eq!(samsung.os, some("Android"));
+        assert_eq!(samsung.browser, some("Samsung Browser"));
+        assert_eq!(samsung.vendor, some("Samsung"));
+        assert_eq!(samsung.model, some("SM-S911B"));
+        assert_eq!(samsung.kind, Some("mobile"));
+        let pixel = parse(
+            "Mozilla/5.0 (Linux; Android 14; Pixel 8 Build/UD1A.230803.041) AppleWebKit/537.36 \
+             (KHTML, like Gecko) Chrome/120.0.6099.43 Mobile Safari/537.36",
+        );
+        assert_eq!(pixel.vendor, some("Google"));
+        assert_eq!(pixel.model, some("Pixel 8"));
+        let webview = parse(
+            "Mozilla/5.0 (Linux; Android 5.0.1; Lenovo TAB 2 A7-30HC Build/LRX21M; wv) \
+             AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/74.0.3729.157 \
+             Safari/537.36",
+        );
+        assert_eq!(webview.browser, some("Chrome WebView"));
+        assert_eq!(webview.browser_major, some("74"));
+        assert_eq!(webview.vendor, some("Lenovo"));
+        assert_eq!(webview.model, some("TAB 2 A7-30HC"));
+        assert_eq!(webview.kind, Some("tablet"));
+        let reduced = parse(
+            "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) \
+             Chrome/120.0.0.0 Mobile Safari/537.36",
+        );
+        assert_eq!((reduced.vendor, reduced.model), (None, some("K")));
+    }
+
+    #[test]
+    fn unknown_agents_leave_everything_unset() {
+        assert_eq!(parse("curl/8.4.0"), Agent::default());
+        assert_eq!(parse(""), Agent::default());
+    }
+}

@@ -2,11 +2,12 @@
 //! group identify APIs) and `mapUser` (user mapping API). Each body is a form whose fields
 //! hold JSON text, as these Amplitude APIs expect.
 
-use crate::event::{
+use super::event::{
     Payload, agent_fields, attribution, fix_platform, merge, millis, options, require_identity,
     text, user_properties,
 };
-use crate::{Endpoint, Settings};
+use crate::response;
+use crate::settings::{Endpoint, Settings};
 use serde_json::{Value, json};
 use switchyard_plugin_sdk::{Context, Error};
 
@@ -27,12 +28,12 @@ fn post(
     if let Some(o) = &options {
         form.push(("options", o.as_str()));
     }
-    ctx.post(endpoint.url(s.endpoint.as_deref()))
+    let sent = ctx
+        .post(endpoint.url(s.endpoint.as_deref()))
         .form(&form)
         .header("content-type", FORM)
-        .send()?
-        .error_for_status()?;
-    Ok(())
+        .send()?;
+    response::check(sent)
 }
 
 /// Fields that steer the plugin and are not sent as part of the identification.

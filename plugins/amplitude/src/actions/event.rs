@@ -7,7 +7,9 @@
 //! property operations (`$set`, `$setOnce`, `$add`), fields read from the user agent, and the
 //! `library` value.
 
-use crate::{Endpoint, Settings, ua};
+use super::ua;
+use crate::response;
+use crate::settings::{Endpoint, Settings};
 use serde_json::{Map, Value, json};
 use switchyard_plugin_sdk::date::iso_millis;
 use switchyard_plugin_sdk::{Context, Error};
@@ -62,11 +64,7 @@ fn send(ctx: &mut Context, kind: Kind, p: &Payload, s: &Settings) -> Result<(), 
     } else {
         Endpoint::HttpApi
     };
-    ctx.post(endpoint.url(s.endpoint.as_deref()))
-        .json(&body)
-        .send()?
-        .error_for_status()?;
-    Ok(())
+    response::check(ctx.post(endpoint.url(s.endpoint.as_deref())).json(&body).send()?)
 }
 
 pub(crate) fn text<'a>(p: &'a Payload, key: &str) -> Option<&'a str> {
