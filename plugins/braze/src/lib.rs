@@ -15,19 +15,17 @@
 //! `/users/track` request (`enable_batching`, on by default as in Segment), with a result per
 //! event from Braze's `errors` list.
 
-mod alias;
-mod convert;
-mod ecommerce;
-mod track;
-mod trigger;
-mod v2;
+mod actions;
+mod response;
+mod settings;
 
 #[cfg(test)]
 mod tests;
 
 use serde_json::{Value, json};
 use switchyard_plugin_sdk::{Action, Field, Plugin, Preset, Setting};
-use track::{Batch, Single};
+use actions::track::{self, Batch, Single};
+use actions::{alias, campaign, ecommerce, v2};
 
 /// The REST endpoints Braze lists, one per data centre.
 const ENDPOINTS: &[(&str, &str)] = &[
@@ -149,8 +147,8 @@ pub fn plugin() -> Plugin {
         .action(track_purchase(false))
         .action(alias::create_alias(false))
         .action(alias::identify_user())
-        .action(trigger::trigger_campaign())
-        .action(trigger::trigger_canvas())
+        .action(campaign::trigger_campaign())
+        .action(campaign::trigger_canvas())
         .action(ecommerce::action(false))
         .action(ecommerce::action(true))
         .action(update_user_profile(true))

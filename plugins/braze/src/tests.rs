@@ -720,3 +720,41 @@ fn an_ecommerce_sync_mode_of_update_changes_only_existing_users() {
     );
     assert_eq!(http.requests().len(), 2);
 }
+
+mod conversions {
+    use crate::actions::convert::*;
+    use serde_json::{Value, json};
+
+    #[test]
+    fn times_become_utc_iso_with_milliseconds() {
+        assert_eq!(
+            iso(&json!("2024-03-01T12:30:00+02:00")),
+            Some(json!("2024-03-01T10:30:00.000Z"))
+        );
+        assert_eq!(
+            iso(&json!("2024-03-01T10:30:00.123456Z")),
+            Some(json!("2024-03-01T10:30:00.123Z"))
+        );
+        assert_eq!(
+            iso(&json!("2024-03-01")),
+            Some(json!("2024-03-01T00:00:00.000Z"))
+        );
+        assert_eq!(
+            iso(&json!(1709288400000u64)),
+            Some(json!("2024-03-01T10:20:00.000Z"))
+        );
+        assert_eq!(iso(&json!("next tuesday")), None);
+        assert_eq!(iso(&Value::Null), Some(Value::Null));
+    }
+
+    #[test]
+    fn dates_of_birth_and_genders() {
+        assert_eq!(
+            dob(&json!("1990-05-17T00:00:00Z")),
+            Some(json!("1990-05-17"))
+        );
+        assert_eq!(gender(&json!("Female")), json!("F"));
+        assert_eq!(gender(&json!("prefer not to say")), json!("P"));
+        assert_eq!(gender(&json!("nonbinary")), json!("nonbinary"));
+    }
+}

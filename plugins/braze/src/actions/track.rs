@@ -5,45 +5,15 @@
 //! naming the objects it refused (by index); those events fail with the error's type and the
 //! rest are delivered. Any other answer is every event's answer.
 
-use crate::convert;
-use serde::Deserialize;
+use super::convert;
+use crate::response;
+use crate::settings::Settings;
 use serde_json::{Map, Value, json};
 use switchyard_plugin_sdk::{BatchResults, Context, Error};
 
 /// Braze's most objects in one `/users/track` request of each kind.
 pub(crate) const MAX_OBJECTS: usize = 75;
 
-#[derive(Debug, Deserialize)]
-pub(crate) struct Settings {
-    api_key: String,
-    #[serde(default)]
-    app_id: Option<String>,
-    endpoint: String,
-}
-
-impl Settings {
-    pub(crate) fn api_key(&self) -> &str {
-        &self.api_key
-    }
-
-    /// The endpoint with `path`, after checking the endpoint is an https URL.
-    pub(crate) fn url(&self, path: &str) -> Result<String, Error> {
-        let base = self.endpoint.trim_end_matches('/');
-        if !base.starts_with("https://") {
-            return Err(Error::invalid_settings(format!(
-                "endpoint {base:?} must be an https:// Braze REST endpoint"
-            )));
-        }
-        Ok(format!("{base}{path}"))
-    }
-
-    pub(crate) fn app_id(&self) -> Option<Value> {
-        self.app_id
-            .as_deref()
-            .filter(|a| !a.is_empty())
-            .map(|a| json!(a))
-    }
-}
 
 /// A mapped payload: kept as JSON so that a field mapped to `null` is sent as `null` and an
 /// unmapped one is left out, as in the reference.
@@ -455,40 +425,8 @@ fn send(
     if many {
         request = request.header("X-Braze-Batch", "true");
     }
-    let response = match request.send().and_then(|r| r.error_for_status()) {
-        Ok(r) => r,
-        Err(e) => return vec![Err(e); members],
-    };
-    let mut results = vec![Ok(()); members];
-    #[derive(Deserialize)]
-    struct Refusal {
-        #[serde(rename = "type")]
-        kind: Option<String>,
-        index: Option<usize>,
+    match request.send().and_then(|r| r.error_for_status()) {
+        Ok(response) => response::track_results(&response, owners, members),
+        Err(e) => vec![Err(e); members],
     }
-    #[derive(Deserialize)]
-    struct Answer {
-        #[serde(default)]
-        errors: Vec<Refusal>,
-    }
-    if let Ok(answer) = serde_json::from_slice::<Answer>(&response.body) {
-        for refusal in answer.errors {
-            let message = refusal.kind.unwrap_or_else(|| "refused by Braze".into());
-            let owner = match refusal.index {
-                Some(i) => owners.get(i).copied(),
-                // An error without an index concerns the whole request.
-                None => None,
-            };
-            let error = Error::Permanent {
-                message: message.clone(),
-                status: Some(400),
-            };
-            match owner {
-                Some(o) => results[o] = Err(error),
-                None if members == 1 => results[0] = Err(error),
-                None => {}
-            }
-        }
-    }
-    results
 }

@@ -1,7 +1,7 @@
 //! `createAlias` (`/users/alias/new`) and `identifyUser` (`/users/identify`): one request per
 //! event, as in the reference.
 
-use crate::track::Settings;
+use crate::settings::Settings;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use switchyard_plugin_sdk::{Action, Context, Error, Field};

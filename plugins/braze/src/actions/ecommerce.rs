@@ -2,7 +2,8 @@
 //! events (`ecommerce.order_placed`, `ecommerce.cart_updated`, ...), sent as `/users/track`
 //! events whose properties follow Braze's schema for each event name.
 
-use crate::track::{Payload, Settings, truthy, user_alias};
+use super::track::{Payload, truthy, user_alias};
+use crate::settings::Settings;
 use serde_json::{Map, Value, json};
 use switchyard_plugin_sdk::{Action, Error, Field, SYNC_MODE, currency, sync_mode};
 
@@ -209,11 +210,11 @@ pub(crate) fn action(single: bool) -> Action {
                     .required()
                     .default_with(product),
             )
-            .field(crate::v2::sync_mode_field(&["add", "update"], "add"))
-            .perform(crate::track::ecommerce_single)
+            .field(super::v2::sync_mode_field(&["add", "update"], "add"))
+            .perform(super::track::ecommerce_single)
             .perform_batch(
-                crate::track::MAX_OBJECTS as u32,
-                crate::track::ecommerce_single_batch,
+                super::track::MAX_OBJECTS as u32,
+                super::track::ecommerce_single_batch,
             )
     } else {
         let products = || {
@@ -235,11 +236,11 @@ pub(crate) fn action(single: bool) -> Action {
                     .multiple()
                     .default_with(products),
             )
-            .field(crate::v2::sync_mode_field(&["add", "update"], "add"))
-            .perform(crate::track::ecommerce)
+            .field(super::v2::sync_mode_field(&["add", "update"], "add"))
+            .perform(super::track::ecommerce)
             .perform_batch(
-                crate::track::MAX_OBJECTS as u32,
-                crate::track::ecommerce_batch,
+                super::track::MAX_OBJECTS as u32,
+                super::track::ecommerce_batch,
             )
     }
     action
@@ -278,7 +279,7 @@ pub(crate) fn event(p: &Payload, s: &Settings, single: bool) -> Result<Value, Er
         out.insert("app_id".into(), app);
     }
     out.insert("name".into(), json!(name));
-    let time = p.get("time").and_then(crate::convert::iso);
+    let time = p.get("time").and_then(super::convert::iso);
     out.insert(
         "time".into(),
         time.filter(|t| !t.is_null())

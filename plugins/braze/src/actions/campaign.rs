@@ -5,7 +5,8 @@
 //! `prioritization` ({first_priority, second_priority}) becomes the list Braze expects and is
 //! copied into every recipient. Braze's `message` in an error answer becomes the error text.
 
-use crate::track::Settings;
+use crate::response;
+use crate::settings::Settings;
 use serde_json::{Map, Value, json};
 use switchyard_plugin_sdk::{Action, Context, Error, Field, Response};
 
@@ -159,29 +160,5 @@ pub(crate) fn post(
     s: &Settings,
 ) -> Result<Response, Error> {
     let url = s.url(path)?;
-    let response = ctx.post(&url).bearer(s.api_key()).json(body).send()?;
-    if response.is_success() {
-        return Ok(response);
-    }
-    let message = serde_json::from_slice::<Value>(&response.body)
-        .ok()
-        .and_then(|b| b.get("message").and_then(Value::as_str).map(String::from));
-    match (response.error_for_status(), message) {
-        (Err(e), Some(message)) => Err(with_message(e, message)),
-        (result, _) => result,
-    }
-}
-
-/// The same error, with Braze's own words.
-fn with_message(e: Error, message: String) -> Error {
-    match e {
-        Error::Retryable { status, .. } => Error::Retryable { message, status },
-        Error::Permanent { status, .. } => Error::Permanent { message, status },
-        Error::Auth { status, .. } => Error::Auth { message, status },
-        Error::RateLimited { retry_after, .. } => Error::RateLimited {
-            message,
-            retry_after,
-        },
-        other => other,
-    }
+    response::with_braze_message(ctx.post(&url).bearer(s.api_key()).json(body).send()?)
 }

@@ -4,8 +4,9 @@
 //! only users it already has), `add` sends `false`. `identifyUser2` can also identify a user by
 //! email, with a prioritization for when several users share it.
 
-use crate::track::{self, Batch, Payload, Settings, Single};
-use crate::trigger;
+use super::campaign;
+use super::track::{self, Batch, Payload, Single};
+use crate::settings::Settings;
 use serde_json::{Value, json};
 use switchyard_plugin_sdk::{BatchResults, Context, Error, Field, SYNC_MODE, sync_mode};
 
@@ -161,7 +162,7 @@ pub(crate) fn identify_user(ctx: &mut Context, p: Payload, s: Settings) -> Resul
         body["emails_to_identify"] = json!([{"external_id": external_id, "email": email,
             "prioritization": priorities}]);
     }
-    let answer = trigger::post(ctx, "/users/identify", &body, &s)?;
+    let answer = campaign::post(ctx, "/users/identify", &body, &s)?;
     // Braze answers some refusals with a 2xx and an `errors` list.
     let errors = serde_json::from_slice::<Value>(&answer.body)
         .ok()
