@@ -15,10 +15,9 @@
 //! personal data, Google's date format), `conversions` (the three upload actions, single and
 //! batched, with per-event results from Google's partial failures), `user_list`.
 
-mod auth;
-mod conversions;
-mod identity;
-mod user_list;
+mod actions;
+mod response;
+mod settings;
 
 #[cfg(test)]
 mod tests;
@@ -26,21 +25,6 @@ mod tests;
 use serde_json::json;
 use switchyard_plugin_sdk::mapping::{path, path_or};
 use switchyard_plugin_sdk::{Action, Field, FieldType, Plugin, SYNC_MODE, Setting};
-
-/// The Google Ads API this plugin speaks.
-pub(crate) const API: &str = "https://googleads.googleapis.com/v22";
-
-/// The plugin's settings.
-#[derive(Debug, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Settings {
-    pub(crate) customer_id: Option<String>,
-    pub(crate) login_customer_id: Option<String>,
-    pub(crate) developer_token: String,
-    pub(crate) client_id: String,
-    pub(crate) client_secret: String,
-    pub(crate) refresh_token: String,
-}
 
 fn field(key: &str, label: &str, kind: FieldType, description: &str) -> Field {
     Field::new(key, label, kind).description(description)
@@ -481,14 +465,14 @@ fn upload(id: &str, title: &str, description: &str, fields: Vec<Field>) -> Actio
     let action = with_fields(Action::new(id, title).description(description), fields);
     match id.trim_end_matches('2') {
         "uploadClickConversion" => action
-            .perform(conversions::click)
-            .perform_batch(conversions::MAX_BATCH, conversions::click_batch),
+            .perform(actions::conversions::click)
+            .perform_batch(actions::conversions::MAX_BATCH, actions::conversions::click_batch),
         "uploadCallConversion" => action
-            .perform(conversions::call)
-            .perform_batch(conversions::MAX_BATCH, conversions::call_batch),
+            .perform(actions::conversions::call)
+            .perform_batch(actions::conversions::MAX_BATCH, actions::conversions::call_batch),
         _ => action
-            .perform(conversions::adjustment)
-            .perform_batch(conversions::MAX_BATCH, conversions::adjustment_batch),
+            .perform(actions::conversions::adjustment)
+            .perform_batch(actions::conversions::MAX_BATCH, actions::conversions::adjustment_batch),
     }
 }
 
@@ -588,8 +572,8 @@ pub fn plugin() -> Plugin {
                 .default_trigger("event = \"Audience Entered\" or event = \"Audience Exited\""),
             user_list_fields(),
         )
-        .perform(user_list::perform)
-        .perform_batch(user_list::MAX_BATCH, user_list::perform_batch),
+        .perform(actions::user_list::perform)
+        .perform_batch(actions::user_list::MAX_BATCH, actions::user_list::perform_batch),
     )
 }
 

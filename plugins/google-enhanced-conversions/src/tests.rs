@@ -3,13 +3,9 @@
 
 use crate::plugin;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
+use switchyard_plugin_sdk::hash::sha256_hex as sha256;
 use std::time::Duration;
 use switchyard_plugin_sdk::{Context, Error, FakeHttp, FakeKv, Request, Response, SYNC_MODE};
-
-fn sha256(v: &str) -> String {
-    hex::encode(Sha256::digest(v.as_bytes()))
-}
 
 fn settings() -> Value {
     json!({"customerId": "123-456-7890", "loginCustomerId": "999-888-7777",
@@ -618,4 +614,73 @@ fn a_user_lists_sync_mode_add_or_delete_overrides_the_event_name() {
     let ops = http.requests()[2].json();
     assert!(ops["operations"][0].get("remove").is_some(), "{ops}");
     assert!(ops["operations"][1].get("create").is_some(), "{ops}");
+}
+
+mod identities {
+    use crate::actions::identity::*;
+    use switchyard_plugin_sdk::Error;
+    use switchyard_plugin_sdk::hash::sha256_hex;
+
+    #[test]
+    fn emails_are_normalised_checked_and_hashed() {
+        assert_eq!(
+            email(" Ann.Lee@Example.COM ").unwrap(),
+            sha256_hex("ann.lee@example.com")
+        );
+        assert_eq!(
+            email("ann.m.lee@gmail.com").unwrap(),
+            sha256_hex("annm.lee@gmail.com"),
+            "only the first dot goes, as in the reference"
+        );
+        let digest = sha256_hex("x@example.com");
+        assert_eq!(email(&digest).unwrap(), digest);
+        for bad in [
+            "not-an-email",
+            "a@b@c.com",
+            "a b@example.com",
+            "a@-x.com",
+            "@x.com",
+        ] {
+            assert!(
+                matches!(email(bad), Err(Error::InvalidPayload(m)) if m.contains("valid format")),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn phones_get_their_country_code() {
+        assert_eq!(phone("(415) 555-0100", None), sha256_hex("+14155550100"));
+        assert_eq!(phone("+1 415 555 0100", None), sha256_hex("+14155550100"));
+        assert_eq!(
+            phone("7700 900123", Some("+44")),
+            sha256_hex("+447700900123")
+        );
+        assert_eq!(
+            phone("447700900123", Some("44")),
+            sha256_hex("+447700900123")
+        );
+        let digest = sha256_hex("+14155550100");
+        assert_eq!(phone(&digest, None), digest);
+    }
+
+    #[test]
+    fn times_take_googles_format() {
+        assert_eq!(
+            google_time("2021-06-10T18:08:04.000Z"),
+            "2021-06-10 18:08:04+00:00"
+        );
+        assert_eq!(
+            google_time("2021-06-10T18:08:04Z"),
+            "2021-06-10 18:08:04+00:00"
+        );
+        assert_eq!(
+            google_time("2021-06-10T18:08:04-07:00"),
+            "2021-06-10 18:08:04-07:00"
+        );
+        assert_eq!(
+            google_time("2021-06-10 18:08:04+02:00"),
+            "2021-06-10 18:08:04+02:00"
+        );
+    }
 }

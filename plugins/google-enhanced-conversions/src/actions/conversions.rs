@@ -3,9 +3,10 @@
 //! answers 200 and lists the conversions it refused, by index; each event gets its own result
 //! from that list, so one bad conversion never fails (or retries) the others.
 
-use crate::auth::{customer_id, post};
-use crate::identity::{email, google_time, phone, text};
-use crate::{API, Settings};
+use super::auth::{customer_id, post};
+use super::identity::{email, google_time, phone, text};
+use crate::response::partial_failures;
+use crate::settings::{API, Settings};
 use serde_json::{Map, Value, json};
 use switchyard_plugin_sdk::date::iso_millis;
 use switchyard_plugin_sdk::{BatchResults, Context, Error};
@@ -145,58 +146,6 @@ fn upload(ctx: &mut Context, kind: Kind, payloads: &[Payload], s: &Settings) -> 
         }
     }
     results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect()
-}
-
-/// Each uploaded object's failure from a 2xx answer's `partialFailureError`, found by the
-/// index in its error locations (`fieldPathElements: [{fieldName: "conversions", index}]`).
-/// A partial failure that names no index fails every object with its message.
-/// Each failure has `status` (Google's partial failures carry one code for all of them).
-pub(crate) fn partial_failures(
-    body: &Value,
-    list: &str,
-    count: usize,
-    status: u16,
-) -> Vec<Option<Error>> {
-    let failure = &body["partialFailureError"];
-    if failure.is_null() || failure["code"].as_i64() == Some(0) {
-        return vec![None; count];
-    }
-    let mut out: Vec<Option<Error>> = vec![None; count];
-    let mut placed = false;
-    let errors = failure["details"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .flat_map(|d| d["errors"].as_array().into_iter().flatten());
-    for error in errors {
-        let index = error["location"]["fieldPathElements"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .find(|e| e["fieldName"] == list)
-            .and_then(|e| e["index"].as_u64())
-            .and_then(|i| usize::try_from(i).ok())
-            .filter(|i| *i < count);
-        let Some(index) = index else { continue };
-        let message = error["message"]
-            .as_str()
-            .unwrap_or("refused by Google")
-            .to_string();
-        let message = match out[index].take() {
-            Some(earlier) => format!("{earlier}; {message}"),
-            None => message,
-        };
-        out[index] = Some(Error::from_status(status, message, None));
-        placed = true;
-    }
-    if !placed {
-        let message = failure["message"]
-            .as_str()
-            .unwrap_or("Google refused the upload")
-            .to_string();
-        return vec![Some(Error::from_status(status, message, None)); count];
-    }
-    out
 }
 
 /// `customers/{customer}/conversionActions/{id}`; the id is a number in the payload.

@@ -2,10 +2,11 @@
 //! offline user data job: create the job, add its operations, run it. A batch makes one job per
 //! list (and consent), with per-event results from the job's partial failures.
 
-use crate::auth::{customer_id, post};
-use crate::conversions::{Payload, partial_failures};
-use crate::identity::{email, phone, text};
-use crate::{API, Settings};
+use super::auth::{customer_id, post};
+use super::conversions::Payload;
+use super::identity::{email, phone, text};
+use crate::response::partial_failures;
+use crate::settings::{API, Settings};
 use serde_json::{Map, Value, json};
 use switchyard_plugin_sdk::{BatchResults, Context, Error, SYNC_MODE};
 

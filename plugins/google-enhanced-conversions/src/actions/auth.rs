@@ -5,7 +5,7 @@
 //! The kv key is derived from the client id and refresh token, so changing either in the
 //! settings never reuses a token issued for the old ones.
 
-use crate::Settings;
+use crate::settings::Settings;
 use serde_json::Value;
 use std::time::Duration;
 use switchyard_plugin_sdk::hash::sha256_hex;
