@@ -131,9 +131,18 @@ mod tests {
     #[test]
     fn instants_are_written_as_javascript_writes_them() {
         let iso = |s: &str| parse(s).map(to_iso_string);
-        assert_eq!(iso("2024-03-01T12:30:00+02:00").as_deref(), Some("2024-03-01T10:30:00.000Z"));
-        assert_eq!(iso("2024-03-01T10:30:00.123456Z").as_deref(), Some("2024-03-01T10:30:00.123Z"));
-        assert_eq!(iso("2024-03-01").as_deref(), Some("2024-03-01T00:00:00.000Z"));
+        assert_eq!(
+            iso("2024-03-01T12:30:00+02:00").as_deref(),
+            Some("2024-03-01T10:30:00.000Z")
+        );
+        assert_eq!(
+            iso("2024-03-01T10:30:00.123456Z").as_deref(),
+            Some("2024-03-01T10:30:00.123Z")
+        );
+        assert_eq!(
+            iso("2024-03-01").as_deref(),
+            Some("2024-03-01T00:00:00.000Z")
+        );
         assert_eq!(iso("next tuesday"), None);
     }
 

@@ -288,9 +288,18 @@ fn every_plugin_folder_has_the_same_files() {
             }
         }
         // Nothing else at the top of src/: action code goes under actions/.
-        for entry in std::fs::read_dir(folder.join("src")).unwrap().filter_map(Result::ok) {
+        for entry in std::fs::read_dir(folder.join("src"))
+            .unwrap()
+            .filter_map(Result::ok)
+        {
             let name = entry.file_name().to_string_lossy().to_string();
-            let known = ["lib.rs", "settings.rs", "response.rs", "tests.rs", "actions"];
+            let known = [
+                "lib.rs",
+                "settings.rs",
+                "response.rs",
+                "tests.rs",
+                "actions",
+            ];
             if !known.contains(&name.as_str()) {
                 problems.push(format!("{} has src/{name}", folder.display()));
             }
@@ -304,11 +313,23 @@ fn plugins_take_dates_and_hashing_from_the_sdk() {
     // What the SDK offers (plugin-sdk/src/date.rs, hash.rs, currency.rs), written again in a
     // plugin, shows as one of these.
     const OWN_LOGIC: [(&str, &str); 5] = [
-        ("Rfc3339", "parses dates itself: use switchyard_plugin_sdk::date"),
-        ("OffsetDateTime::parse", "parses dates itself: use switchyard_plugin_sdk::date"),
-        ("PrimitiveDateTime::parse", "parses dates itself: use switchyard_plugin_sdk::date"),
+        (
+            "Rfc3339",
+            "parses dates itself: use switchyard_plugin_sdk::date",
+        ),
+        (
+            "OffsetDateTime::parse",
+            "parses dates itself: use switchyard_plugin_sdk::date",
+        ),
+        (
+            "PrimitiveDateTime::parse",
+            "parses dates itself: use switchyard_plugin_sdk::date",
+        ),
         ("Sha256", "hashes itself: use switchyard_plugin_sdk::hash"),
-        ("\"AED\"", "lists currencies itself: use switchyard_plugin_sdk::currency"),
+        (
+            "\"AED\"",
+            "lists currencies itself: use switchyard_plugin_sdk::currency",
+        ),
     ];
     let mut problems = Vec::new();
     for folder in plugin_folders() {

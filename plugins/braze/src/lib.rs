@@ -22,10 +22,10 @@ mod settings;
 #[cfg(test)]
 mod tests;
 
-use serde_json::{Value, json};
-use switchyard_plugin_sdk::{Action, Field, Plugin, Preset, Setting};
 use actions::track::{self, Batch, Single};
 use actions::{alias, campaign, ecommerce, v2};
+use serde_json::{Value, json};
+use switchyard_plugin_sdk::{Action, Field, Plugin, Preset, Setting};
 
 /// The REST endpoints Braze lists, one per data centre.
 const ENDPOINTS: &[(&str, &str)] = &[

@@ -1,8 +1,8 @@
 //! Requests checked against Meta's Conversions API format and the reference's checks.
 
+use crate::actions::user_data::build;
 use crate::plugin;
 use serde_json::{Value, json};
-use crate::actions::user_data::build;
 use switchyard_plugin_sdk::hash::sha256_hex as sha;
 use switchyard_plugin_sdk::{Context, Error, FakeHttp, Response, SYNC_MODE};
 

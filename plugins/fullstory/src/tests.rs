@@ -1,7 +1,7 @@
 //! Requests checked against FullStory's v2 server API format and the reference's behaviour.
 
-use crate::plugin;
 use crate::actions::track_event::session_id;
+use crate::plugin;
 use serde_json::{Value, json};
 use switchyard_plugin_sdk::{Context, Error, FakeHttp, Response};
 

@@ -464,15 +464,20 @@ fn user_list_fields() -> Vec<Field> {
 fn upload(id: &str, title: &str, description: &str, fields: Vec<Field>) -> Action {
     let action = with_fields(Action::new(id, title).description(description), fields);
     match id.trim_end_matches('2') {
-        "uploadClickConversion" => action
-            .perform(actions::conversions::click)
-            .perform_batch(actions::conversions::MAX_BATCH, actions::conversions::click_batch),
-        "uploadCallConversion" => action
-            .perform(actions::conversions::call)
-            .perform_batch(actions::conversions::MAX_BATCH, actions::conversions::call_batch),
+        "uploadClickConversion" => action.perform(actions::conversions::click).perform_batch(
+            actions::conversions::MAX_BATCH,
+            actions::conversions::click_batch,
+        ),
+        "uploadCallConversion" => action.perform(actions::conversions::call).perform_batch(
+            actions::conversions::MAX_BATCH,
+            actions::conversions::call_batch,
+        ),
         _ => action
             .perform(actions::conversions::adjustment)
-            .perform_batch(actions::conversions::MAX_BATCH, actions::conversions::adjustment_batch),
+            .perform_batch(
+                actions::conversions::MAX_BATCH,
+                actions::conversions::adjustment_batch,
+            ),
     }
 }
 
@@ -573,7 +578,10 @@ pub fn plugin() -> Plugin {
             user_list_fields(),
         )
         .perform(actions::user_list::perform)
-        .perform_batch(actions::user_list::MAX_BATCH, actions::user_list::perform_batch),
+        .perform_batch(
+            actions::user_list::MAX_BATCH,
+            actions::user_list::perform_batch,
+        ),
     )
 }
 

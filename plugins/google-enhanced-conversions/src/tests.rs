@@ -3,8 +3,8 @@
 
 use crate::plugin;
 use serde_json::{Value, json};
-use switchyard_plugin_sdk::hash::sha256_hex as sha256;
 use std::time::Duration;
+use switchyard_plugin_sdk::hash::sha256_hex as sha256;
 use switchyard_plugin_sdk::{Context, Error, FakeHttp, FakeKv, Request, Response, SYNC_MODE};
 
 fn settings() -> Value {

@@ -1,8 +1,8 @@
 //! Requests checked against TikTok's Events API 1.3 format and the reference's behaviour.
 
-use crate::plugin;
 use crate::actions::report_web_event::URL;
 use crate::actions::{compact, lower, phone, plain};
+use crate::plugin;
 use serde_json::{Value, json};
 use switchyard_plugin_sdk::hash::sha256_hex as sha;
 use switchyard_plugin_sdk::{Context, Error, FakeHttp, Response};

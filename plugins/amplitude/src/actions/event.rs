@@ -64,7 +64,11 @@ fn send(ctx: &mut Context, kind: Kind, p: &Payload, s: &Settings) -> Result<(), 
     } else {
         Endpoint::HttpApi
     };
-    response::check(ctx.post(endpoint.url(s.endpoint.as_deref())).json(&body).send()?)
+    response::check(
+        ctx.post(endpoint.url(s.endpoint.as_deref()))
+            .json(&body)
+            .send()?,
+    )
 }
 
 pub(crate) fn text<'a>(p: &'a Payload, key: &str) -> Option<&'a str> {

@@ -14,7 +14,6 @@ use switchyard_plugin_sdk::{BatchResults, Context, Error};
 /// Braze's most objects in one `/users/track` request of each kind.
 pub(crate) const MAX_OBJECTS: usize = 75;
 
-
 /// A mapped payload: kept as JSON so that a field mapped to `null` is sent as `null` and an
 /// unmapped one is left out, as in the reference.
 pub(crate) type Payload = Map<String, Value>;

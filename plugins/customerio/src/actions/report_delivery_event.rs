@@ -7,11 +7,7 @@ use crate::settings::Settings;
 use serde_json::{Map, Value, json};
 use switchyard_plugin_sdk::{Context, Error};
 
-pub(crate) fn perform(
-    ctx: &mut Context,
-    mut p: Payload,
-    s: Settings,
-) -> Result<(), Error> {
+pub(crate) fn perform(ctx: &mut Context, mut p: Payload, s: Settings) -> Result<(), Error> {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs() as i64);

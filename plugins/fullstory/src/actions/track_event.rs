@@ -50,7 +50,12 @@ pub(crate) fn perform(ctx: &mut Context, e: Event, s: Settings) -> Result<(), Er
     if let Some(uid) = e.user_id {
         body["user"] = json!({"uid": uid});
     }
-    if let Some(t) = e.timestamp.as_ref().and_then(Value::as_str).and_then(date::parse) {
+    if let Some(t) = e
+        .timestamp
+        .as_ref()
+        .and_then(Value::as_str)
+        .and_then(date::parse)
+    {
         body["timestamp"] = json!(date::to_iso_string(t));
     }
     let mut session = Map::new();

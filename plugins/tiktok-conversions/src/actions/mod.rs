@@ -6,7 +6,6 @@ pub(crate) mod report_web_event;
 
 use switchyard_plugin_sdk::hash::sha256_unless_hashed as hashed;
 
-
 /// Emails and external ids: lower case (not trimmed, as in the reference).
 pub(crate) fn lower(value: &str) -> String {
     hashed(value, str::to_lowercase)
