@@ -213,22 +213,22 @@ async fn readyz(State(admin): State<Arc<Admin>>) -> Response {
 
 async fn plugins(State(admin): State<Arc<Admin>>) -> Response {
     let snapshot = admin.live.current();
-    let mut list: Vec<Value> = snapshot
+    let mut list: Vec<views::PluginView> = snapshot
         .plugins
         .values()
-        .map(|p| views::plugin(p))
+        .map(|p| views::PluginView::of(p))
         .collect();
-    list.sort_by(|a, b| a["id"].as_str().cmp(&b["id"].as_str()));
+    list.sort_by(|a, b| a.id.cmp(b.id));
     let refused = admin.reloader.refusals();
     axum::Json(json!({"plugins": list, "refused_reloads": refused})).into_response()
 }
 
 async fn plugin(State(admin): State<Arc<Admin>>, Path(id): Path<String>) -> Response {
     match admin.live.current().plugins.get(&id) {
+        // As a JSON value, whose keys are sorted, as in every other answer.
         Some(p) => {
-            let mut body = views::plugin(p);
-            body["manifest"] = serde_json::to_value(p.manifest()).unwrap_or(Value::Null);
-            axum::Json(body).into_response()
+            axum::Json(serde_json::to_value(views::PluginDetailView::of(p)).unwrap_or_default())
+                .into_response()
         }
         None => AdminError::NotFound(format!("no plugin {id:?} is loaded")).into_response(),
     }

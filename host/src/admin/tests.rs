@@ -226,3 +226,85 @@ async fn health_answers_without_a_token() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, json!({"status": "alive"}));
 }
+
+/// The properties a schema of openapi.json lists (following `allOf`), and the required ones.
+fn schema_keys(name: &str) -> (std::collections::BTreeSet<String>, Vec<String>) {
+    let spec: Value = serde_json::from_str(super::OPENAPI).unwrap();
+    let schema = &spec["components"]["schemas"][name];
+    assert!(schema.is_object(), "no schema {name} in openapi.json");
+    let mut properties = std::collections::BTreeSet::new();
+    let mut required = Vec::new();
+    let mut parts = vec![schema.clone()];
+    for part in schema["allOf"].as_array().into_iter().flatten() {
+        let target = part["$ref"].as_str().unwrap().rsplit('/').next().unwrap();
+        parts.push(spec["components"]["schemas"][target].clone());
+    }
+    for part in parts {
+        properties.extend(
+            part["properties"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, _)| k.clone()),
+        );
+        required.extend(
+            part["required"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|r| r.as_str().unwrap().to_string()),
+        );
+    }
+    (properties, required)
+}
+
+/// `value`'s keys are among the schema's properties, with every required one; with `whole`,
+/// exactly the schema's properties.
+fn assert_fits(value: &Value, schema: &str, whole: bool) {
+    let (properties, required) = schema_keys(schema);
+    let keys: std::collections::BTreeSet<String> =
+        value.as_object().unwrap().keys().cloned().collect();
+    let undocumented: Vec<&String> = keys.difference(&properties).collect();
+    assert!(
+        undocumented.is_empty(),
+        "{schema}: {undocumented:?} are not in openapi.json: {value}"
+    );
+    for r in &required {
+        assert!(
+            keys.contains(r),
+            "{schema}: the required {r:?} is missing: {value}"
+        );
+    }
+    if whole {
+        let unsent: Vec<&String> = properties.difference(&keys).collect();
+        assert!(
+            unsent.is_empty(),
+            "{schema}: documented but never sent: {unsent:?}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_views_send_what_openapi_json_describes() {
+    // FullStory without subscriptions runs its presets.
+    let presets = "[[destinations]]\nname = \"fs\"\nplugin = \"fullstory\"\n  [destinations.settings]\n  apiKey = \"fs-key\"\n";
+    let setup = setup(&format!("{HOOK}\n{presets}")).await;
+    let (_, _, plugins) = send(&setup, "GET", "/admin/plugins", None, Some(TOKEN)).await;
+    assert_fits(&plugins["plugins"][0], "Plugin", true);
+    let (_, _, detail) = send(&setup, "GET", "/admin/plugins/webhook", None, Some(TOKEN)).await;
+    assert_fits(&detail, "PluginDetail", true);
+    let (_, _, hook) = send(&setup, "GET", "/admin/destinations/hook", None, Some(TOKEN)).await;
+    assert_fits(&hook, "Destination", true);
+    // A configured subscription, and a preset of a destination without subscriptions.
+    assert_fits(&hook["subscriptions"][0], "Subscription", false);
+    assert_eq!(hook["subscriptions"][0]["use_defaults"], true, "{hook}");
+    let (_, _, chat) = send(&setup, "GET", "/admin/destinations/fs", None, Some(TOKEN)).await;
+    assert_fits(&chat["subscriptions"][0], "Subscription", false);
+    assert_eq!(chat["subscriptions"][0]["preset"], true, "{chat}");
+    // Between them, the two kinds of subscription send every documented property.
+    let mut both = hook["subscriptions"][0].as_object().unwrap().clone();
+    both.extend(chat["subscriptions"][0].as_object().unwrap().clone());
+    assert_fits(&Value::Object(both), "Subscription", true);
+    let (_, _, error) = send(&setup, "GET", "/admin/destinations/nope", None, Some(TOKEN)).await;
+    assert_fits(&error, "Error", true);
+}

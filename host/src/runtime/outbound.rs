@@ -152,6 +152,7 @@ impl Outbound {
     }
 
     /// A new request budget and record, for benchmarks that reuse one instance for many calls.
+    #[cfg(feature = "bench")]
     pub(crate) fn start_over(&mut self) {
         self.sent = 0;
         self.exchanges
