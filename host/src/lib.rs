@@ -15,8 +15,9 @@
 // The command line and the server composing it all.
 pub mod cli;
 pub mod server;
-// Services: ingest, delivery, the admin API.
+// Services: ingest, delivery, the admin API and the web console.
 mod admin;
+mod console;
 pub mod deliver;
 pub mod ingest;
 // The server's state: the snapshot in force and reloads.

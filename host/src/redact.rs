@@ -99,6 +99,12 @@ pub(crate) fn exchange(
     value
 }
 
+/// Whether two secrets (tokens) are equal, compared in time that does not depend on where they
+/// differ, so timing tells an attacker nothing about how much of a guess was right.
+pub(crate) fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -46,6 +46,10 @@ pub struct Subscription {
     pub trigger: Trigger,
     pub action: Action,
     pub mapping: ActionMapping,
+    /// The mapping as written, field by field in the action's order: each field's own
+    /// mapping, else its default (unless defaults are off). What the console shows of "which
+    /// data goes where".
+    pub written: Vec<(String, Value)>,
     /// The most events one invocation takes, when the subscription is batched.
     pub batch: Option<u32>,
 }
@@ -229,12 +233,14 @@ fn route(
             }
         };
         let batch = batching(action, mapping.as_ref(), use_defaults);
+        let written = written(action, mapping.as_ref(), use_defaults);
         match payload::action_mapping(action, mapping.as_ref(), use_defaults) {
             Ok(mapping) => subscriptions.push(Subscription {
                 name,
                 trigger,
                 action: action.clone(),
                 mapping,
+                written,
                 batch,
             }),
             Err(e) => errors.push(format!("{at}: mapping: {e}")),
@@ -266,6 +272,27 @@ fn route(
         delivery: d.delivery.clone(),
         subscriptions,
     })
+}
+
+/// Each field's mapping as written: the subscription's own, else the field's default.
+fn written(
+    action: &Action,
+    mapping: Option<&serde_json::Map<String, Value>>,
+    use_defaults: bool,
+) -> Vec<(String, Value)> {
+    action
+        .fields
+        .iter()
+        .filter_map(|f| {
+            let own = mapping.and_then(|m| m.get(&f.key));
+            let value = own.or(if use_defaults {
+                f.default.as_ref()
+            } else {
+                None
+            })?;
+            Some((f.key.clone(), value.clone()))
+        })
+        .collect()
 }
 
 /// Batching is opt-in per subscription, as in Segment: the action must have `perform-batch`,

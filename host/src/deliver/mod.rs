@@ -16,6 +16,7 @@
 //! start (at least once, never lost).
 
 pub mod breaker;
+pub mod counts;
 pub mod policy;
 pub mod state;
 #[cfg(test)]
@@ -71,6 +72,7 @@ pub async fn run(
             route: r,
             queue: queue.clone(),
             state,
+            states: states.clone(),
             options,
         };
         workers.spawn(worker.run(signal.clone(), grace));
@@ -121,6 +123,8 @@ struct Worker {
     queue: Arc<dyn Queue>,
     /// The destination's breaker and key-value store, kept across rounds of workers.
     state: Arc<DestinationState>,
+    /// Every destination's state, for the 24-hour counts.
+    states: Arc<DestinationStates>,
     /// The route's sandbox options, with the destination's key-value store.
     options: InvokeOptions,
 }
@@ -480,6 +484,7 @@ impl Worker {
             ),
         };
         crate::metrics::delivery(&route.name, &item.action, outcome);
+        self.states.counts.add(&route.name, outcome, now, 1);
         if let Next::DeadLetter(reason) = &next {
             crate::metrics::dead_letter(&route.name, reason);
         }

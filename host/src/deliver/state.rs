@@ -8,6 +8,7 @@
 //! version may store other keys). The admin API reads the same entries to show the breaker.
 
 use super::breaker::Breaker;
+use super::counts::DeliveryCounts;
 use crate::routes::{Route, Routes};
 use crate::runtime::Kv;
 use std::collections::HashMap;
@@ -44,6 +45,9 @@ impl Key {
 #[derive(Debug, Default)]
 pub struct DestinationStates {
     by_key: Mutex<HashMap<Key, Arc<DestinationState>>>,
+    /// Each destination's deliveries of the last 24 hours, by name (they outlast a change of
+    /// plugin version or settings).
+    pub counts: DeliveryCounts,
 }
 
 impl DestinationStates {

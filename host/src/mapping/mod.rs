@@ -15,8 +15,10 @@
 
 mod computed;
 mod path;
+mod reads;
 mod resolved;
 
+pub use reads::{paths_read, reads_field};
 pub use resolved::Resolved;
 
 use path::{Memo, Path, Prefixes, is_falsy};

@@ -250,4 +250,9 @@ pub trait Records: Send + Sync + 'static {
 
     /// Deletes the matching dead letters; returns how many.
     fn purge(&self, filter: Filter) -> QueueFuture<'_, usize>;
+
+    /// Delivery log entries since `since`, counted by destination, outcome and hour: rows of
+    /// (destination, outcome, the hour's start, count). Read once at startup, to fill the
+    /// 24-hour counts.
+    fn outcome_counts(&self, since: Millis) -> QueueFuture<'_, Vec<(String, String, Millis, u64)>>;
 }

@@ -780,6 +780,25 @@ impl RecordsFile {
     }
 }
 
+/// Delivery log entries since `since`, by destination, outcome and hour.
+pub fn outcome_counts(
+    conn: &Connection,
+    since: Millis,
+) -> Result<Vec<(String, String, Millis, u64)>, QueueError> {
+    let mut st = conn
+        .prepare(
+            "SELECT destination, outcome, (at / 3600000) * 3600000, COUNT(*) FROM attempts \
+             WHERE at >= ?1 GROUP BY 1, 2, 3",
+        )
+        .map_err(unavailable)?;
+    st.query_map([since], |r| {
+        let n: i64 = r.get(3)?;
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, n.max(0) as u64))
+    })
+    .and_then(|rows| rows.collect())
+    .map_err(unavailable)
+}
+
 impl Records for RecordsFile {
     fn waiting(&self) -> QueueFuture<'_, Vec<(String, i64, Millis)>> {
         self.on_own_connection(waiting)
@@ -801,6 +820,10 @@ impl Records for RecordsFile {
 
     fn purge(&self, filter: Filter) -> QueueFuture<'_, usize> {
         self.on_own_connection(move |conn| purge(conn, &filter))
+    }
+
+    fn outcome_counts(&self, since: Millis) -> QueueFuture<'_, Vec<(String, String, Millis, u64)>> {
+        self.on_own_connection(move |conn| outcome_counts(conn, since))
     }
 }
 
@@ -834,6 +857,10 @@ impl Records for SqliteQueue {
 
     fn purge(&self, filter: Filter) -> QueueFuture<'_, usize> {
         self.records.purge(filter)
+    }
+
+    fn outcome_counts(&self, since: Millis) -> QueueFuture<'_, Vec<(String, String, Millis, u64)>> {
+        self.records.outcome_counts(since)
     }
 }
 
@@ -1081,5 +1108,38 @@ mod tests {
             .query_row("SELECT count(*) FROM deliveries", [], |r| r.get(0))
             .unwrap();
         assert_eq!(left, 1, "two delivered and removed, the third waits");
+    }
+
+    #[test]
+    fn outcome_counts_group_the_log_by_destination_outcome_and_hour() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = open(&dir.path().join("q.db")).unwrap();
+        let hour = 3_600_000;
+        for (at, destination, outcome) in [
+            (10 * hour + 1, "crm", "delivered"),
+            (10 * hour + 2, "crm", "delivered"),
+            (10 * hour + 3, "crm", "retry"),
+            (11 * hour, "crm", "dead-letter"),
+            (11 * hour + 5, "chat", "delivered"),
+            (9 * hour, "crm", "delivered"),
+        ] {
+            conn.execute(
+                "INSERT INTO attempts (at, source, destination, subscription, action, message_id, \
+                 outcome, latency_ms) VALUES (?1, 'app', ?2, 's', 'a', 'm', ?3, 1)",
+                params![at, destination, outcome],
+            )
+            .unwrap();
+        }
+        let mut rows = outcome_counts(&conn, 10 * hour).unwrap();
+        rows.sort();
+        assert_eq!(
+            rows,
+            [
+                ("chat".to_string(), "delivered".to_string(), 11 * hour, 1),
+                ("crm".to_string(), "dead-letter".to_string(), 11 * hour, 1),
+                ("crm".to_string(), "delivered".to_string(), 10 * hour, 2),
+                ("crm".to_string(), "retry".to_string(), 10 * hour, 1),
+            ]
+        );
     }
 }

@@ -21,6 +21,7 @@ pub use delivery::deliver_live;
 use crate::admin::{self, Admin};
 use crate::config::Config;
 use crate::config::stored::{self, Store};
+use crate::console::{self, Console, Sessions, Throttle};
 use crate::deliver::state::DestinationStates;
 use crate::ingest::intake::Intake;
 use crate::ingest::{self, Ingest};
@@ -103,6 +104,18 @@ pub async fn serve(config: Config, path: Option<PathBuf>) -> Result<(), StartErr
     reloader.keep_versions(&config, &plugins);
     let (stop, stopping) = watch::channel(false);
     let states = Arc::new(DestinationStates::default());
+    // The 24-hour counts start from the delivery log, read once.
+    let day_ago = crate::queue::now() - 24 * 3_600_000;
+    match queue.outcome_counts(day_ago).await {
+        Ok(rows) => {
+            for (destination, outcome, hour, n) in rows {
+                states.counts.add(&destination, &outcome, hour, n);
+            }
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "Cannot read the last day's deliveries; the console's counts start from zero.")
+        }
+    }
     let delivery = tokio::spawn(deliver_live(
         live.clone(),
         states.clone(),
@@ -137,6 +150,14 @@ pub async fn serve(config: Config, path: Option<PathBuf>) -> Result<(), StartErr
             )
         })?;
     let admin_address = admin_listener.local_addr().context("server.admin_listen")?;
+    let console = Arc::new(Console {
+        token: token.clone(),
+        live: live.clone(),
+        states: states.clone(),
+        recent: recent.clone(),
+        sessions: Sessions::new(console::IDLE),
+        throttle: Throttle::default(),
+    });
     let admin_app = admin::router(Arc::new(Admin {
         token,
         live: live.clone(),
@@ -145,17 +166,21 @@ pub async fn serve(config: Config, path: Option<PathBuf>) -> Result<(), StartErr
         queue: queue.clone() as Arc<dyn Queue>,
         records: queue.clone() as Arc<dyn Records>,
         recent,
-    }));
+    }))
+    .merge(console::router(console));
     summary::print_summary(&config, builtin, address, &plugins, &routes);
     summary::print_admin(admin_address, &token_source);
 
     let mut admin_stopping = stopping.clone();
     let admin_server = tokio::spawn(async move {
-        axum::serve(admin_listener, admin_app)
-            .with_graceful_shutdown(async move {
-                let _ = admin_stopping.wait_for(|s| *s).await;
-            })
-            .await
+        axum::serve(
+            admin_listener,
+            admin_app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = admin_stopping.wait_for(|s| *s).await;
+        })
+        .await
     });
 
     axum::serve(

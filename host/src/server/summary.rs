@@ -86,5 +86,6 @@ pub(super) fn print_admin(address: SocketAddr, token: &TokenSource) {
         TokenSource::Config => "bearer token from server.admin_token".to_string(),
         TokenSource::File(path) => format!("bearer token in {}", path.display()),
     };
+    println!("  console       http://{address}/  (sign in with the admin token)");
     println!("  admin API     http://{address}  ({token}; /healthz, /readyz, /admin/openapi.json)");
 }

@@ -16,6 +16,7 @@
 //! false when the field is missing or not text, where `!( contains(…) )` is the plain negation.
 
 mod lex;
+mod words;
 
 use lex::{Op, Token};
 use serde_json::Value;

@@ -3,6 +3,7 @@
 mod admin;
 mod catalogue;
 mod cli;
+mod console;
 mod delivery;
 mod layout;
 mod manage;

@@ -1,0 +1,464 @@
+//! The console's pages, driven in process through the router (`oneshot`, no socket), over real
+//! state: the bundled plugins, a configuration with a webhook destination, recent events.
+
+use super::{Console, Sessions, Throttle, router, session};
+use crate::config::Config;
+use crate::deliver::state::DestinationStates;
+use crate::live::{Live, Snapshot, load_plugins};
+use crate::recent::Recent;
+use crate::routes::Routes;
+use axum::body::Body;
+use axum::extract::connect_info::ConnectInfo;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use http_body_util::BodyExt as _;
+use serde_json::json;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tower::ServiceExt as _;
+
+const TOKEN: &str = "console-test-admin-token";
+
+const CONFIG: &str = r#"
+[[sources]]
+name = "app"
+write_key = "k"
+[[destinations]]
+name = "hook"
+plugin = "webhook"
+allowed_hosts = ["https://hooks.example"]
+  [[destinations.subscriptions]]
+  name = "Bookings"
+  action = "send"
+  trigger = 'type = "track" and event = "Trip Booked"'
+    [destinations.subscriptions.mapping]
+    url = "https://hooks.example/in"
+    data = { email = { "@path" = "$.traits.email" }, trip = { "@path" = "$.properties.trip" } }
+[[destinations]]
+name = "chat"
+plugin = "slack"
+  [[destinations.subscriptions]]
+  name = "Pricing views"
+  action = "postToChannel"
+  trigger = 'type = "page" and name = "Pricing"'
+    [destinations.subscriptions.mapping]
+    url = "https://hooks.slack.com/services/T/B/X"
+    text = { "@template" = "{{userId}} looked at pricing" }
+"#;
+
+struct Setup {
+    app: axum::Router,
+    recent: Arc<Recent>,
+    states: Arc<DestinationStates>,
+}
+
+async fn setup(idle: Duration) -> Setup {
+    let config =
+        Config::parse(CONFIG, "test.toml", |_| Err::<String, _>("no environment")).unwrap();
+    let runtime = crate::runtime::Runtime::new(&Default::default()).unwrap();
+    let plugins = load_plugins(&runtime, &config).await.unwrap();
+    let routes = Arc::new(Routes::build(&config, &plugins).unwrap());
+    let recent = Arc::new(Recent::default());
+    let states = Arc::new(DestinationStates::default());
+    let console = Arc::new(Console {
+        token: TOKEN.into(),
+        live: Arc::new(Live::new(Snapshot {
+            config,
+            plugins,
+            routes,
+        })),
+        states: states.clone(),
+        recent: recent.clone(),
+        sessions: Sessions::new(idle),
+        throttle: Throttle::default(),
+    });
+    Setup {
+        app: router(console),
+        recent,
+        states,
+    }
+}
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+async fn request(setup: &Setup, request: Request<Body>) -> Answer {
+    let response = setup.app.clone().oneshot(request).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    Answer {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+    }
+}
+
+async fn get(setup: &Setup, path: &str, cookie: Option<&str>) -> Answer {
+    let mut r = Request::get(path);
+    if let Some(c) = cookie {
+        r = r.header(header::COOKIE, c);
+    }
+    request(setup, r.body(Body::empty()).unwrap()).await
+}
+
+async fn post_form(
+    setup: &Setup,
+    path: &str,
+    form: &str,
+    cookie: Option<&str>,
+    client: &str,
+) -> Answer {
+    let mut r =
+        Request::post(path).header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+    if let Some(c) = cookie {
+        r = r.header(header::COOKIE, c);
+    }
+    let mut r = r.body(Body::from(form.to_string())).unwrap();
+    let address: SocketAddr = client.parse().unwrap();
+    r.extensions_mut().insert(ConnectInfo(address));
+    request(setup, r).await
+}
+
+/// Signs in; answers the session cookie (`name=value`).
+async fn sign_in(setup: &Setup) -> String {
+    let answer = post_form(
+        setup,
+        "/sign-in",
+        &format!("token={TOKEN}"),
+        None,
+        "127.0.0.1:5000",
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER, "{}", answer.body);
+    assert_eq!(answer.headers[header::LOCATION], "/");
+    let cookie = answer.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Strict"), "{cookie}");
+    assert!(!cookie.contains(TOKEN), "the token is not the session");
+    cookie.split(';').next().unwrap().to_string()
+}
+
+/// The CSRF token a page's forms carry.
+fn csrf(page: &str) -> String {
+    let at = page
+        .find("name=\"csrf\" value=\"")
+        .expect("a form with a CSRF token");
+    let rest = &page[at + "name=\"csrf\" value=\"".len()..];
+    rest[..rest.find('"').unwrap()].to_string()
+}
+
+#[tokio::test]
+async fn without_a_session_pages_lead_to_sign_in_and_every_answer_carries_the_policy() {
+    let setup = setup(session::IDLE).await;
+    let answer = get(&setup, "/", None).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(answer.headers[header::LOCATION], "/sign-in");
+    let page = get(&setup, "/sign-in", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.body
+            .contains(r#"<label for="token">Admin token</label>"#),
+        "{}",
+        page.body
+    );
+    assert!(page.body.contains(r#"type="password""#));
+    for answer in [&answer, &page] {
+        let csp = answer.headers[header::CONTENT_SECURITY_POLICY]
+            .to_str()
+            .unwrap();
+        assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(csp.contains("script-src 'self'"), "{csp}");
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        assert_eq!(answer.headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+    }
+}
+
+#[tokio::test]
+async fn the_right_token_opens_a_session_and_a_wrong_one_is_refused() {
+    let setup = setup(session::IDLE).await;
+    let wrong = post_form(&setup, "/sign-in", "token=guess", None, "127.0.0.1:5000").await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        wrong.body.contains("That is not the admin token."),
+        "{}",
+        wrong.body
+    );
+    assert!(wrong.headers.get(header::SET_COOKIE).is_none());
+    let cookie = sign_in(&setup).await;
+    let overview = get(&setup, "/", Some(&cookie)).await;
+    assert_eq!(overview.status, StatusCode::OK, "{}", overview.body);
+    assert!(
+        !overview.body.contains(TOKEN),
+        "the token never appears on a page"
+    );
+    assert!(overview.body.contains("Which data goes where"));
+    // Signed in, the sign-in page leads to the overview.
+    let again = get(&setup, "/sign-in", Some(&cookie)).await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn ten_wrong_tokens_a_minute_are_throttled_per_address() {
+    let setup = setup(session::IDLE).await;
+    for i in 0..session::MAX_FAILURES {
+        let a = post_form(
+            &setup,
+            "/sign-in",
+            &format!("token=guess{i}"),
+            None,
+            "192.0.2.1:9",
+        )
+        .await;
+        assert_eq!(a.status, StatusCode::UNAUTHORIZED, "attempt {i}");
+    }
+    // Now even the right token waits, from that address.
+    let held = post_form(
+        &setup,
+        "/sign-in",
+        &format!("token={TOKEN}"),
+        None,
+        "192.0.2.1:10",
+    )
+    .await;
+    assert_eq!(held.status, StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = held.headers[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert!(held.body.contains("Too many wrong tokens"), "{}", held.body);
+    // Another address is not held back.
+    let other = post_form(
+        &setup,
+        "/sign-in",
+        &format!("token={TOKEN}"),
+        None,
+        "192.0.2.2:9",
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn signing_out_needs_the_csrf_token_and_ends_the_session() {
+    let setup = setup(session::IDLE).await;
+    let cookie = sign_in(&setup).await;
+    let page = get(&setup, "/", Some(&cookie)).await;
+    let token = csrf(&page.body);
+    let forged = post_form(
+        &setup,
+        "/sign-out",
+        "csrf=forged",
+        Some(&cookie),
+        "127.0.0.1:1",
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(forged.body.contains("CSRF"), "{}", forged.body);
+    let missing = post_form(&setup, "/sign-out", "", Some(&cookie), "127.0.0.1:1").await;
+    assert_eq!(missing.status, StatusCode::FORBIDDEN);
+    // Still signed in after the refusals.
+    assert_eq!(get(&setup, "/", Some(&cookie)).await.status, StatusCode::OK);
+    let out = post_form(
+        &setup,
+        "/sign-out",
+        &format!("csrf={token}"),
+        Some(&cookie),
+        "127.0.0.1:1",
+    )
+    .await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert!(
+        out.headers[header::SET_COOKIE]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    assert_eq!(
+        get(&setup, "/", Some(&cookie)).await.status,
+        StatusCode::SEE_OTHER
+    );
+}
+
+#[tokio::test]
+async fn a_session_expires_after_its_idle_time() {
+    let setup = setup(Duration::from_millis(300)).await;
+    let cookie = sign_in(&setup).await;
+    assert_eq!(get(&setup, "/", Some(&cookie)).await.status, StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let expired = get(&setup, "/", Some(&cookie)).await;
+    assert_eq!(expired.status, StatusCode::SEE_OTHER);
+    assert_eq!(expired.headers[header::LOCATION], "/sign-in");
+}
+
+#[tokio::test]
+async fn the_overview_shows_triggers_in_words_and_where_each_field_comes_from() {
+    let setup = setup(session::IDLE).await;
+    let cookie = sign_in(&setup).await;
+    let page = get(&setup, "/", Some(&cookie)).await.body;
+    assert!(page.contains("Source app"), "{page}");
+    assert!(
+        page.contains("Track events named \u{201c}Trip Booked\u{201d}"),
+        "{page}"
+    );
+    assert!(
+        page.contains("Page views named \u{201c}Pricing\u{201d}"),
+        "{page}"
+    );
+    assert!(page.contains("Post Message (postToChannel)"), "{page}");
+    // The template and the field it feeds, as text.
+    assert!(page.contains("{{userId}} looked at pricing"), "{page}");
+    assert!(page.contains("<code>text</code>"), "{page}");
+}
+
+#[tokio::test]
+async fn where_does_this_event_go_marks_its_routes_with_their_payloads() {
+    let setup = setup(session::IDLE).await;
+    setup.recent.keep(
+        &Arc::from("app"),
+        vec![
+            json!({"type": "track", "event": "Trip Booked", "userId": "u1",
+            "traits": {"email": "ann@example.com"}, "properties": {"trip": "LIS-NYC"}}),
+        ],
+    );
+    let cookie = sign_in(&setup).await;
+    let page = get(&setup, "/?event=Trip+Booked", Some(&cookie)).await.body;
+    assert!(page.contains("goes to 1 subscription"), "{page}");
+    assert!(page.contains("the newest recent event named"), "{page}");
+    assert!(
+        page.contains("matches \u{201c}Trip Booked\u{201d}"),
+        "{page}"
+    );
+    assert!(
+        page.contains("LIS-NYC"),
+        "the payload built from the recent event: {page}"
+    );
+    assert!(page.contains("It would send"), "{page}");
+    // An event nobody sent is made up for the question; it goes nowhere here.
+    let nowhere = get(&setup, "/?event=Nothing+Like+It", Some(&cookie))
+        .await
+        .body;
+    assert!(nowhere.contains("goes to 0 subscriptions"), "{nowhere}");
+    assert!(nowhere.contains("made up for the question"), "{nowhere}");
+}
+
+#[tokio::test]
+async fn who_receives_this_field_lists_the_mappings_that_read_it() {
+    let setup = setup(session::IDLE).await;
+    let cookie = sign_in(&setup).await;
+    let page = get(&setup, "/?field=traits.email", Some(&cookie))
+        .await
+        .body;
+    assert!(page.contains("Who receives traits.email"), "{page}");
+    assert!(
+        page.contains("<strong>hook</strong> / Bookings: in <code>data</code>"),
+        "{page}"
+    );
+    assert!(
+        !page.contains("<strong>chat</strong>"),
+        "Slack's mapping does not read it: {page}"
+    );
+    let none = get(&setup, "/?field=traits.phone", Some(&cookie))
+        .await
+        .body;
+    assert!(
+        none.contains("No subscription&#39;s mapping reads") || none.contains("No subscription"),
+        "{none}"
+    );
+}
+
+#[tokio::test]
+async fn event_data_is_shown_as_text_never_as_markup() {
+    let setup = setup(session::IDLE).await;
+    let evil = "<img src=x onerror=alert(1)></script><script>alert(2)</script>";
+    setup.recent.keep(
+        &Arc::from("app"),
+        vec![
+            json!({"type": "track", "event": evil, "userId": "javascript:alert(3)",
+            "properties": {evil: evil}}),
+        ],
+    );
+    let cookie = sign_in(&setup).await;
+    let query: String = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("event", evil)
+        .append_pair("field", "<script>alert(4)</script>")
+        .finish();
+    let page = get(&setup, &format!("/?{query}"), Some(&cookie)).await.body;
+    // The recent event was found by its name, and shown.
+    assert!(page.contains("the newest recent event named"), "{page}");
+    assert!(!page.contains("<img"), "{page}");
+    assert!(!page.contains("<script>"), "{page}");
+    assert!(!page.contains("</script>"), "{page}");
+    assert!(
+        page.contains("&#60;img src=x onerror=alert(1)&#62;"),
+        "{page}"
+    );
+    assert!(!page.contains("href=\"javascript:"), "{page}");
+}
+
+#[tokio::test]
+async fn each_destination_shows_its_deliveries_of_the_last_day() {
+    let setup = setup(session::IDLE).await;
+    let now = crate::queue::now();
+    setup.states.counts.add("hook", "delivered", now, 41);
+    setup.states.counts.add("hook", "retry", now - 3_600_000, 2);
+    setup.states.counts.add("hook", "dead-letter", now, 1);
+    setup
+        .states
+        .counts
+        .add("hook", "delivered", now - 25 * 3_600_000, 1000);
+    let cookie = sign_in(&setup).await;
+    let page = get(&setup, "/", Some(&cookie)).await.body;
+    assert!(
+        page.contains("last 24 hours: 41 delivered, 2 retrying, 1 dead-lettered"),
+        "{page}"
+    );
+    assert!(
+        page.contains("last 24 hours: 0 delivered, 0 retrying, 0 dead-lettered"),
+        "chat: {page}"
+    );
+}
+
+#[tokio::test]
+async fn the_catalogue_lists_every_plugin_with_its_actions_settings_and_hosts() {
+    let setup = setup(session::IDLE).await;
+    assert_eq!(
+        get(&setup, "/catalogue", None).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let cookie = sign_in(&setup).await;
+    let page = get(&setup, "/catalogue", Some(&cookie)).await.body;
+    for name in [
+        "Amplitude",
+        "Braze",
+        "Customer.io",
+        "Slack",
+        "Webhook",
+        "Google Analytics 4",
+    ] {
+        assert!(
+            page.contains(&format!("-name\">{name}</h2>")),
+            "{name}: {page}"
+        );
+    }
+    // Braze: an action with its description and default trigger, a secret setting, its hosts.
+    assert!(
+        page.contains("<strong>Track Purchase</strong> <code>trackPurchase</code>"),
+        "{page}"
+    );
+    assert!(page.contains("API Key <code>api_key</code> <span class=\"tag\">required</span> <span class=\"tag\">secret</span>"), "{page}");
+    assert!(
+        page.contains("<code>https://*.braze.com</code>") || page.contains("braze"),
+        "{page}"
+    );
+    assert!(page.contains("Default trigger:"), "{page}");
+    assert!(page.contains("bundled with the server"), "{page}");
+}

@@ -1,0 +1,122 @@
+//! The web console in a real browser: `switchyard serve` with two destinations, events sent
+//! through the ingest API (one whose name and properties look like markup), then
+//! `tests/browser/console.test.mjs` run by node's test runner, driving Debian's chromium with
+//! puppeteer-core. The browser checks sign-in, the overview and its two questions, keyboard use,
+//! accessibility (axe-core) and that event data never runs as script. It leaves screenshots of
+//! the overview in the target folder (`…/tmp/browser/shots`).
+
+use crate::admin::config_with;
+use crate::mock::Mock;
+use crate::serve::reqwest_like::Client;
+use crate::serve::{start, stop};
+use serde_json::json;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TOKEN: &str = "console-browser-admin-token";
+
+/// An event name that would run script if any page put it into the HTML unescaped.
+const EVIL: &str = "<img src=x onerror=alert(1)></script><script>alert(2)</script>";
+
+/// The browser to drive: `$CHROMIUM`, else Debian's (`.ci/run` installs it).
+fn chromium() -> String {
+    let path = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    assert!(
+        Path::new(&path).exists(),
+        "no browser at {path}: install Debian's chromium (apt-get install chromium), as .ci/run does"
+    );
+    path
+}
+
+/// The browser tests and their npm packages (exactly as locked), in the target folder.
+fn browser_tests() -> PathBuf {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/browser");
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lock = std::fs::read_to_string(source.join("package-lock.json")).unwrap();
+    for file in ["package.json", "package-lock.json", "console.test.mjs"] {
+        std::fs::copy(source.join(file), dir.join(file)).unwrap();
+    }
+    let installed = dir.join("node_modules/.installed-lock");
+    if std::fs::read_to_string(&installed).ok().as_deref() != Some(lock.as_str()) {
+        let status = Command::new("npm")
+            .args(["ci", "--silent", "--no-audit", "--no-fund"])
+            .current_dir(&dir)
+            .status()
+            .expect("npm is installed (.ci/run installs it)");
+        assert!(status.success(), "npm ci in {} failed", dir.display());
+        std::fs::write(&installed, &lock).unwrap();
+    }
+    dir
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_console_in_a_real_browser() {
+    let chromium = chromium();
+    let tests = tokio::task::spawn_blocking(browser_tests).await.unwrap();
+    let mock = Mock::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let destinations = format!(
+        r#"
+[[destinations]]
+name = "hook"
+plugin = "webhook"
+allowed_hosts = ["https://hooks.example"]
+redirect_outbound = "{mock}"
+  [[destinations.subscriptions]]
+  name = "Bookings"
+  action = "send"
+  trigger = 'type = "track" and event = "Trip Booked"'
+    [destinations.subscriptions.mapping]
+    url = "https://hooks.example/in"
+    data = {{ email = {{ "@path" = "$.traits.email" }}, trip = {{ "@path" = "$.properties.trip" }} }}
+[[destinations]]
+name = "chat"
+plugin = "slack"
+redirect_outbound = "{mock}"
+  [[destinations.subscriptions]]
+  name = "Pricing views"
+  action = "postToChannel"
+  trigger = 'type = "page" and name = "Pricing"'
+    [destinations.subscriptions.mapping]
+    url = "https://hooks.slack.com/services/T1/B2/C3"
+    text = {{ "@template" = "{{{{userId}}}} looked at pricing" }}
+"#,
+        mock = mock.url(""),
+    );
+    let config = config_with(
+        dir.path(),
+        "admin_token = \"${ADMIN_TOKEN}\"",
+        &destinations,
+    );
+    let mut server = start(&config, &[("ADMIN_TOKEN", TOKEN)]).await;
+    let ingest = Client::new(&server.ingest);
+    for event in [
+        json!({"userId": "u-1", "event": "Trip Booked", "traits": {"email": "ann@example.com"},
+            "properties": {"trip": "LIS-NYC"}}),
+        json!({"userId": "javascript:alert(3)", "event": EVIL, "properties": {EVIL: EVIL}}),
+    ] {
+        let (status, answer) = ingest.post("/v1/track", Some("key-123"), event).await;
+        assert_eq!(status, 200, "{answer}");
+    }
+    let shots = tests.join("shots");
+    let run = tokio::process::Command::new("node")
+        .args(["--test", "--test-reporter=spec", "console.test.mjs"])
+        .current_dir(&tests)
+        .env("CONSOLE_URL", &server.admin)
+        .env("ADMIN_TOKEN", TOKEN)
+        .env("CHROMIUM", &chromium)
+        .env("EVIL", EVIL)
+        .env("SHOTS", &shots)
+        .output()
+        .await
+        .expect("node is installed (.ci/run installs it)");
+    println!("{}", String::from_utf8_lossy(&run.stdout));
+    eprintln!("{}", String::from_utf8_lossy(&run.stderr));
+    stop(&mut server.child).await;
+    assert!(
+        run.status.success(),
+        "the browser tests failed (output above)"
+    );
+    assert!(shots.join("overview.png").is_file());
+}

@@ -1,0 +1,154 @@
+// The web console in a real browser (Debian's chromium, driven by puppeteer-core).
+//
+// host/tests/all/console.rs starts `switchyard serve`, sends events through the ingest API and
+// runs this file with node's test runner. It gives:
+//   CONSOLE_URL   the admin listener's base URL (the console is at /)
+//   ADMIN_TOKEN   the admin token
+//   CHROMIUM      the browser to drive
+//   EVIL          an event name made to look like markup (it was sent as an event)
+//   SHOTS         a folder for screenshots
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync, mkdirSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import puppeteer from 'puppeteer-core'
+
+const { CONSOLE_URL, ADMIN_TOKEN, CHROMIUM, EVIL, SHOTS } = process.env
+const require = createRequire(import.meta.url)
+const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')
+
+let browser
+before(async () => {
+  browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    // Tests run as root in CI, where chromium's sandbox cannot start.
+    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
+  })
+  mkdirSync(SHOTS, { recursive: true })
+})
+after(async () => { await browser?.close() })
+
+// A page, in a browser context of its own (its own cookies, so each test signs in afresh),
+// that records any dialog (alert, confirm, prompt) something on it opens: the sign that event
+// data ran as script.
+async function watchedPage () {
+  const context = await browser.createBrowserContext()
+  const page = await context.newPage()
+  await page.setViewport({ width: 1280, height: 900 })
+  page.dialogs = []
+  page.on('dialog', async (d) => { page.dialogs.push(d.message()); await d.dismiss() })
+  page.errors = []
+  page.on('pageerror', (e) => page.errors.push(String(e)))
+  return page
+}
+
+// Signs in with the keyboard only: focus the token field, type, press Enter.
+async function signIn (page) {
+  await page.goto(CONSOLE_URL + '/', { waitUntil: 'load' })
+  assert.match(page.url(), /\/sign-in$/, 'an unsigned visitor is sent to sign-in')
+  // The token field takes the focus by itself (autofocus, which browsers apply just after load).
+  await page.waitForFunction(() => document.activeElement?.id === 'token', { timeout: 5000 })
+  await page.keyboard.type(ADMIN_TOKEN)
+  await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.keyboard.press('Enter')])
+  assert.equal(new URL(page.url()).pathname, '/')
+}
+
+async function axe (page) {
+  await page.evaluate(AXE)
+  const result = await page.evaluate(() => window.axe.run(document, {
+    resultTypes: ['violations'],
+  }))
+  return result.violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
+}
+
+test('sign-in is a password field labelled "Admin token", and a wrong token is refused', async () => {
+  const page = await watchedPage()
+  await page.goto(CONSOLE_URL + '/sign-in')
+  const label = await page.$eval('label[for=token]', (l) => l.textContent.trim())
+  assert.equal(label, 'Admin token')
+  assert.equal(await page.$eval('#token', (i) => i.type), 'password')
+  await page.type('#token', 'not-the-token')
+  const [response] = await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')])
+  assert.equal(response.status(), 401)
+  assert.match(await page.$eval('.problem', (p) => p.textContent), /not the admin token/)
+  assert.doesNotMatch(page.url(), /token=/, 'the token never goes into a URL')
+  assert.deepEqual(await axe(page), [], 'no serious or critical accessibility violations')
+  await page.close()
+})
+
+test('the overview shows which data goes where, and the questions answer', async () => {
+  const page = await watchedPage()
+  await signIn(page)
+  assert.equal(await page.$eval('h1', (h) => h.textContent), 'Which data goes where')
+  const text = await page.$eval('main', (m) => m.innerText)
+  assert.match(text, /Track events named “Trip Booked”/)
+  assert.match(text, /Page views named “Pricing”/)
+  assert.deepEqual(await axe(page), [], 'no serious or critical accessibility violations')
+  await page.screenshot({ path: `${SHOTS}/overview.png`, fullPage: true })
+  await page.setViewport({ width: 420, height: 900 })
+  await page.screenshot({ path: `${SHOTS}/overview-narrow.png`, fullPage: true })
+  await page.setViewport({ width: 1280, height: 900 })
+
+  // "Where does this event go?", with the keyboard: focus the field, type, Enter.
+  await page.focus('#event')
+  await page.keyboard.type('Trip Booked')
+  await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')])
+  const marked = await page.$$eval('.subscription.matched h4', (hs) => hs.map((h) => h.textContent))
+  assert.equal(marked.length, 1, `one route is marked: ${marked}`)
+  assert.match(marked[0], /Bookings/)
+  const sent = await page.$eval('.subscription.matched pre', (p) => p.textContent)
+  assert.match(sent, /LIS-NYC/, 'the payload built from the recent event')
+  await page.screenshot({ path: `${SHOTS}/where-does-it-go.png`, fullPage: true })
+
+  // "Who receives this field?"
+  await page.goto(CONSOLE_URL + '/?field=traits.email')
+  const receivers = await page.$$eval('.receivers li', (ls) => ls.map((l) => l.textContent))
+  assert.equal(receivers.length, 1, `${receivers}`)
+  assert.match(receivers[0], /hook.*Bookings.*data/)
+  assert.deepEqual(page.dialogs, [])
+  await page.close()
+})
+
+test('the catalogue lists every integration, and passes an accessibility check', async () => {
+  const page = await watchedPage()
+  await signIn(page)
+  await Promise.all([page.waitForNavigation(), page.click('a[href="/catalogue"]')])
+  const names = await page.$$eval('article h2', (hs) => hs.map((h) => h.textContent))
+  assert.ok(names.length >= 10, `${names}`)
+  assert.ok(names.includes('Braze') && names.includes('Slack'), `${names}`)
+  assert.deepEqual(await axe(page), [], 'no serious or critical accessibility violations')
+  await page.screenshot({ path: `${SHOTS}/catalogue.png` })
+  await page.close()
+})
+
+test('event data that looks like markup is shown as text and runs nothing', async () => {
+  const page = await watchedPage()
+  await signIn(page)
+  const query = new URLSearchParams({ event: EVIL, field: '<img src=x onerror=alert(7)>' })
+  await page.goto(`${CONSOLE_URL}/?${query}`, { waitUntil: 'load' })
+  // Give any handler that was (wrongly) attached a chance to fire.
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  assert.deepEqual(page.dialogs, [], 'no script ran')
+  assert.deepEqual(page.errors, [])
+  assert.equal(await page.$$eval('img', (i) => i.length), 0, 'no element was made from event data')
+  assert.equal(await page.$$eval('script', (s) => s.length), 0, 'no script element was made')
+  const shown = await page.$eval('.answer pre', (p) => p.textContent)
+  assert.ok(shown.includes(EVIL), 'the event name is shown, as text')
+  const links = await page.$$eval('a', (as) => as.map((a) => a.getAttribute('href')))
+  assert.ok(links.every((h) => !h.startsWith('javascript:')), `${links}`)
+  await page.close()
+})
+
+test('signing out with the keyboard ends the session', async () => {
+  const page = await watchedPage()
+  await signIn(page)
+  await page.focus('.sign-out button')
+  await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')])
+  assert.match(page.url(), /\/sign-in$/)
+  await page.goto(CONSOLE_URL + '/')
+  assert.match(page.url(), /\/sign-in$/, 'the old session is gone')
+  await page.close()
+})
