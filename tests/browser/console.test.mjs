@@ -124,6 +124,26 @@ test('the catalogue lists every integration, and passes an accessibility check',
   await page.close()
 })
 
+test('a destination is made from its settings form and listed', async () => {
+  const page = await watchedPage()
+  await signIn(page)
+  await Promise.all([page.waitForNavigation(), page.click('a[href="/destinations"]')])
+  await page.select('#plugin', 'braze')
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/destinations/new"] button')])
+  assert.deepEqual(await axe(page), [], 'the form: no serious or critical accessibility violations')
+  await page.type('#name', 'crm')
+  await page.type('#setting-api_key', 'browser-secret-123')
+  await page.select('#setting-endpoint', 'https://rest.iad-01.braze.com')
+  await page.screenshot({ path: `${SHOTS}/new-destination.png`, fullPage: true })
+  await Promise.all([page.waitForNavigation(), page.click('form.settings button[type=submit]')])
+  assert.match(await page.$eval('.notice', (n) => n.textContent), /Destination crm created/)
+  const rows = await page.$$eval('table.list tbody tr', (rs) => rs.map((r) => r.innerText))
+  assert.ok(rows.some((r) => /crm\s+Braze\s+on/.test(r)), `${rows}`)
+  assert.ok(!(await page.content()).includes('browser-secret-123'), 'the secret is not on the page')
+  assert.deepEqual(await axe(page), [], 'the list: no serious or critical accessibility violations')
+  await page.close()
+})
+
 test('event data that looks like markup is shown as text and runs nothing', async () => {
   const page = await watchedPage()
   await signIn(page)

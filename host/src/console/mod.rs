@@ -14,6 +14,7 @@
 //!   recent events); secret setting values never reach a page.
 
 mod catalogue;
+mod destinations;
 mod overview;
 mod session;
 #[cfg(test)]
@@ -22,7 +23,7 @@ mod tests;
 pub(crate) use session::{IDLE, Sessions, Throttle};
 
 use crate::deliver::state::DestinationStates;
-use crate::live::Live;
+use crate::live::{Live, Reloader};
 use crate::recent::Recent;
 use askama::Template;
 use axum::Router;
@@ -42,6 +43,8 @@ pub(crate) struct Console {
     /// The admin token, which signs in.
     pub(crate) token: String,
     pub(crate) live: Arc<Live>,
+    /// Makes the changes (the same code as the admin API's).
+    pub(crate) reloader: Arc<Reloader>,
     pub(crate) states: Arc<DestinationStates>,
     pub(crate) recent: Arc<Recent>,
     pub(crate) sessions: Sessions,
@@ -53,6 +56,20 @@ pub(crate) fn router(console: Arc<Console>) -> Router {
     Router::new()
         .route("/", get(overview))
         .route("/catalogue", get(catalogue_page))
+        .route("/destinations", get(destinations::list))
+        .route(
+            "/destinations/new",
+            get(destinations::new_form).post(destinations::create),
+        )
+        .route(
+            "/destinations/{name}/edit",
+            get(destinations::edit_form).post(destinations::update),
+        )
+        .route("/destinations/{name}/switch", post(destinations::switch))
+        .route(
+            "/destinations/{name}/delete",
+            get(destinations::confirm_delete).post(destinations::delete),
+        )
         .route("/sign-in", get(sign_in_page).post(sign_in))
         .route("/sign-out", post(sign_out))
         .route("/assets/console.css", get(style_sheet))

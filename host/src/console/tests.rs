@@ -50,23 +50,42 @@ struct Setup {
     app: axum::Router,
     recent: Arc<Recent>,
     states: Arc<DestinationStates>,
+    reloader: Arc<crate::live::Reloader>,
+    _dir: tempfile::TempDir,
 }
 
 async fn setup(idle: Duration) -> Setup {
-    let config =
-        Config::parse(CONFIG, "test.toml", |_| Err::<String, _>("no environment")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let text = format!(
+        "[server]\ndata_dir = {:?}\n{CONFIG}",
+        dir.path().display().to_string()
+    );
+    let config = Config::parse(&text, "test.toml", |_| Err::<String, _>("no environment")).unwrap();
     let runtime = crate::runtime::Runtime::new(&Default::default()).unwrap();
     let plugins = load_plugins(&runtime, &config).await.unwrap();
     let routes = Arc::new(Routes::build(&config, &plugins).unwrap());
     let recent = Arc::new(Recent::default());
     let states = Arc::new(DestinationStates::default());
+    let live = Arc::new(Live::new(Snapshot {
+        config,
+        plugins,
+        routes,
+    }));
+    let reloader = Arc::new(crate::live::Reloader {
+        path: None,
+        runtime,
+        live: live.clone(),
+        busy: tokio::sync::Mutex::default(),
+        refusals: std::sync::Mutex::default(),
+        archive: crate::live::versions::Archive {
+            dir: dir.path().join("plugins"),
+        },
+        store: crate::config::stored::Store::in_dir(dir.path()),
+    });
     let console = Arc::new(Console {
         token: TOKEN.into(),
-        live: Arc::new(Live::new(Snapshot {
-            config,
-            plugins,
-            routes,
-        })),
+        live,
+        reloader: reloader.clone(),
         states: states.clone(),
         recent: recent.clone(),
         sessions: Sessions::new(idle),
@@ -76,6 +95,8 @@ async fn setup(idle: Duration) -> Setup {
         app: router(console),
         recent,
         states,
+        reloader,
+        _dir: dir,
     }
 }
 
@@ -461,4 +482,250 @@ async fn the_catalogue_lists_every_plugin_with_its_actions_settings_and_hosts() 
     );
     assert!(page.contains("Default trigger:"), "{page}");
     assert!(page.contains("bundled with the server"), "{page}");
+}
+
+const SECRET: &str = "braze-secret-key-5f2a9c";
+
+/// Creates destination `crm` (Braze) through the console's form.
+async fn create_crm(setup: &Setup, cookie: &str) -> Answer {
+    let page = get(setup, "/destinations/new?plugin=braze", Some(cookie)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let form = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("csrf", &csrf(&page.body))
+        .append_pair("plugin", "braze")
+        .append_pair("name", "crm")
+        .append_pair("setting.api_key", SECRET)
+        .append_pair("setting.app_id", "app-1")
+        .append_pair("setting.endpoint", "https://rest.iad-01.braze.com")
+        .finish();
+    post_form(
+        setup,
+        "/destinations/new",
+        &form,
+        Some(cookie),
+        "127.0.0.1:1",
+    )
+    .await
+}
+
+#[tokio::test]
+async fn a_destination_is_created_from_a_form_made_from_the_manifest() {
+    let setup = setup(session::IDLE).await;
+    let cookie = sign_in(&setup).await;
+    let form = get(&setup, "/destinations/new?plugin=braze", Some(&cookie))
+        .await
+        .body;
+    // The manifest's settings, typed: a secret as a password field, choices as a select.
+    assert!(
+        form.contains(r#"name="setting.api_key" type="password""#),
+        "{form}"
+    );
+    assert!(
+        form.contains(r#"<select id="setting-endpoint" name="setting.endpoint""#),
+        "{form}"
+    );
+    assert!(form.contains("(required)"), "{form}");
+    let created = create_crm(&setup, &cookie).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
+    let list = get(
+        &setup,
+        created.headers[header::LOCATION].to_str().unwrap(),
+        Some(&cookie),
+    )
+    .await
+    .body;
+    assert!(list.contains("Destination crm created"), "{list}");
+    assert!(
+        list.contains(r#"<a href="/destinations/crm/edit">Edit settings</a>"#),
+        "{list}"
+    );
+    // It runs now, with Braze's presets as its subscriptions.
+    let snapshot = setup.reloader.live.current();
+    let route = snapshot
+        .routes
+        .destinations
+        .iter()
+        .find(|r| r.name == "crm")
+        .expect("running");
+    assert!(!route.subscriptions.is_empty());
+    // The secret is stored, and shown nowhere.
+    let stored = setup.reloader.store.read().unwrap();
+    assert_eq!(stored[0].settings["api_key"], SECRET);
+    for path in ["/destinations", "/destinations/crm/edit", "/"] {
+        let page = get(&setup, path, Some(&cookie)).await.body;
+        assert!(!page.contains(SECRET), "{path} shows the secret");
+    }
+}
+
+#[tokio::test]
+async fn an_untouched_secret_keeps_its_value_on_save() {
+    let setup = setup(session::IDLE).await;
+    let cookie = sign_in(&setup).await;
+    assert_eq!(
+        create_crm(&setup, &cookie).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let edit = get(&setup, "/destinations/crm/edit", Some(&cookie))
+        .await
+        .body;
+    assert!(
+        edit.contains(r#"name="setting.api_key" type="password" value="""#),
+        "{edit}"
+    );
+    assert!(
+        edit.contains("leave empty to keep the stored value"),
+        "{edit}"
+    );
+    let form = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("csrf", &csrf(&edit))
+        .append_pair("setting.api_key", "")
+        .append_pair("setting.app_id", "app-2")
+        .append_pair("setting.endpoint", "https://rest.iad-01.braze.com")
+        .finish();
+    let saved = post_form(
+        &setup,
+        "/destinations/crm/edit",
+        &form,
+        Some(&cookie),
+        "127.0.0.1:1",
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
+    let stored = setup.reloader.store.read().unwrap();
+    assert_eq!(stored[0].settings["api_key"], SECRET, "kept");
+    assert_eq!(stored[0].settings["app_id"], "app-2", "changed");
+    assert!(
+        stored[0]
+            .subscriptions
+            .as_ref()
+            .is_some_and(|s| !s.is_empty()),
+        "kept too"
+    );
+}
+
+#[tokio::test]
+async fn a_refused_destination_shows_the_problems_beside_the_fields_and_changes_nothing() {
+    let setup = setup(session::IDLE).await;
+    let cookie = sign_in(&setup).await;
+    let page = get(&setup, "/destinations/new?plugin=braze", Some(&cookie)).await;
+    let form = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("csrf", &csrf(&page.body))
+        .append_pair("plugin", "braze")
+        .append_pair("name", "crm")
+        .append_pair("setting.endpoint", "https://rest.iad-01.braze.com")
+        .finish();
+    let refused = post_form(
+        &setup,
+        "/destinations/new",
+        &form,
+        Some(&cookie),
+        "127.0.0.1:1",
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused.body.contains("Not saved; nothing changed"),
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("api_key"), "{}", refused.body);
+    assert!(
+        refused.body.contains("field has-problem"),
+        "the field is marked: {}",
+        refused.body
+    );
+    assert!(setup.reloader.store.read().unwrap().is_empty());
+    // Without the session's CSRF token, nothing is made either.
+    let forged = post_form(
+        &setup,
+        "/destinations/new",
+        "csrf=x&plugin=braze&name=crm",
+        Some(&cookie),
+        "127.0.0.1:1",
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn file_destinations_are_read_only_and_stored_ones_switch_and_delete() {
+    let setup = setup(session::IDLE).await;
+    let cookie = sign_in(&setup).await;
+    let list = get(&setup, "/destinations", Some(&cookie)).await.body;
+    assert!(
+        list.contains("Defined in the config file test.toml line"),
+        "{list}"
+    );
+    assert!(
+        !list.contains(r#"href="/destinations/hook/edit""#),
+        "{list}"
+    );
+    let edit = get(&setup, "/destinations/hook/edit", Some(&cookie)).await;
+    assert_eq!(edit.status, StatusCode::CONFLICT);
+    assert!(edit.body.contains("change it there"), "{}", edit.body);
+
+    assert_eq!(
+        create_crm(&setup, &cookie).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let token = csrf(&get(&setup, "/destinations", Some(&cookie)).await.body);
+    let off = post_form(
+        &setup,
+        "/destinations/crm/switch",
+        &format!("csrf={token}&enabled=false"),
+        Some(&cookie),
+        "127.0.0.1:1",
+    )
+    .await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER, "{}", off.body);
+    assert!(
+        !setup
+            .reloader
+            .live
+            .current()
+            .routes
+            .destinations
+            .iter()
+            .any(|r| r.name == "crm")
+    );
+    let on = post_form(
+        &setup,
+        "/destinations/crm/switch",
+        &format!("csrf={token}&enabled=true"),
+        Some(&cookie),
+        "127.0.0.1:1",
+    )
+    .await;
+    assert_eq!(on.status, StatusCode::SEE_OTHER);
+    assert!(
+        setup
+            .reloader
+            .live
+            .current()
+            .routes
+            .destinations
+            .iter()
+            .any(|r| r.name == "crm")
+    );
+    // Deleting asks first; the question itself changes nothing.
+    let confirm = get(&setup, "/destinations/crm/delete", Some(&cookie))
+        .await
+        .body;
+    assert!(confirm.contains("Delete crm?"), "{confirm}");
+    assert_eq!(setup.reloader.store.read().unwrap().len(), 1);
+    let gone = post_form(
+        &setup,
+        "/destinations/crm/delete",
+        &format!("csrf={token}"),
+        Some(&cookie),
+        "127.0.0.1:1",
+    )
+    .await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER);
+    assert!(setup.reloader.store.read().unwrap().is_empty());
 }

@@ -11,6 +11,7 @@
 //! applies changes (file, folder, admin API); `versions.rs` keeps every folder plugin version for
 //! rollback.
 
+pub mod changes;
 mod plugins;
 pub mod reload;
 pub mod versions;

@@ -153,6 +153,7 @@ pub async fn serve(config: Config, path: Option<PathBuf>) -> Result<(), StartErr
     let console = Arc::new(Console {
         token: token.clone(),
         live: live.clone(),
+        reloader: reloader.clone(),
         states: states.clone(),
         recent: recent.clone(),
         sessions: Sessions::new(console::IDLE),
