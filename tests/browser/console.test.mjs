@@ -141,6 +141,22 @@ test('a destination is made from its settings form and listed', async () => {
   assert.ok(rows.some((r) => /crm\s+Braze\s+on/.test(r)), `${rows}`)
   assert.ok(!(await page.content()).includes('browser-secret-123'), 'the secret is not on the page')
   assert.deepEqual(await axe(page), [], 'the list: no serious or critical accessibility violations')
+  // Off again: this test sends no events after it, and nothing may go to Braze's real host.
+  await Promise.all([page.waitForNavigation(), page.click('form[action="/destinations/crm/switch"] button')])
+  assert.match(await page.$eval('.notice', (n) => n.textContent), /Destination crm is off/)
+  await page.close()
+})
+
+test('the events page shows where each event went', async () => {
+  const page = await watchedPage()
+  await signIn(page)
+  await Promise.all([page.waitForNavigation(), page.click('a[href="/events"]')])
+  const events = await page.$$eval('.event', (es) => es.map((e) => e.innerText))
+  const booked = events.find((e) => e.includes('Trip Booked'))
+  assert.ok(booked, `${events}`)
+  assert.match(booked, /hook \/ Bookings: (delivered|waiting|retrying)/)
+  assert.deepEqual(await axe(page), [], 'no serious or critical accessibility violations')
+  await page.screenshot({ path: `${SHOTS}/events.png`, fullPage: true })
   await page.close()
 })
 
@@ -159,6 +175,15 @@ test('event data that looks like markup is shown as text and runs nothing', asyn
   assert.ok(shown.includes(EVIL), 'the event name is shown, as text')
   const links = await page.$$eval('a', (as) => as.map((a) => a.getAttribute('href')))
   assert.ok(links.every((h) => !h.startsWith('javascript:')), `${links}`)
+
+  // The events page shows the same event, its name and properties, as text.
+  await page.goto(`${CONSOLE_URL}/events`, { waitUntil: 'load' })
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  assert.deepEqual(page.dialogs, [], 'no script ran on the events page')
+  assert.equal(await page.$$eval('img', (i) => i.length), 0)
+  assert.equal(await page.$$eval('script', (s) => s.length), 0)
+  const titles = await page.$$eval('.event h2', (hs) => hs.map((h) => h.textContent))
+  assert.ok(titles.some((t) => t.includes(EVIL)), `${titles}`)
   await page.close()
 })
 

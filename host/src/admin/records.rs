@@ -70,6 +70,7 @@ fn filter(
         since: time(since, "since")?,
         until: time(until, "until")?,
         limit,
+        message_ids: Vec::new(),
     })
 }
 

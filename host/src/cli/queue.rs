@@ -124,6 +124,7 @@ impl Selection {
                 .map(|t| parse_time(t, now, "--until"))
                 .transpose()?,
             limit,
+            message_ids: Vec::new(),
         })
     }
 

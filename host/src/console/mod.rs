@@ -15,6 +15,7 @@
 
 mod catalogue;
 mod destinations;
+mod events;
 mod overview;
 mod session;
 #[cfg(test)]
@@ -24,6 +25,7 @@ pub(crate) use session::{IDLE, Sessions, Throttle};
 
 use crate::deliver::state::DestinationStates;
 use crate::live::{Live, Reloader};
+use crate::queue::Records;
 use crate::recent::Recent;
 use askama::Template;
 use axum::Router;
@@ -47,6 +49,8 @@ pub(crate) struct Console {
     pub(crate) reloader: Arc<Reloader>,
     pub(crate) states: Arc<DestinationStates>,
     pub(crate) recent: Arc<Recent>,
+    /// The delivery log, dead letters and what waits.
+    pub(crate) records: Arc<dyn Records>,
     pub(crate) sessions: Sessions,
     pub(crate) throttle: Throttle,
 }
@@ -56,6 +60,7 @@ pub(crate) fn router(console: Arc<Console>) -> Router {
     Router::new()
         .route("/", get(overview))
         .route("/catalogue", get(catalogue_page))
+        .route("/events", get(events_page))
         .route("/destinations", get(destinations::list))
         .route(
             "/destinations/new",
@@ -248,6 +253,34 @@ async fn sign_out(
         response.headers_mut().insert(header::SET_COOKIE, cookie);
     }
     response
+}
+
+#[derive(Template)]
+#[template(path = "console/events.html")]
+struct EventsPage {
+    csrf: String,
+    page: &'static str,
+    events: Vec<events::EventRow>,
+    problem: Option<String>,
+}
+
+async fn events_page(State(console): State<Arc<Console>>, headers: HeaderMap) -> Response {
+    let Some(session) = signed_in(&console, &headers) else {
+        return Redirect::to("/sign-in").into_response();
+    };
+    let (events, problem) = match events::build(&console.recent, console.records.as_ref()).await {
+        Ok(rows) => (rows, None),
+        Err(problem) => (Vec::new(), Some(problem)),
+    };
+    page(
+        &EventsPage {
+            csrf: session.csrf,
+            page: "events",
+            events,
+            problem,
+        },
+        StatusCode::OK,
+    )
 }
 
 #[derive(Template)]

@@ -82,9 +82,17 @@ async fn setup(idle: Duration) -> Setup {
         },
         store: crate::config::stored::Store::in_dir(dir.path()),
     });
+    let log = Arc::new(
+        crate::queue::sqlite::SqliteQueue::open(
+            &crate::queue::sqlite::path_in(dir.path()),
+            crate::queue::sqlite::Retention::default(),
+        )
+        .unwrap(),
+    );
     let console = Arc::new(Console {
         token: TOKEN.into(),
         live,
+        records: log,
         reloader: reloader.clone(),
         states: states.clone(),
         recent: recent.clone(),
@@ -728,4 +736,83 @@ async fn file_destinations_are_read_only_and_stored_ones_switch_and_delete() {
     .await;
     assert_eq!(gone.status, StatusCode::SEE_OTHER);
     assert!(setup.reloader.store.read().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn the_events_page_shows_where_each_recent_event_went() {
+    let setup = setup(session::IDLE).await;
+    setup.recent.keep(
+        &Arc::from("app"),
+        vec![
+            json!({"type": "track", "event": "Trip Booked", "userId": "u1", "messageId": "m-1",
+                "receivedAt": "2026-12-03T09:00:00.000Z"}),
+            json!({"type": "page", "name": "Pricing", "anonymousId": "a9", "messageId": "m-2"}),
+            json!({"type": "track", "event": "Trip Booked", "userId": "u2", "messageId": "m-4"}),
+            json!({"type": "track", "event": "Trip Booked", "userId": "u3", "messageId": "m-5"}),
+            json!({"type": "track", "event": "Nobody Wants This", "userId": "u1", "messageId": "m-3"}),
+        ],
+    );
+    // The queue and its log, as delivery leaves them: m-1 delivered; m-2 failed once and
+    // waits for its retry; m-4 waits for its first attempt; m-5 went to dead letters; m-3
+    // went nowhere.
+    let conn =
+        crate::queue::sqlite::open(&crate::queue::sqlite::path_in(setup._dir.path())).unwrap();
+    for (id, destination, subscription, outcome, status) in [
+        ("m-1", "hook", "Bookings", "delivered", 200),
+        ("m-2", "chat", "Pricing views", "retry", 503),
+    ] {
+        conn.execute(
+            "INSERT INTO attempts (at, source, destination, subscription, action, message_id, \
+             outcome, status, latency_ms, error) VALUES (1, 'app', ?1, ?2, 'a', ?3, ?4, ?5, 3, ?6)",
+            rusqlite::params![
+                destination,
+                subscription,
+                id,
+                outcome,
+                status,
+                (status != 200).then_some("the vendor is down")
+            ],
+        )
+        .unwrap();
+    }
+    for (id, destination, subscription) in [
+        ("m-2", "chat", "Pricing views"),
+        ("m-4", "hook", "Bookings"),
+    ] {
+        conn.execute(
+            "INSERT INTO deliveries (destination, subscription, action, source, message_id, \
+             payload, accepted_at, due_at) VALUES (?1, ?2, 'a', 'app', ?3, '{}', 1, 1)",
+            rusqlite::params![destination, subscription, id],
+        )
+        .unwrap();
+    }
+    conn.execute(
+        "INSERT INTO dead_letters (destination, subscription, action, source, message_id, \
+         payload, reason, attempts, accepted_at, dead_at) \
+         VALUES ('hook', 'Bookings', 'send', 'app', 'm-5', '{}', 'invalid-payload', 0, 1, 1)",
+        [],
+    )
+    .unwrap();
+    let cookie = sign_in(&setup).await;
+    let page = get(&setup, "/events", Some(&cookie)).await.body;
+    let shown = |destination: &str, subscription: &str, outcome: &str| {
+        format!(
+            "<strong>{destination}</strong> / {subscription}: <span class=\"outcome \
+             outcome-{outcome}\">{outcome}</span>"
+        )
+    };
+    for (d, s, o) in [
+        ("hook", "Bookings", "delivered"),
+        ("chat", "Pricing views", "retrying"),
+        ("hook", "Bookings", "waiting"),
+        ("hook", "Bookings", "dead-lettered"),
+    ] {
+        assert!(page.contains(&shown(d, s, o)), "{d} {s} {o}: {page}");
+    }
+    assert!(page.contains("(HTTP 503: the vendor is down)"), "{page}");
+    assert!(page.contains("No subscription took it."), "{page}");
+    // Newest first.
+    let newest = page.find("Nobody Wants This").unwrap();
+    let oldest = page.find("Pricing").unwrap();
+    assert!(newest < oldest, "{page}");
 }

@@ -182,6 +182,8 @@ pub struct Filter {
     pub since: Option<Millis>,
     pub until: Option<Millis>,
     pub limit: Option<usize>,
+    /// Only these events (by messageId); empty for every event.
+    pub message_ids: Vec<String>,
 }
 
 impl Filter {
@@ -250,6 +252,14 @@ pub trait Records: Send + Sync + 'static {
 
     /// Deletes the matching dead letters; returns how many.
     fn purge(&self, filter: Filter) -> QueueFuture<'_, usize>;
+
+    /// Where these events went and are still: rows of (message id, destination, subscription,
+    /// `queued` or `dead-letter`) for their deliveries waiting in the queue and their dead
+    /// letters. (What was delivered is in the delivery log.)
+    fn placed(
+        &self,
+        message_ids: Vec<String>,
+    ) -> QueueFuture<'_, Vec<(String, String, String, &'static str)>>;
 
     /// Delivery log entries since `since`, counted by destination, outcome and hour: rows of
     /// (destination, outcome, the hour's start, count). Read once at startup, to fill the

@@ -474,6 +474,14 @@ fn filter_sql(filter: &Filter, reason: &str, at: &str) -> (String, Vec<rusqlite:
         values.push(V::Integer(t));
         clauses.push(format!("{at} < ?{}", values.len()));
     }
+    if !filter.message_ids.is_empty() {
+        let mut places = Vec::new();
+        for id in &filter.message_ids {
+            values.push(V::Text(id.clone()));
+            places.push(format!("?{}", values.len()));
+        }
+        clauses.push(format!("message_id IN ({})", places.join(", ")));
+    }
     (clauses.join(" AND "), values)
 }
 
@@ -780,6 +788,34 @@ impl RecordsFile {
     }
 }
 
+/// The queued deliveries and dead letters of these events.
+pub fn placed(
+    conn: &Connection,
+    message_ids: &[String],
+) -> Result<Vec<(String, String, String, &'static str)>, QueueError> {
+    let mut out = Vec::new();
+    // SQLite takes at most 32766 parameters; the console asks about 100 events at a time.
+    for chunk in message_ids.chunks(500) {
+        let places = vec!["?"; chunk.len()].join(", ");
+        for (table, state) in [("deliveries", "queued"), ("dead_letters", "dead-letter")] {
+            let mut st = conn
+                .prepare(&format!(
+                    "SELECT message_id, destination, subscription FROM {table} \
+                     WHERE message_id IN ({places})"
+                ))
+                .map_err(unavailable)?;
+            let rows = st
+                .query_map(rusqlite::params_from_iter(chunk), |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, state))
+                })
+                .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+                .map_err(unavailable)?;
+            out.extend(rows);
+        }
+    }
+    Ok(out)
+}
+
 /// Delivery log entries since `since`, by destination, outcome and hour.
 pub fn outcome_counts(
     conn: &Connection,
@@ -825,6 +861,13 @@ impl Records for RecordsFile {
     fn outcome_counts(&self, since: Millis) -> QueueFuture<'_, Vec<(String, String, Millis, u64)>> {
         self.on_own_connection(move |conn| outcome_counts(conn, since))
     }
+
+    fn placed(
+        &self,
+        message_ids: Vec<String>,
+    ) -> QueueFuture<'_, Vec<(String, String, String, &'static str)>> {
+        self.on_own_connection(move |conn| placed(conn, &message_ids))
+    }
 }
 
 impl Records for SqliteQueue {
@@ -861,6 +904,13 @@ impl Records for SqliteQueue {
 
     fn outcome_counts(&self, since: Millis) -> QueueFuture<'_, Vec<(String, String, Millis, u64)>> {
         self.records.outcome_counts(since)
+    }
+
+    fn placed(
+        &self,
+        message_ids: Vec<String>,
+    ) -> QueueFuture<'_, Vec<(String, String, String, &'static str)>> {
+        self.records.placed(message_ids)
     }
 }
 

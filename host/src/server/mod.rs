@@ -156,6 +156,7 @@ pub async fn serve(config: Config, path: Option<PathBuf>) -> Result<(), StartErr
         reloader: reloader.clone(),
         states: states.clone(),
         recent: recent.clone(),
+        records: queue.clone() as Arc<dyn Records>,
         sessions: Sessions::new(console::IDLE),
         throttle: Throttle::default(),
     });
