@@ -9,7 +9,7 @@
 
 use super::catalogue::kind;
 use super::session::SignedIn;
-use super::{Console, check_csrf, page, signed_in};
+use super::{Console, CsrfForm, check_csrf, page, signed_in};
 use crate::config::stored::DestinationSpec;
 use crate::live::ChangeError;
 use crate::model::{FieldType, Manifest};
@@ -395,6 +395,24 @@ pub(super) async fn create(
     }
 }
 
+/// The list with `done` as its notice when the change was made, else with the problems.
+fn after_change(
+    console: &Console,
+    session: &SignedIn,
+    outcome: Result<(), ChangeError>,
+    done: String,
+) -> Response {
+    match outcome {
+        Ok(()) => {
+            Redirect::to(&format!("/destinations?done={}", url_encoded(&done))).into_response()
+        }
+        Err(e) => {
+            let (status, problems) = problems_of(e);
+            list_page(console, session, None, problems, status)
+        }
+    }
+}
+
 fn url_encoded(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
@@ -561,25 +579,18 @@ pub(super) async fn switch(
     if let Err(refused) = check_csrf(&session, &form.csrf) {
         return refused.into_response();
     }
-    match console
+    let outcome = console
         .reloader
         .switch_destination(&name, form.enabled)
-        .await
-    {
-        Ok(()) => {
-            let state = if form.enabled { "on" } else { "off" };
-            tracing::info!(destination = %name, enabled = form.enabled, "Destination switched (console).");
-            Redirect::to(&format!(
-                "/destinations?done={}",
-                url_encoded(&format!("Destination {name} is {state}."))
-            ))
-            .into_response()
-        }
-        Err(e) => {
-            let (status, problems) = problems_of(e);
-            list_page(&console, &session, None, problems, status)
-        }
-    }
+        .await;
+    tracing::info!(destination = %name, enabled = form.enabled, ok = outcome.is_ok(), "Destination switched (console).");
+    let state = if form.enabled { "on" } else { "off" };
+    after_change(
+        &console,
+        &session,
+        outcome,
+        format!("Destination {name} is {state}."),
+    )
 }
 
 pub(super) async fn confirm_delete(
@@ -603,17 +614,11 @@ pub(super) async fn confirm_delete(
     )
 }
 
-#[derive(Deserialize)]
-pub(super) struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub(super) async fn delete(
     State(console): State<Arc<Console>>,
     headers: HeaderMap,
     Path(name): Path<String>,
-    Form(form): Form<CsrfOnly>,
+    Form(form): Form<CsrfForm>,
 ) -> Response {
     let Some(session) = signed_in(&console, &headers) else {
         return Redirect::to("/sign-in").into_response();
@@ -621,14 +626,15 @@ pub(super) async fn delete(
     if let Err(refused) = check_csrf(&session, &form.csrf) {
         return refused.into_response();
     }
-    match console.reloader.delete_destination(&name).await {
-        Ok(()) => {
-            tracing::info!(destination = %name, "Destination deleted (console).");
-            Redirect::to(&format!("/destinations?done={}", url_encoded(&format!("Destination {name} deleted. Deliveries still queued for it wait in case it comes back.")))).into_response()
-        }
-        Err(e) => {
-            let (status, problems) = problems_of(e);
-            list_page(&console, &session, None, problems, status)
-        }
-    }
+    let outcome = console.reloader.delete_destination(&name).await;
+    tracing::info!(destination = %name, ok = outcome.is_ok(), "Destination deleted (console).");
+    after_change(
+        &console,
+        &session,
+        outcome,
+        format!(
+            "Destination {name} deleted. Deliveries still queued for it wait in case it comes \
+             back."
+        ),
+    )
 }
