@@ -1,4 +1,5 @@
-//! Which parts of the event a mapping reads, found in the mapping as written: the console
+//! Which parts of the event a mapping reads, found in the mapping as written (objects in their
+//! keys' order, which is sorted): the console
 //! answers "who receives this field?" with it, so an analyst can check that a destination gets
 //! only the name and email, not all user data.
 //!
@@ -8,7 +9,7 @@
 
 use serde_json::Value;
 
-/// Every path `mapping` reads, in the order found, without repeats.
+/// Every path `mapping` reads, without repeats.
 pub fn paths_read(mapping: &Value) -> Vec<String> {
     let mut out = Vec::new();
     collect(mapping, "", &mut out);
@@ -124,18 +125,20 @@ mod tests {
             "when": {"@if": {"exists": {"@path": "$.userId"}, "then": {"@path": "$.userId"},
                 "else": {"@path": "$.anonymousId"}}},
         });
+        let mut read = paths_read(&mapping);
+        read.sort();
         assert_eq!(
-            paths_read(&mapping),
+            read,
             [
+                "anonymousId",
+                "properties.products",
+                "properties.products[].price",
+                "properties.products[].product_id",
                 "traits.email",
                 "traits.first_name",
                 "traits.last_name",
                 "traits.nickname",
-                "properties.products",
-                "properties.products[].product_id",
-                "properties.products[].price",
                 "userId",
-                "anonymousId",
             ]
         );
     }
