@@ -313,6 +313,40 @@ pub(super) async fn new_form(
     )
 }
 
+/// The form again, as submitted, with the problems that refused it.
+fn refilled(
+    session: &SignedIn,
+    manifest: &Manifest,
+    name: &str,
+    editing: bool,
+    form: &[(String, String)],
+    problems: Vec<String>,
+    status: StatusCode,
+) -> Response {
+    let values: Map<String, Value> = form
+        .iter()
+        .filter_map(|(k, v)| {
+            Some((
+                k.strip_prefix("setting.")?.to_string(),
+                Value::String(v.clone()),
+            ))
+        })
+        .collect();
+    page(
+        &FormPage {
+            csrf: session.csrf.clone(),
+            page: "destinations",
+            editing,
+            name: name.to_string(),
+            plugin_id: manifest.id.clone(),
+            plugin_name: manifest.name.clone(),
+            fields: fields(manifest, &values, &problems),
+            problems,
+        },
+        status,
+    )
+}
+
 fn form_value<'a>(form: &'a [(String, String)], key: &str) -> &'a str {
     form.iter()
         .find(|(k, _)| k == key)
@@ -344,28 +378,7 @@ pub(super) async fn create(
     };
     let m = plugin.manifest();
     let refused = |problems: Vec<String>, status: StatusCode| {
-        let mut values = Map::new();
-        for s in &m.settings {
-            if let Some((_, v)) = form
-                .iter()
-                .find(|(k, _)| k.strip_prefix("setting.") == Some(s.key.as_str()))
-            {
-                values.insert(s.key.clone(), Value::String(v.clone()));
-            }
-        }
-        page(
-            &FormPage {
-                csrf: session.csrf.clone(),
-                page: "destinations",
-                editing: false,
-                name: name.clone(),
-                plugin_id: m.id.clone(),
-                plugin_name: m.name.clone(),
-                fields: fields(m, &values, &problems),
-                problems,
-            },
-            status,
-        )
+        refilled(&session, m, &name, false, &form, problems, status)
     };
     let settings = match settings_of(m, &form, false) {
         Ok(s) => s,
@@ -505,28 +518,7 @@ pub(super) async fn update(
     };
     let m = plugin.manifest();
     let refused = |problems: Vec<String>, status: StatusCode| {
-        let values: Map<String, Value> = form
-            .iter()
-            .filter_map(|(k, v)| {
-                Some((
-                    k.strip_prefix("setting.")?.to_string(),
-                    Value::String(v.clone()),
-                ))
-            })
-            .collect();
-        page(
-            &FormPage {
-                csrf: session.csrf.clone(),
-                page: "destinations",
-                editing: true,
-                name: name.clone(),
-                plugin_id: m.id.clone(),
-                plugin_name: m.name.clone(),
-                fields: fields(m, &values, &problems),
-                problems,
-            },
-            status,
-        )
+        refilled(&session, m, &name, true, &form, problems, status)
     };
     let settings = match settings_of(m, &form, true) {
         Ok(s) => s,
