@@ -9,14 +9,14 @@
 
 use super::catalogue::kind;
 use super::session::SignedIn;
-use super::{Console, CsrfForm, check_csrf, page, signed_in};
+use super::{Console, CsrfForm, check_csrf, page};
 use crate::config::stored::DestinationSpec;
 use crate::live::ChangeError;
 use crate::model::{FieldType, Manifest};
 use crate::redact::MASK;
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -146,12 +146,9 @@ pub(super) struct Notice {
 
 pub(super) async fn list(
     State(console): State<Arc<Console>>,
-    headers: HeaderMap,
+    session: SignedIn,
     Query(notice): Query<Notice>,
 ) -> Response {
-    let Some(session) = signed_in(&console, &headers) else {
-        return Redirect::to("/sign-in").into_response();
-    };
     list_page(&console, &session, notice.done, Vec::new(), StatusCode::OK)
 }
 
@@ -280,12 +277,9 @@ pub(super) struct NewQuery {
 
 pub(super) async fn new_form(
     State(console): State<Arc<Console>>,
-    headers: HeaderMap,
+    session: SignedIn,
     Query(query): Query<NewQuery>,
 ) -> Response {
-    let Some(session) = signed_in(&console, &headers) else {
-        return Redirect::to("/sign-in").into_response();
-    };
     let snapshot = console.live.current();
     let id = query.plugin.unwrap_or_default();
     let Some(plugin) = snapshot.plugins.get(&id) else {
@@ -355,12 +349,9 @@ fn form_value<'a>(form: &'a [(String, String)], key: &str) -> &'a str {
 
 pub(super) async fn create(
     State(console): State<Arc<Console>>,
-    headers: HeaderMap,
+    session: SignedIn,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let Some(session) = signed_in(&console, &headers) else {
-        return Redirect::to("/sign-in").into_response();
-    };
     if let Err(refused) = check_csrf(&session, form_value(&form, "csrf")) {
         return refused.into_response();
     }
@@ -469,12 +460,9 @@ fn stored_one(
 
 pub(super) async fn edit_form(
     State(console): State<Arc<Console>>,
-    headers: HeaderMap,
+    session: SignedIn,
     Path(name): Path<String>,
 ) -> Response {
-    let Some(session) = signed_in(&console, &headers) else {
-        return Redirect::to("/sign-in").into_response();
-    };
     let (d, plugin) = match stored_one(&console, &name) {
         Ok(found) => found,
         Err((status, problem)) => {
@@ -500,13 +488,10 @@ pub(super) async fn edit_form(
 
 pub(super) async fn update(
     State(console): State<Arc<Console>>,
-    headers: HeaderMap,
+    session: SignedIn,
     Path(name): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let Some(session) = signed_in(&console, &headers) else {
-        return Redirect::to("/sign-in").into_response();
-    };
     if let Err(refused) = check_csrf(&session, form_value(&form, "csrf")) {
         return refused.into_response();
     }
@@ -561,13 +546,10 @@ pub(super) struct SwitchForm {
 
 pub(super) async fn switch(
     State(console): State<Arc<Console>>,
-    headers: HeaderMap,
+    session: SignedIn,
     Path(name): Path<String>,
     Form(form): Form<SwitchForm>,
 ) -> Response {
-    let Some(session) = signed_in(&console, &headers) else {
-        return Redirect::to("/sign-in").into_response();
-    };
     if let Err(refused) = check_csrf(&session, &form.csrf) {
         return refused.into_response();
     }
@@ -587,12 +569,9 @@ pub(super) async fn switch(
 
 pub(super) async fn confirm_delete(
     State(console): State<Arc<Console>>,
-    headers: HeaderMap,
+    session: SignedIn,
     Path(name): Path<String>,
 ) -> Response {
-    let Some(session) = signed_in(&console, &headers) else {
-        return Redirect::to("/sign-in").into_response();
-    };
     if let Err((status, problem)) = stored_one(&console, &name) {
         return list_page(&console, &session, None, vec![problem], status);
     }
@@ -608,13 +587,10 @@ pub(super) async fn confirm_delete(
 
 pub(super) async fn delete(
     State(console): State<Arc<Console>>,
-    headers: HeaderMap,
+    session: SignedIn,
     Path(name): Path<String>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let Some(session) = signed_in(&console, &headers) else {
-        return Redirect::to("/sign-in").into_response();
-    };
     if let Err(refused) = check_csrf(&session, &form.csrf) {
         return refused.into_response();
     }

@@ -8,8 +8,9 @@
 //!   templates escape everything they print (askama escapes HTML by default and no template
 //!   marks a value safe), and every answer carries a Content-Security-Policy that allows no
 //!   inline script, no other origin and no framing (`frame-ancestors 'none'`).
-//! - Every page but sign-in needs a session (`session.rs`); without one it redirects to
-//!   sign-in. Every state-changing request carries the session's CSRF token.
+//! - Every page but sign-in needs a session (`session.rs`): its handler takes a [`SignedIn`],
+//!   whose extractor redirects to sign-in when there is none. Every state-changing request
+//!   carries the session's CSRF token.
 //! - The console reads the same state as the admin API (the live snapshot, delivery state,
 //!   recent events); secret setting values never reach a page.
 
@@ -30,7 +31,8 @@ use crate::recent::Recent;
 use askama::Template;
 use axum::Router;
 use axum::extract::connect_info::ConnectInfo;
-use axum::extract::{Extension, Form, Query, Request, State};
+use axum::extract::{Extension, Form, FromRequestParts, Query, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -138,6 +140,19 @@ fn signed_in(console: &Console, headers: &HeaderMap) -> Option<SignedIn> {
     console.sessions.touch(session::cookie_value(cookies)?)
 }
 
+/// Pages that need a session take one: without an open session the request is sent to
+/// sign-in before the handler runs.
+impl FromRequestParts<Arc<Console>> for SignedIn {
+    type Rejection = Redirect;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        console: &Arc<Console>,
+    ) -> Result<Self, Self::Rejection> {
+        signed_in(console, &parts.headers).ok_or_else(|| Redirect::to("/sign-in"))
+    }
+}
+
 /// Whether the browser reached the console over HTTPS (through a proxy that says so).
 fn over_https(headers: &HeaderMap) -> bool {
     headers
@@ -238,12 +253,9 @@ fn check_csrf(session: &SignedIn, given: &str) -> Result<(), CsrfRefused> {
 
 async fn sign_out(
     State(console): State<Arc<Console>>,
-    headers: HeaderMap,
+    session: SignedIn,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let Some(session) = signed_in(&console, &headers) else {
-        return Redirect::to("/sign-in").into_response();
-    };
     if let Err(refused) = check_csrf(&session, &form.csrf) {
         return refused.into_response();
     }
@@ -264,10 +276,7 @@ struct EventsPage {
     problem: Option<String>,
 }
 
-async fn events_page(State(console): State<Arc<Console>>, headers: HeaderMap) -> Response {
-    let Some(session) = signed_in(&console, &headers) else {
-        return Redirect::to("/sign-in").into_response();
-    };
+async fn events_page(State(console): State<Arc<Console>>, session: SignedIn) -> Response {
     let (events, problem) = match events::build(&console.recent, console.records.as_ref()).await {
         Ok(rows) => (rows, None),
         Err(problem) => (Vec::new(), Some(problem)),
@@ -291,10 +300,7 @@ struct CataloguePage {
     plugins: Vec<catalogue::PluginEntry>,
 }
 
-async fn catalogue_page(State(console): State<Arc<Console>>, headers: HeaderMap) -> Response {
-    let Some(session) = signed_in(&console, &headers) else {
-        return Redirect::to("/sign-in").into_response();
-    };
+async fn catalogue_page(State(console): State<Arc<Console>>, session: SignedIn) -> Response {
     let plugins = catalogue::build(&console.live.current());
     page(
         &CataloguePage {
@@ -323,12 +329,9 @@ struct OverviewQuery {
 
 async fn overview(
     State(console): State<Arc<Console>>,
-    headers: HeaderMap,
+    session: SignedIn,
     Query(query): Query<OverviewQuery>,
 ) -> Response {
-    let Some(session) = signed_in(&console, &headers) else {
-        return Redirect::to("/sign-in").into_response();
-    };
     let snapshot = console.live.current();
     let view = overview::build(
         &snapshot,
