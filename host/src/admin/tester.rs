@@ -3,11 +3,9 @@
 //! action would send, made in a dry run (captured, answered `200 {}`, never sent). Secrets are
 //! masked in everything shown.
 
-use crate::redact;
+use crate::deliver::dry_run::dry_run;
 use crate::routes::Route;
-use crate::runtime::{InvokeOptions, Mode, NetPolicy, Responder};
 use serde_json::{Value, json};
-use std::sync::Arc;
 
 /// The test of each named (or every) subscription of `route` on `event`.
 pub(super) async fn run(
@@ -33,15 +31,6 @@ pub(super) async fn run(
             names.join(", ")
         ));
     }
-    let dry = InvokeOptions {
-        net: Arc::new(NetPolicy {
-            mode: Mode::DryRun(Responder::default()),
-            ..(*route.options.net).clone()
-        }),
-        // A test must not touch the destination's real kv store (tokens and such).
-        kv: Arc::default(),
-        ..route.options.clone()
-    };
     let mut results = Vec::new();
     for sub in chosen {
         let matched = sub.trigger.matches(event);
@@ -59,18 +48,11 @@ pub(super) async fn run(
                 route.secrets.mask_json(&mut shown);
                 answer["payload"] = shown;
                 if matched {
-                    let done = route
-                        .plugin
-                        .perform(&sub.action.id, &text, &route.settings, &dry)
-                        .await;
-                    answer["requests"] = done
-                        .exchanges
-                        .iter()
-                        .map(|x| redact::exchange(x, &route.secrets, true))
-                        .collect();
-                    answer["result"] = match &done.results[0] {
+                    let done = dry_run(route, &sub.action.id, &text).await;
+                    answer["requests"] = Value::Array(done.requests);
+                    answer["result"] = match done.result {
                         Ok(()) => json!("ok"),
-                        Err(f) => json!(route.secrets.mask(&f.to_string())),
+                        Err(e) => json!(e),
                     };
                 }
             }

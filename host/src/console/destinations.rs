@@ -153,7 +153,7 @@ pub(super) async fn list(
 }
 
 /// The problems of a refused change, as lines to show.
-fn problems_of(e: ChangeError) -> (StatusCode, Vec<String>) {
+pub(super) fn problems_of(e: ChangeError) -> (StatusCode, Vec<String>) {
     match e {
         ChangeError::NotFound(m) => (StatusCode::NOT_FOUND, vec![m]),
         ChangeError::Conflict(m) => (StatusCode::CONFLICT, vec![m]),

@@ -16,6 +16,7 @@
 
 mod catalogue;
 mod destinations;
+mod editor;
 mod events;
 mod overview;
 mod session;
@@ -73,6 +74,28 @@ pub(crate) fn router(console: Arc<Console>) -> Router {
             get(destinations::edit_form).post(destinations::update),
         )
         .route("/destinations/{name}/switch", post(destinations::switch))
+        .route("/destinations/{name}", get(editor::show))
+        .route("/destinations/{name}/subscriptions", post(editor::submit))
+        .route(
+            "/destinations/{name}/subscriptions/preview",
+            post(editor::live_preview),
+        )
+        .route(
+            "/destinations/{name}/subscriptions/new",
+            get(editor::new_form),
+        )
+        .route(
+            "/destinations/{name}/subscriptions/{sub}/edit",
+            get(editor::edit_form),
+        )
+        .route(
+            "/destinations/{name}/subscriptions/{sub}/switch",
+            post(editor::switch),
+        )
+        .route(
+            "/destinations/{name}/subscriptions/{sub}/delete",
+            get(editor::confirm_delete).post(editor::delete),
+        )
         .route(
             "/destinations/{name}/delete",
             get(destinations::confirm_delete).post(destinations::delete),
@@ -80,6 +103,7 @@ pub(crate) fn router(console: Arc<Console>) -> Router {
         .route("/sign-in", get(sign_in_page).post(sign_in))
         .route("/sign-out", post(sign_out))
         .route("/assets/console.css", get(style_sheet))
+        .route("/assets/console.js", get(script))
         .layer(middleware::from_fn(security_headers))
         .with_state(console)
 }
@@ -115,6 +139,20 @@ async fn style_sheet() -> Response {
             (header::CACHE_CONTROL, "public, max-age=3600"),
         ],
         STYLE,
+    )
+        .into_response()
+}
+
+const SCRIPT: &str = include_str!("../../assets/console.js");
+
+/// The console's one script: live preview in the editor, and live events.
+async fn script() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=3600"),
+        ],
+        SCRIPT,
     )
         .into_response()
 }

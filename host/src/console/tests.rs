@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceExt as _;
 
-const TOKEN: &str = "console-test-admin-token";
+pub(super) const TOKEN: &str = "console-test-admin-token";
 
 const CONFIG: &str = r#"
 [[sources]]
@@ -46,15 +46,15 @@ plugin = "slack"
     text = { "@template" = "{{userId}} looked at pricing" }
 "#;
 
-struct Setup {
-    app: axum::Router,
-    recent: Arc<Recent>,
-    states: Arc<DestinationStates>,
-    reloader: Arc<crate::live::Reloader>,
-    _dir: tempfile::TempDir,
+pub(super) struct Setup {
+    pub(super) app: axum::Router,
+    pub(super) recent: Arc<Recent>,
+    pub(super) states: Arc<DestinationStates>,
+    pub(super) reloader: Arc<crate::live::Reloader>,
+    pub(super) _dir: tempfile::TempDir,
 }
 
-async fn setup(idle: Duration) -> Setup {
+pub(super) async fn setup(idle: Duration) -> Setup {
     let dir = tempfile::tempdir().unwrap();
     let text = format!(
         "[server]\ndata_dir = {:?}\n{CONFIG}",
@@ -108,10 +108,10 @@ async fn setup(idle: Duration) -> Setup {
     }
 }
 
-struct Answer {
-    status: StatusCode,
-    headers: HeaderMap,
-    body: String,
+pub(super) struct Answer {
+    pub(super) status: StatusCode,
+    pub(super) headers: HeaderMap,
+    pub(super) body: String,
 }
 
 async fn request(setup: &Setup, request: Request<Body>) -> Answer {
@@ -126,7 +126,7 @@ async fn request(setup: &Setup, request: Request<Body>) -> Answer {
     }
 }
 
-async fn get(setup: &Setup, path: &str, cookie: Option<&str>) -> Answer {
+pub(super) async fn get(setup: &Setup, path: &str, cookie: Option<&str>) -> Answer {
     let mut r = Request::get(path);
     if let Some(c) = cookie {
         r = r.header(header::COOKIE, c);
@@ -134,7 +134,7 @@ async fn get(setup: &Setup, path: &str, cookie: Option<&str>) -> Answer {
     request(setup, r.body(Body::empty()).unwrap()).await
 }
 
-async fn post_form(
+pub(super) async fn post_form(
     setup: &Setup,
     path: &str,
     form: &str,
@@ -153,7 +153,7 @@ async fn post_form(
 }
 
 /// Signs in; answers the session cookie (`name=value`).
-async fn sign_in(setup: &Setup) -> String {
+pub(super) async fn sign_in(setup: &Setup) -> String {
     let answer = post_form(
         setup,
         "/sign-in",
@@ -175,7 +175,7 @@ async fn sign_in(setup: &Setup) -> String {
 }
 
 /// The CSRF token a page's forms carry.
-fn csrf(page: &str) -> String {
+pub(super) fn csrf(page: &str) -> String {
     let at = page
         .find("name=\"csrf\" value=\"")
         .expect("a form with a CSRF token");
@@ -492,10 +492,10 @@ async fn the_catalogue_lists_every_plugin_with_its_actions_settings_and_hosts() 
     assert!(page.contains("bundled with the server"), "{page}");
 }
 
-const SECRET: &str = "braze-secret-key-5f2a9c";
+pub(super) const SECRET: &str = "braze-secret-key-5f2a9c";
 
 /// Creates destination `crm` (Braze) through the console's form.
-async fn create_crm(setup: &Setup, cookie: &str) -> Answer {
+pub(super) async fn create_crm(setup: &Setup, cookie: &str) -> Answer {
     let page = get(setup, "/destinations/new?plugin=braze", Some(cookie)).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     let form = url::form_urlencoded::Serializer::new(String::new())

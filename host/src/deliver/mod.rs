@@ -17,6 +17,7 @@
 
 pub mod breaker;
 pub mod counts;
+pub mod dry_run;
 pub mod policy;
 pub mod state;
 #[cfg(test)]

@@ -15,6 +15,8 @@
 //! column instead of being dropped silently. Kept from Segment: `!contains(…)` and `!match(…)` are
 //! false when the field is missing or not text, where `!( contains(…) )` is the plain negation.
 
+mod builder;
+pub use builder::{Built, Condition, OPERATORS};
 mod lex;
 mod words;
 

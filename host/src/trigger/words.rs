@@ -80,7 +80,7 @@ fn field(f: &Field) -> String {
 }
 
 /// One condition, or a group in parentheses.
-fn phrase(expr: &Expr) -> String {
+pub(super) fn phrase(expr: &Expr) -> String {
     match expr {
         Expr::Or(parts) => {
             let parts: Vec<String> = parts.iter().map(group).collect();
