@@ -71,6 +71,7 @@ fn filter(
         until: time(until, "until")?,
         limit,
         message_ids: Vec::new(),
+        ids: Vec::new(),
     })
 }
 

@@ -125,6 +125,7 @@ impl Selection {
                 .transpose()?,
             limit,
             message_ids: Vec::new(),
+            ids: Vec::new(),
         })
     }
 

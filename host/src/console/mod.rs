@@ -15,6 +15,7 @@
 //!   recent events); secret setting values never reach a page.
 
 mod catalogue;
+mod deliveries;
 mod destinations;
 mod editor;
 mod events;
@@ -64,6 +65,9 @@ pub(crate) fn router(console: Arc<Console>) -> Router {
         .route("/", get(overview))
         .route("/catalogue", get(catalogue_page))
         .route("/events", get(events_page))
+        .route("/deliveries", get(deliveries::show))
+        .route("/deliveries/replay", post(deliveries::replay))
+        .route("/deliveries/purge", post(deliveries::purge))
         .route("/destinations", get(destinations::list))
         .route(
             "/destinations/new",

@@ -816,3 +816,204 @@ async fn the_events_page_shows_where_each_recent_event_went() {
     let oldest = page.find("Pricing").unwrap();
     assert!(newest < oldest, "{page}");
 }
+
+/// Two dead letters (crm: auth, hook: permanent) and three log entries, written as delivery
+/// writes them.
+fn some_deliveries(setup: &Setup) -> rusqlite::Connection {
+    let conn =
+        crate::queue::sqlite::open(&crate::queue::sqlite::path_in(setup._dir.path())).unwrap();
+    let now = crate::queue::now();
+    for (id, destination, outcome, status, error) in [
+        ("m-1", "hook", "delivered", Some(200), None),
+        (
+            "m-2",
+            "chat",
+            "retry",
+            Some(503),
+            Some("HTTP 503: {\"error\":\"try later\"}"),
+        ),
+        (
+            "m-3",
+            "hook",
+            "dead-letter",
+            Some(400),
+            Some("HTTP 400: bad field <b>x</b>"),
+        ),
+    ] {
+        conn.execute(
+            "INSERT INTO attempts (at, source, destination, subscription, action, message_id, \
+             outcome, status, latency_ms, error, request) \
+             VALUES (?1, 'app', ?2, 'S', 'send', ?3, ?4, ?5, 12, ?6, ?7)",
+            rusqlite::params![
+                now - 1000,
+                destination,
+                id,
+                outcome,
+                status,
+                error,
+                format!(
+                    "POST https://{destination}.example/in → {}",
+                    status.unwrap()
+                )
+            ],
+        )
+        .unwrap();
+    }
+    for (id, destination, reason) in [("m-3", "hook", "permanent"), ("m-4", "chat", "auth")] {
+        conn.execute(
+            "INSERT INTO dead_letters (destination, subscription, action, source, message_id, \
+             payload, reason, error, attempts, accepted_at, dead_at) \
+             VALUES (?1, 'S', 'send', 'app', ?2, '{\"n\":1}', ?3, 'gave up', 3, ?4, ?4)",
+            rusqlite::params![destination, id, reason, now - 500],
+        )
+        .unwrap();
+    }
+    conn
+}
+
+fn count(conn: &rusqlite::Connection, table: &str) -> i64 {
+    conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn deliveries_are_filtered_and_show_each_attempts_request_status_and_error() {
+    let setup = setup(session::IDLE).await;
+    let _conn = some_deliveries(&setup);
+    let cookie = sign_in(&setup).await;
+    let page = get(&setup, "/deliveries", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    let body = &page.body;
+    assert!(
+        body.contains("POST https://chat.example/in → 503"),
+        "{body}"
+    );
+    assert!(
+        body.contains("HTTP 503: {&#34;error&#34;:&#34;try later&#34;}"),
+        "{body}"
+    );
+    // The vendor's answer is text.
+    assert!(
+        body.contains("bad field &#60;b&#62;x&#60;/b&#62;"),
+        "{body}"
+    );
+    assert!(body.contains("Dead letters (2)"), "{body}");
+    let hook = get(
+        &setup,
+        "/deliveries?destination=hook&outcome=dead-letter",
+        Some(&cookie),
+    )
+    .await;
+    assert!(
+        hook.body.contains("Delivery log (1, newest first)"),
+        "{}",
+        hook.body
+    );
+    assert!(hook.body.contains("Dead letters (1)"), "{}", hook.body);
+    assert!(!hook.body.contains("chat.example"), "{}", hook.body);
+    let auth = get(&setup, "/deliveries?reason=auth", Some(&cookie)).await;
+    assert!(auth.body.contains("Dead letters (1)"), "{}", auth.body);
+    // Nothing older than the filter's time.
+    let later = get(
+        &setup,
+        "/deliveries?until=2000-01-01T00:00:00Z",
+        Some(&cookie),
+    )
+    .await;
+    assert!(
+        later.body.contains("No dead letters match."),
+        "{}",
+        later.body
+    );
+    let bad = get(&setup, "/deliveries?since=yesterday", Some(&cookie)).await;
+    assert!(bad.body.contains("since: "), "{}", bad.body);
+}
+
+#[tokio::test]
+async fn dead_letters_replay_when_selected_and_purge_only_after_a_confirmation() {
+    let setup = setup(session::IDLE).await;
+    let conn = some_deliveries(&setup);
+    let cookie = sign_in(&setup).await;
+    let page = get(&setup, "/deliveries", Some(&cookie)).await.body;
+    let token = csrf(&page);
+    let auth_id: i64 = conn
+        .query_row(
+            "SELECT id FROM dead_letters WHERE reason = 'auth'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    // Replay the selected one: it is back in the queue, the other stays.
+    let replayed = post_form(
+        &setup,
+        "/deliveries/replay",
+        &format!("csrf={token}&since=24h&which=selected&id={auth_id}"),
+        Some(&cookie),
+        "127.0.0.1:1",
+    )
+    .await;
+    assert_eq!(replayed.status, StatusCode::SEE_OTHER, "{}", replayed.body);
+    assert_eq!(count(&conn, "dead_letters"), 1);
+    assert_eq!(count(&conn, "deliveries"), 1);
+    let notice = get(
+        &setup,
+        replayed.headers[header::LOCATION].to_str().unwrap(),
+        Some(&cookie),
+    )
+    .await;
+    assert!(
+        notice
+            .body
+            .contains("1 dead letter(s) are back in the queue"),
+        "{}",
+        notice.body
+    );
+    // Purge with no filter and nothing selected is refused.
+    let refused = post_form(
+        &setup,
+        "/deliveries/purge",
+        &format!("csrf={token}&since=&which=matching"),
+        Some(&cookie),
+        "127.0.0.1:1",
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(refused.body.contains("give a filter"), "{}", refused.body);
+    // Purge asks first, and deletes nothing until confirmed.
+    let asked = post_form(
+        &setup,
+        "/deliveries/purge",
+        &format!("csrf={token}&since=24h&destination=hook&which=matching"),
+        Some(&cookie),
+        "127.0.0.1:1",
+    )
+    .await;
+    assert_eq!(asked.status, StatusCode::OK);
+    assert!(
+        asked.body.contains("Delete 1 dead letter(s) for good?"),
+        "{}",
+        asked.body
+    );
+    assert_eq!(count(&conn, "dead_letters"), 1);
+    // Without the CSRF token, nothing.
+    let forged = post_form(
+        &setup,
+        "/deliveries/purge",
+        "csrf=forged&since=24h&destination=hook&which=matching&confirmed=yes",
+        Some(&cookie),
+        "127.0.0.1:1",
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(count(&conn, "dead_letters"), 1);
+    let purged = post_form(
+        &setup,
+        "/deliveries/purge",
+        &format!("csrf={token}&since=24h&destination=hook&which=matching&confirmed=yes"),
+        Some(&cookie),
+        "127.0.0.1:1",
+    )
+    .await;
+    assert_eq!(purged.status, StatusCode::SEE_OTHER, "{}", purged.body);
+    assert_eq!(count(&conn, "dead_letters"), 0);
+}

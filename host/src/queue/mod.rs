@@ -184,6 +184,8 @@ pub struct Filter {
     pub limit: Option<usize>,
     /// Only these events (by messageId); empty for every event.
     pub message_ids: Vec<String>,
+    /// Only these entries (dead letters or log entries, by id); empty for every entry.
+    pub ids: Vec<i64>,
 }
 
 impl Filter {

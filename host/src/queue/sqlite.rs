@@ -482,6 +482,14 @@ fn filter_sql(filter: &Filter, reason: &str, at: &str) -> (String, Vec<rusqlite:
         }
         clauses.push(format!("message_id IN ({})", places.join(", ")));
     }
+    if !filter.ids.is_empty() {
+        let mut places = Vec::new();
+        for id in &filter.ids {
+            values.push(V::Integer(*id));
+            places.push(format!("?{}", values.len()));
+        }
+        clauses.push(format!("id IN ({})", places.join(", ")));
+    }
     (clauses.join(" AND "), values)
 }
 

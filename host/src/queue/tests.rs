@@ -106,6 +106,18 @@ fn dead_letters_keep_the_reason_and_replay_puts_them_back() {
     assert_eq!(letters[0].attempts, 1);
     assert_eq!(letters[0].error.as_deref(), Some("HTTP 400: bad field"));
     assert_eq!(letters[0].dead_at, 7);
+    // Chosen by id (the console's "replay selected"), another id matches nothing.
+    let not_this = Filter {
+        ids: vec![letters[0].id + 1],
+        ..Filter::default()
+    };
+    assert!(sqlite::dead_letters(&conn, &not_this).unwrap().is_empty());
+    assert_eq!(sqlite::purge(&conn, &not_this).unwrap(), 0);
+    let this = Filter {
+        ids: vec![letters[0].id],
+        ..Filter::default()
+    };
+    assert_eq!(sqlite::dead_letters(&conn, &this).unwrap().len(), 1);
     let other = Filter {
         destination: Some("elsewhere".into()),
         ..Filter::default()
