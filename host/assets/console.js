@@ -83,10 +83,26 @@
       }).then(function (html) {
         var parsed = new DOMParser().parseFromString(html, "text/html");
         var fresh = parsed.getElementById(list.id);
-        if (fresh) {
-          list.replaceWith(document.importNode(fresh, true));
-          list = document.getElementById(fresh.id);
+        if (!fresh) {
+          return;
         }
+        // Events whose details are open stay open.
+        var open = {};
+        list.querySelectorAll("li[data-id]").forEach(function (item) {
+          var details = item.querySelector("details");
+          if (details && details.open) {
+            open[item.getAttribute("data-id")] = true;
+          }
+        });
+        fresh = document.importNode(fresh, true);
+        fresh.querySelectorAll("li[data-id]").forEach(function (item) {
+          var details = item.querySelector("details");
+          if (details && open[item.getAttribute("data-id")]) {
+            details.open = true;
+          }
+        });
+        list.replaceWith(fresh);
+        list = fresh;
       }).catch(function () {});
     }, 3000);
   }

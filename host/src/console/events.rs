@@ -10,6 +10,8 @@ use serde_json::Value;
 use std::collections::HashMap;
 
 pub(super) struct EventRow {
+    /// The event's messageId.
+    pub(super) id: String,
     pub(super) source: String,
     pub(super) kind: String,
     /// The event's name (track) or page/screen name, if it has one.
@@ -127,6 +129,7 @@ pub(super) async fn build(recent: &Recent, records: &dyn Records) -> Result<Vec<
             user => format!("user {user}"),
         };
         rows.push(EventRow {
+            id: text(event, "messageId").to_string(),
             source: sample.source.to_string(),
             kind: text(event, "type").to_string(),
             name: name.to_string(),

@@ -20,6 +20,7 @@ mod destinations;
 mod editor;
 mod events;
 mod overview;
+mod plugins;
 mod session;
 #[cfg(test)]
 mod tests;
@@ -65,6 +66,13 @@ pub(crate) fn router(console: Arc<Console>) -> Router {
         .route("/", get(overview))
         .route("/catalogue", get(catalogue_page))
         .route("/events", get(events_page))
+        .route(
+            "/plugins",
+            get(plugins::show)
+                .post(plugins::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(plugins::UPLOAD_LIMIT)),
+        )
+        .route("/plugins/{id}/rollback", post(plugins::rollback))
         .route("/deliveries", get(deliveries::show))
         .route("/deliveries/replay", post(deliveries::replay))
         .route("/deliveries/purge", post(deliveries::purge))

@@ -55,11 +55,25 @@ pub(super) struct Setup {
 }
 
 pub(super) async fn setup(idle: Duration) -> Setup {
+    setup_with(idle, false).await
+}
+
+/// The setup, with a plugins folder (`data_dir/plugins`) when `folder`.
+pub(super) async fn setup_with(idle: Duration, folder: bool) -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let text = format!(
-        "[server]\ndata_dir = {:?}\n{CONFIG}",
+    let mut text = format!(
+        "[server]\ndata_dir = {:?}\n",
         dir.path().display().to_string()
     );
+    if folder {
+        let plugins = dir.path().join("plugins");
+        std::fs::create_dir_all(&plugins).unwrap();
+        text.push_str(&format!(
+            "[plugins]\ndir = {:?}\n",
+            plugins.display().to_string()
+        ));
+    }
+    text.push_str(CONFIG);
     let config = Config::parse(&text, "test.toml", |_| Err::<String, _>("no environment")).unwrap();
     let runtime = crate::runtime::Runtime::new(&Default::default()).unwrap();
     let plugins = load_plugins(&runtime, &config).await.unwrap();
@@ -1016,4 +1030,132 @@ async fn dead_letters_replay_when_selected_and_purge_only_after_a_confirmation()
     .await;
     assert_eq!(purged.status, StatusCode::SEE_OTHER, "{}", purged.body);
     assert_eq!(count(&conn, "dead_letters"), 0);
+}
+
+/// The bundled webhook plugin as another version (a custom section makes its hash differ).
+fn webhook_version(version: u8) -> Vec<u8> {
+    let mut bytes = crate::bundled::find("webhook").unwrap().to_vec();
+    let name = b"switchyard-test-version";
+    let mut section = vec![name.len() as u8];
+    section.extend_from_slice(name);
+    section.push(version);
+    bytes.push(0);
+    bytes.push(section.len() as u8);
+    bytes.extend_from_slice(&section);
+    bytes
+}
+
+async fn upload(setup: &Setup, cookie: &str, csrf: &str, bytes: &[u8]) -> Answer {
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!(
+            "--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{csrf}\r\n\
+             --XyZ\r\nContent-Disposition: form-data; name=\"plugin\"; \
+             filename=\"webhook.wasm\"\r\nContent-Type: application/wasm\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(b"\r\n--XyZ--\r\n");
+    let r = Request::post("/plugins")
+        .header(header::CONTENT_TYPE, "multipart/form-data; boundary=XyZ")
+        .header(header::COOKIE, cookie)
+        .body(Body::from(body))
+        .unwrap();
+    request(setup, r).await
+}
+
+fn webhook_hash(setup: &Setup) -> String {
+    setup.reloader.live.current().plugins["webhook"]
+        .hash()
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_plugin_is_uploaded_and_rolled_back_from_the_plugins_page() {
+    let setup = setup_with(session::IDLE, true).await;
+    let cookie = sign_in(&setup).await;
+    let page = get(&setup, "/plugins", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(
+        page.body.contains("bundled with the server"),
+        "{}",
+        page.body
+    );
+    let token = csrf(&page.body);
+    let bundled = webhook_hash(&setup);
+
+    // Without the session's CSRF token, nothing is installed.
+    let forged = upload(&setup, &cookie, "forged", &webhook_version(1)).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert_eq!(webhook_hash(&setup), bundled);
+    // Not a component: refused, saying why.
+    let junk = upload(&setup, &cookie, &token, b"not wasm at all").await;
+    assert_eq!(
+        junk.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        junk.body
+    );
+    assert!(
+        junk.body.contains("not a plugin this server can load"),
+        "{}",
+        junk.body
+    );
+
+    let first = upload(&setup, &cookie, &token, &webhook_version(1)).await;
+    assert_eq!(first.status, StatusCode::SEE_OTHER, "{}", first.body);
+    let v1 = webhook_hash(&setup);
+    assert_ne!(v1, bundled);
+    let second = upload(&setup, &cookie, &token, &webhook_version(2)).await;
+    assert_eq!(second.status, StatusCode::SEE_OTHER, "{}", second.body);
+    let v2 = webhook_hash(&setup);
+    assert_ne!(v2, v1);
+    let page = get(&setup, "/plugins", Some(&cookie)).await.body;
+    assert!(
+        page.contains("is loaded and in force") || page.contains(&v2),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!(
+            "<input type=\"hidden\" name=\"hash\" value=\"{v1}\">"
+        )),
+        "{page}"
+    );
+    let back = post_form(
+        &setup,
+        "/plugins/webhook/rollback",
+        &format!("csrf={token}&hash={v1}"),
+        Some(&cookie),
+        "127.0.0.1:1",
+    )
+    .await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.body);
+    assert_eq!(webhook_hash(&setup), v1);
+    let unknown = post_form(
+        &setup,
+        "/plugins/webhook/rollback",
+        &format!("csrf={token}&hash=0000"),
+        Some(&cookie),
+        "127.0.0.1:1",
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert!(unknown.body.contains("is not kept"), "{}", unknown.body);
+    // An id that would leave the archive folder is refused before any file is read.
+    let outside = post_form(
+        &setup,
+        "/plugins/..%2F..%2Fplugins%2Fwebhook/rollback",
+        &format!("csrf={token}&hash={v1}"),
+        Some(&cookie),
+        "127.0.0.1:1",
+    )
+    .await;
+    assert_eq!(outside.status, StatusCode::NOT_FOUND);
+    assert!(
+        outside.body.contains("is not a plugin id"),
+        "{}",
+        outside.body
+    );
+    assert_eq!(webhook_hash(&setup), v1);
 }

@@ -62,6 +62,13 @@ impl Archive {
 
     /// The bytes of a kept version.
     pub fn bytes(&self, id: &str, hash: &str) -> std::io::Result<Vec<u8>> {
+        let plain = |b: u8| b.is_ascii_alphanumeric() || b == b'-' || b == b'_';
+        if id.is_empty() || !id.bytes().all(plain) {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{id:?} is not a plugin id"),
+            ));
+        }
         if hash.is_empty() || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidInput,
