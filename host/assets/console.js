@@ -52,6 +52,18 @@
           });
           box.closest("fieldset").classList.toggle("has-problem", box.childElementCount > 0);
         });
+        // Each field's value in the preview goes beside the field too.
+        form.querySelectorAll("[data-mapped-of]").forEach(function (line) {
+          var key = line.getAttribute("data-mapped-of");
+          var value = "";
+          preview.querySelectorAll("li[data-mapped]").forEach(function (item) {
+            if (item.getAttribute("data-mapped") === key) {
+              value = item.textContent;
+            }
+          });
+          line.querySelector("code").textContent = value;
+          line.hidden = value === "";
+        });
         form.dispatchEvent(new CustomEvent("previewed"));
       }).catch(function () {
         // The next change asks again; the Preview button still works.

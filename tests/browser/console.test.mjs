@@ -40,6 +40,8 @@ async function watchedPage () {
   page.on('dialog', async (d) => { page.dialogs.push(d.message()); await d.dismiss() })
   page.errors = []
   page.on('pageerror', (e) => page.errors.push(String(e)))
+  // A refused fetch or script (the Content-Security-Policy) is logged as an error.
+  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(`${m.text()} (${m.location()?.url ?? ''})`) })
   return page
 }
 
@@ -177,13 +179,34 @@ test('event data that looks like markup is shown as text and runs nothing', asyn
   assert.ok(links.every((h) => !h.startsWith('javascript:')), `${links}`)
 
   // The events page shows the same event, its name and properties, as text.
+  // It updates itself: wait for one update, so the list it fetched is checked too.
   await page.goto(`${CONSOLE_URL}/events`, { waitUntil: 'load' })
-  await new Promise((resolve) => setTimeout(resolve, 500))
+  await new Promise((resolve) => setTimeout(resolve, 3500))
+  const onlyOurs = async () => {
+    assert.equal(await page.$$eval('img', (i) => i.length), 0, 'no element was made from event data')
+    const scripts = await page.$$eval('script', (s) => s.map((e) => e.getAttribute('src')))
+    assert.ok(scripts.every((src) => src === '/assets/console.js'), `only the console's script: ${scripts}`)
+  }
   assert.deepEqual(page.dialogs, [], 'no script ran on the events page')
-  assert.equal(await page.$$eval('img', (i) => i.length), 0)
-  assert.equal(await page.$$eval('script', (s) => s.length), 0)
+  await onlyOurs()
   const titles = await page.$$eval('.event h2', (hs) => hs.map((h) => h.textContent))
   assert.ok(titles.some((t) => t.includes(EVIL)), `${titles}`)
+
+  // The subscription editor lists recent events (names, paths) for its pickers and preview.
+  await page.goto(`${CONSOLE_URL}/destinations/hook/subscriptions/Bookings/edit`, { waitUntil: 'load' })
+  const evil = await page.$$eval('#preview-event option', (os, evil) =>
+    os.find((o) => o.textContent.startsWith(evil))?.value, EVIL)
+  assert.ok(evil, 'the event is offered for the preview, its name as text')
+  await page.select('#preview-event', evil)
+  await page.waitForFunction(() => /does not take this event/.test(document.querySelector('#preview')?.textContent ?? ''), { timeout: 10000 })
+  assert.ok((await page.$eval('#preview', (p) => p.textContent)).includes(EVIL))
+  assert.deepEqual(page.dialogs, [], 'no script ran in the editor')
+  await onlyOurs()
+  assert.deepEqual(await axe(page), [], 'the editor: no serious or critical accessibility violations')
+  await page.goto(`${CONSOLE_URL}/deliveries`, { waitUntil: 'load' })
+  assert.deepEqual(page.dialogs, [])
+  await onlyOurs()
+  assert.deepEqual(page.errors, [])
   await page.close()
 })
 

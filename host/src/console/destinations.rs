@@ -75,6 +75,10 @@ struct FormPage {
     plugin_name: String,
     fields: Vec<SettingField>,
     problems: Vec<String>,
+    /// Creating: whether to start with the plugin's presets.
+    presets: bool,
+    /// Creating: where every request is sent instead (for testing), if anywhere.
+    redirect: String,
 }
 
 #[derive(Template)]
@@ -302,6 +306,8 @@ pub(super) async fn new_form(
             plugin_name: m.name.clone(),
             fields: fields(m, &Map::new(), &[]),
             problems: Vec::new(),
+            presets: true,
+            redirect: String::new(),
         },
         StatusCode::OK,
     )
@@ -336,6 +342,8 @@ fn refilled(
             plugin_name: manifest.name.clone(),
             fields: fields(manifest, &values, &problems),
             problems,
+            presets: form_value(form, "presets") == "yes",
+            redirect: form_value(form, "redirect_outbound").to_string(),
         },
         status,
     )
@@ -375,9 +383,16 @@ pub(super) async fn create(
         Ok(s) => s,
         Err(problems) => return refused(problems, StatusCode::UNPROCESSABLE_ENTITY),
     };
-    let spec: DestinationSpec = match serde_json::from_value(json!({
-        "name": name, "plugin": id, "settings": settings,
-    })) {
+    let mut written = json!({"name": name, "plugin": id, "settings": settings});
+    let presets = form_value(&form, "presets") == "yes";
+    if !presets {
+        written["subscriptions"] = json!([]);
+    }
+    let redirect = form_value(&form, "redirect_outbound").trim();
+    if !redirect.is_empty() {
+        written["redirect_outbound"] = json!(redirect);
+    }
+    let spec: DestinationSpec = match serde_json::from_value(written) {
         Ok(spec) => spec,
         Err(e) => return refused(vec![e.to_string()], StatusCode::UNPROCESSABLE_ENTITY),
     };
@@ -386,9 +401,14 @@ pub(super) async fn create(
             tracing::info!(destination = %name, "Destination created (console).");
             Redirect::to(&format!(
                 "/destinations?done={}",
-                url_encoded(&format!(
-                    "Destination {name} created, with the plugin's presets as its subscriptions."
-                ))
+                url_encoded(&if presets {
+                    format!(
+                        "Destination {name} created, with the plugin's presets as its \
+                         subscriptions."
+                    )
+                } else {
+                    format!("Destination {name} created, with no subscriptions yet.")
+                })
             ))
             .into_response()
         }
@@ -481,6 +501,8 @@ pub(super) async fn edit_form(
             plugin_name: m.name.clone(),
             fields: fields(m, &values, &[]),
             problems: Vec::new(),
+            presets: false,
+            redirect: String::new(),
         },
         StatusCode::OK,
     )

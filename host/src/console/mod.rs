@@ -120,10 +120,10 @@ pub(crate) fn router(console: Arc<Console>) -> Router {
         .with_state(console)
 }
 
-/// The policy every console answer carries: the console's own style sheet and scripts, nothing
-/// inline, nothing from elsewhere, forms posted only to the console, never in a frame.
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                   form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// The policy every console answer carries: the console's own style sheet and scripts (which may
+/// fetch from the console itself), nothing inline, nothing from elsewhere, forms posted only to the console, never in a frame.
+const CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; \
+                   img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 async fn security_headers(request: Request, next: Next) -> Response {
     let mut response = next.run(request).await;

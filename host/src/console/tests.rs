@@ -519,6 +519,7 @@ pub(super) async fn create_crm(setup: &Setup, cookie: &str) -> Answer {
         .append_pair("setting.api_key", SECRET)
         .append_pair("setting.app_id", "app-1")
         .append_pair("setting.endpoint", "https://rest.iad-01.braze.com")
+        .append_pair("presets", "yes")
         .finish();
     post_form(
         setup,
@@ -573,6 +574,31 @@ async fn a_destination_is_created_from_a_form_made_from_the_manifest() {
     // The secret is stored, and shown nowhere.
     let stored = setup.reloader.store.read().unwrap();
     assert_eq!(stored[0].settings["api_key"], SECRET);
+    // Without the presets, and sent to a local server instead of Braze.
+    let form = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("csrf", &csrf(&list))
+        .append_pair("plugin", "braze")
+        .append_pair("name", "crm-test")
+        .append_pair("setting.api_key", SECRET)
+        .append_pair("setting.endpoint", "https://rest.iad-01.braze.com")
+        .append_pair("redirect_outbound", "http://127.0.0.1:9")
+        .finish();
+    let bare = post_form(
+        &setup,
+        "/destinations/new",
+        &form,
+        Some(&cookie),
+        "127.0.0.1:1",
+    )
+    .await;
+    assert_eq!(bare.status, StatusCode::SEE_OTHER, "{}", bare.body);
+    let stored = setup.reloader.store.read().unwrap();
+    let bare = stored.iter().find(|d| d.name == "crm-test").unwrap();
+    assert_eq!(bare.subscriptions.as_deref(), Some(&[][..]));
+    assert_eq!(
+        bare.redirect_outbound.as_deref(),
+        Some("http://127.0.0.1:9")
+    );
     for path in ["/destinations", "/destinations/crm/edit", "/"] {
         let page = get(&setup, path, Some(&cookie)).await.body;
         assert!(!page.contains(SECRET), "{path} shows the secret");

@@ -6,7 +6,7 @@
 //! the overview in the target folder (`…/tmp/browser/shots`).
 
 use crate::admin::config_with;
-use crate::mock::Mock;
+use crate::mock::{Mock, Reply};
 use crate::serve::reqwest_like::Client;
 use crate::serve::{start, stop};
 use serde_json::json;
@@ -34,7 +34,12 @@ fn browser_tests() -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("browser");
     std::fs::create_dir_all(&dir).unwrap();
     let lock = std::fs::read_to_string(source.join("package-lock.json")).unwrap();
-    for file in ["package.json", "package-lock.json", "console.test.mjs"] {
+    for file in [
+        "package.json",
+        "package-lock.json",
+        "console.test.mjs",
+        "walkthrough.test.mjs",
+    ] {
         std::fs::copy(source.join(file), dir.join(file)).unwrap();
     }
     let installed = dir.join("node_modules/.installed-lock");
@@ -119,4 +124,74 @@ redirect_outbound = "{mock}"
         "the browser tests failed (output above)"
     );
     assert!(shots.join("overview.png").is_file());
+}
+
+/// The Fly Inc. walkthrough (`tests/browser/walkthrough.test.mjs`): `switchyard serve` with one
+/// source and no destinations, a local server answering as Braze does, and events sent with
+/// Segment's Node library. Everything else happens in the console; afterwards, what reached
+/// "Braze" is checked here: one purchase per trip, and the "Viewed Pricing" custom event.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_fly_inc_walkthrough_in_a_real_browser() {
+    let chromium = chromium();
+    let tests = tokio::task::spawn_blocking(browser_tests).await.unwrap();
+    let braze = Mock::start().await;
+    braze.set_fallback(Some(Reply::new(201, r#"{"message":"success"}"#)));
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_with(dir.path(), "admin_token = \"${ADMIN_TOKEN}\"", "");
+    let mut server = start(&config, &[("ADMIN_TOKEN", TOKEN)]).await;
+    let shots = tests.join("shots");
+    let run = tokio::process::Command::new("node")
+        .args(["--test", "--test-reporter=spec", "walkthrough.test.mjs"])
+        .current_dir(&tests)
+        .env("CONSOLE_URL", &server.admin)
+        .env("ADMIN_TOKEN", TOKEN)
+        .env("INGEST_URL", &server.ingest)
+        .env("WRITE_KEY", "key-123")
+        .env("BRAZE_URL", braze.url(""))
+        .env("CHROMIUM", &chromium)
+        .env("SHOTS", &shots)
+        .output()
+        .await
+        .expect("node is installed (.ci/run installs it)");
+    println!("{}", String::from_utf8_lossy(&run.stdout));
+    eprintln!("{}", String::from_utf8_lossy(&run.stderr));
+    stop(&mut server.child).await;
+    assert!(
+        run.status.success(),
+        "the walkthrough failed (output above)"
+    );
+    // What Braze received: Bob's booking as two purchases, and his pricing view as an event.
+    let received = braze.received();
+    let bodies: Vec<serde_json::Value> = received
+        .iter()
+        .filter(|r| r.path == "/users/track")
+        .map(|r| r.json())
+        .collect();
+    let purchases: Vec<&serde_json::Value> = bodies
+        .iter()
+        .filter_map(|b| b["purchases"].as_array())
+        .flatten()
+        .filter(|p| p["external_id"] == "bob")
+        .collect();
+    let products: Vec<&str> = purchases
+        .iter()
+        .filter_map(|p| p["product_id"].as_str())
+        .collect();
+    assert_eq!(products, ["LIS-JFK", "JFK-SFO"], "{bodies:?}");
+    assert_eq!(purchases[1]["quantity"], 2);
+    let events: Vec<&serde_json::Value> = bodies
+        .iter()
+        .filter_map(|b| b["events"].as_array())
+        .flatten()
+        .filter(|e| e["external_id"] == "bob")
+        .collect();
+    assert_eq!(events.len(), 1, "{bodies:?}");
+    assert_eq!(events[0]["name"], "Viewed Pricing");
+    for r in &received {
+        assert_eq!(
+            r.header("authorization"),
+            Some("Bearer fly-inc-braze-key-7731")
+        );
+    }
+    assert!(shots.join("editor.png").is_file());
 }

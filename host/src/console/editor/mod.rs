@@ -664,6 +664,15 @@ async fn submitted(
         .expect("a manifest has an action");
     let mut e = Editor::blank(console, snapshot, d, manifest, action);
     read_form(&mut e, form);
+    // A field just switched to keys or items starts with one key to fill in.
+    for row in &mut e.rows {
+        if matches!(row.kind.as_str(), "object" | "items") && row.parts.is_empty() {
+            row.parts.push(Part {
+                kind: "path".into(),
+                ..Part::default()
+            });
+        }
+    }
     let intent = form
         .iter()
         .find(|(k, _)| k == "intent")
