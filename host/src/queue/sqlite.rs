@@ -102,6 +102,9 @@ CREATE TABLE IF NOT EXISTS attempts (
     request TEXT
 );
 CREATE INDEX IF NOT EXISTS attempts_at ON attempts (at);
+-- Where recent events went (the console's events page) reads the log by message id.
+CREATE INDEX IF NOT EXISTS attempts_message ON attempts (message_id);
+CREATE INDEX IF NOT EXISTS dead_letters_message ON dead_letters (message_id);
 ";
 
 /// How long things are kept.
