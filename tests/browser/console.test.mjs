@@ -7,43 +7,11 @@
 //   CHROMIUM      the browser to drive
 //   EVIL          an event name made to look like markup (it was sent as an event)
 //   SHOTS         a folder for screenshots
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync, mkdirSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import puppeteer from 'puppeteer-core'
+import { watchedPage, axe } from './browser.mjs'
 
-const { CONSOLE_URL, ADMIN_TOKEN, CHROMIUM, EVIL, SHOTS } = process.env
-const require = createRequire(import.meta.url)
-const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')
-
-let browser
-before(async () => {
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    // Tests run as root in CI, where chromium's sandbox cannot start.
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-  })
-  mkdirSync(SHOTS, { recursive: true })
-})
-after(async () => { await browser?.close() })
-
-// A page, in a browser context of its own (its own cookies, so each test signs in afresh),
-// that records any dialog (alert, confirm, prompt) something on it opens: the sign that event
-// data ran as script.
-async function watchedPage () {
-  const context = await browser.createBrowserContext()
-  const page = await context.newPage()
-  await page.setViewport({ width: 1280, height: 900 })
-  page.dialogs = []
-  page.on('dialog', async (d) => { page.dialogs.push(d.message()); await d.dismiss() })
-  page.errors = []
-  page.on('pageerror', (e) => page.errors.push(String(e)))
-  // A refused fetch or script (the Content-Security-Policy) is logged as an error.
-  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(`${m.text()} (${m.location()?.url ?? ''})`) })
-  return page
-}
+const { CONSOLE_URL, ADMIN_TOKEN, EVIL, SHOTS } = process.env
 
 // Signs in with the keyboard only: focus the token field, type, press Enter.
 async function signIn (page) {
@@ -54,16 +22,6 @@ async function signIn (page) {
   await page.keyboard.type(ADMIN_TOKEN)
   await Promise.all([page.waitForNavigation({ waitUntil: 'load' }), page.keyboard.press('Enter')])
   assert.equal(new URL(page.url()).pathname, '/')
-}
-
-async function axe (page) {
-  await page.evaluate(AXE)
-  const result = await page.evaluate(() => window.axe.run(document, {
-    resultTypes: ['violations'],
-  }))
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
 }
 
 test('sign-in is a password field labelled "Admin token", and a wrong token is refused', async () => {

@@ -10,27 +10,12 @@
 //   INGEST_URL, WRITE_KEY      where the apps send events
 //   BRAZE_URL                  the local Braze (reached through redirect_outbound)
 //   CHROMIUM, SHOTS            the browser to drive; a folder for screenshots
-import { test, before, after } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync, mkdirSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import puppeteer from 'puppeteer-core'
 import { Analytics } from '@segment/analytics-node'
+import { watchedPage, axe } from './browser.mjs'
 
-const { CONSOLE_URL, ADMIN_TOKEN, INGEST_URL, WRITE_KEY, BRAZE_URL, CHROMIUM, SHOTS } = process.env
-const require = createRequire(import.meta.url)
-const AXE = readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8')
-
-let browser
-before(async () => {
-  browser = await puppeteer.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
-  })
-  mkdirSync(SHOTS, { recursive: true })
-})
-after(async () => { await browser?.close() })
+const { CONSOLE_URL, ADMIN_TOKEN, INGEST_URL, WRITE_KEY, BRAZE_URL, SHOTS } = process.env
 
 // Sends events as Fly Inc.'s apps do, with Segment's Node library, and waits until they are in.
 async function send (calls) {
@@ -60,32 +45,11 @@ function booking (userId, id) {
 
 const pricing = (userId) => ['page', { userId, name: 'Pricing', properties: { path: '/pricing' } }]
 
-async function newPage () {
-  const context = await browser.createBrowserContext()
-  const page = await context.newPage()
-  await page.setViewport({ width: 1280, height: 900 })
-  page.dialogs = []
-  page.on('dialog', async (d) => { page.dialogs.push(d.message()); await d.dismiss() })
-  page.errors = []
-  page.on('pageerror', (e) => page.errors.push(String(e)))
-  // A refused fetch or script (the Content-Security-Policy) is logged as an error.
-  page.on('console', (m) => { if (m.type() === 'error') page.errors.push(`${m.text()} (${m.location()?.url ?? ''})`) })
-  return page
-}
-
 async function signIn (page) {
   await page.goto(CONSOLE_URL + '/sign-in', { waitUntil: 'load' })
   await page.type('#token', ADMIN_TOKEN)
   await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')])
   assert.equal(new URL(page.url()).pathname, '/')
-}
-
-async function axe (page) {
-  await page.evaluate(AXE)
-  const result = await page.evaluate(() => window.axe.run(document, { resultTypes: ['violations'] }))
-  return result.violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
 }
 
 // Replaces what a text field holds.
@@ -138,7 +102,7 @@ test('Fly Inc. sends bookings and pricing views to Braze, set up in the console 
     booking('ann', 'B-1'),
     pricing('ann'),
   ])
-  const page = await newPage()
+  const page = await watchedPage()
   await signIn(page)
 
   // A Braze destination, with no ready-made subscriptions, sent to the local Braze.
@@ -251,7 +215,7 @@ async function tabTo (page, id) {
 }
 
 test('the subscription editor works with the keyboard alone', async () => {
-  const page = await newPage()
+  const page = await watchedPage()
   await signIn(page)
   await page.goto(CONSOLE_URL + '/destinations/braze/subscriptions/new?action=trackEvent')
   await tabTo(page, 'sub-name')

@@ -4,7 +4,7 @@
 
 use super::InputError;
 use crate::queue::sqlite::{self, RecordsFile};
-use crate::queue::{Filter, Millis, Records as _};
+use crate::queue::{Filter, Millis, Records as _, shown_time};
 use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
@@ -140,16 +140,6 @@ impl Selection {
 /// [`Filter::time`], with the flag named in the error.
 fn parse_time(text: &str, now: Millis, flag: &str) -> Result<Millis, InputError> {
     Filter::time(text, now).map_err(|e| InputError(format!("{flag} {e}")))
-}
-
-fn shown_time(ms: Millis) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| ms.to_string())
 }
 
 pub(super) async fn dlq(command: DlqCommand) -> anyhow::Result<()> {

@@ -7,6 +7,7 @@
 
 use super::InputError;
 use crate::config::Config;
+use crate::queue::shown_time;
 use clap::Args;
 use http_body_util::{BodyExt as _, Full};
 use serde_json::Value;
@@ -133,16 +134,6 @@ fn failed(status: u16, answer: &Value) -> anyhow::Error {
         text.push_str(&format!("\n  {}", problem.as_str().unwrap_or_default()));
     }
     anyhow::anyhow!(text)
-}
-
-fn shown_time(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| ms.to_string())
 }
 
 /// `switchyard plugin versions ID`: the kept versions, the one in force marked.

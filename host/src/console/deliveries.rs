@@ -13,7 +13,7 @@
 
 use super::session::SignedIn;
 use super::{Console, check_csrf, page};
-use crate::queue::{Attempt, DeadLetter, Filter, Millis, now};
+use crate::queue::{Attempt, DeadLetter, Filter, now, shown_time};
 use askama::Template;
 use axum::extract::{Form, Query, State};
 use axum::http::StatusCode;
@@ -89,16 +89,6 @@ impl Filters {
             .all(|t| t.trim().is_empty())
             && self.since().trim().is_empty()
     }
-}
-
-fn shown_time(at: Millis) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| at.to_string())
 }
 
 /// One attempt of the log, as shown.
@@ -315,6 +305,44 @@ fn letters_filter(c: &Chosen) -> Result<Filter, String> {
     }
 }
 
+/// Reads a replay or purge form: checks its CSRF token and builds its filter. A refusal is the
+/// page again with the problem (or the CSRF refusal).
+async fn read_chosen(
+    console: &Console,
+    session: &SignedIn,
+    form: &[(String, String)],
+    purging: bool,
+) -> Result<(Chosen, Filter), Response> {
+    let c = match chosen(form) {
+        Ok(c) => c,
+        Err(p) => return Err(refused(console, session, Filters::default(), p).await),
+    };
+    if let Err(no) = check_csrf(session, &c.csrf) {
+        return Err(no.into_response());
+    }
+    if purging && c.which == "matching" && c.f.is_empty() {
+        let p = "purge deletes dead letters for good: give a filter (destination, action, \
+                 reason, since or until), or select the letters"
+            .to_string();
+        return Err(refused(console, session, c.f, p).await);
+    }
+    match letters_filter(&c) {
+        Ok(filter) => Ok((c, filter)),
+        Err(p) => Err(refused(console, session, c.f, p).await),
+    }
+}
+
+async fn refused(console: &Console, session: &SignedIn, f: Filters, problem: String) -> Response {
+    deliveries_page(
+        console,
+        session,
+        f,
+        vec![problem],
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await
+}
+
 fn back_to(f: &Filters, done: &str) -> Response {
     let mut query = url::form_urlencoded::Serializer::new(String::new());
     for (k, v) in f.pairs() {
@@ -329,34 +357,9 @@ pub(super) async fn replay(
     session: SignedIn,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let c = match chosen(&form) {
-        Ok(c) => c,
-        Err(p) => {
-            return deliveries_page(
-                &console,
-                &session,
-                Filters::default(),
-                vec![p],
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
-        }
-    };
-    if let Err(refused) = check_csrf(&session, &c.csrf) {
-        return refused.into_response();
-    }
-    let filter = match letters_filter(&c) {
-        Ok(filter) => filter,
-        Err(p) => {
-            return deliveries_page(
-                &console,
-                &session,
-                c.f,
-                vec![p],
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
-        }
+    let (c, filter) = match read_chosen(&console, &session, &form, false).await {
+        Ok(read) => read,
+        Err(answer) => return answer,
     };
     match console.records.replay(filter, now()).await {
         Ok((replayed, skipped)) => {
@@ -399,47 +402,9 @@ pub(super) async fn purge(
     session: SignedIn,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let c = match chosen(&form) {
-        Ok(c) => c,
-        Err(p) => {
-            return deliveries_page(
-                &console,
-                &session,
-                Filters::default(),
-                vec![p],
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
-        }
-    };
-    if let Err(refused) = check_csrf(&session, &c.csrf) {
-        return refused.into_response();
-    }
-    if c.which == "matching" && c.f.is_empty() {
-        let p = "purge deletes dead letters for good: give a filter (destination, action, \
-                 reason, since or until), or select the letters"
-            .to_string();
-        return deliveries_page(
-            &console,
-            &session,
-            c.f,
-            vec![p],
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
-        .await;
-    }
-    let filter = match letters_filter(&c) {
-        Ok(filter) => filter,
-        Err(p) => {
-            return deliveries_page(
-                &console,
-                &session,
-                c.f,
-                vec![p],
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await;
-        }
+    let (c, filter) = match read_chosen(&console, &session, &form, true).await {
+        Ok(read) => read,
+        Err(answer) => return answer,
     };
     if !c.confirmed {
         let count = match console.records.dead_letters(filter).await {

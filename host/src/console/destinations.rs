@@ -9,7 +9,7 @@
 
 use super::catalogue::kind;
 use super::session::SignedIn;
-use super::{Console, CsrfForm, check_csrf, page};
+use super::{Console, CsrfForm, check_csrf, done_at, field, page};
 use crate::config::stored::DestinationSpec;
 use crate::live::ChangeError;
 use crate::model::{FieldType, Manifest};
@@ -17,7 +17,7 @@ use crate::redact::MASK;
 use askama::Template;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use std::sync::Arc;
@@ -342,17 +342,11 @@ fn refilled(
             plugin_name: manifest.name.clone(),
             fields: fields(manifest, &values, &problems),
             problems,
-            presets: form_value(form, "presets") == "yes",
-            redirect: form_value(form, "redirect_outbound").to_string(),
+            presets: field(form, "presets") == "yes",
+            redirect: field(form, "redirect_outbound").to_string(),
         },
         status,
     )
-}
-
-fn form_value<'a>(form: &'a [(String, String)], key: &str) -> &'a str {
-    form.iter()
-        .find(|(k, _)| k == key)
-        .map_or("", |(_, v)| v.as_str())
 }
 
 pub(super) async fn create(
@@ -360,12 +354,12 @@ pub(super) async fn create(
     session: SignedIn,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&session, form_value(&form, "csrf")) {
+    if let Err(refused) = check_csrf(&session, field(&form, "csrf")) {
         return refused.into_response();
     }
     let snapshot = console.live.current();
-    let id = form_value(&form, "plugin").to_string();
-    let name = form_value(&form, "name").trim().to_string();
+    let id = field(&form, "plugin").to_string();
+    let name = field(&form, "name").trim().to_string();
     let Some(plugin) = snapshot.plugins.get(&id) else {
         return list_page(
             &console,
@@ -384,11 +378,11 @@ pub(super) async fn create(
         Err(problems) => return refused(problems, StatusCode::UNPROCESSABLE_ENTITY),
     };
     let mut written = json!({"name": name, "plugin": id, "settings": settings});
-    let presets = form_value(&form, "presets") == "yes";
+    let presets = field(&form, "presets") == "yes";
     if !presets {
         written["subscriptions"] = json!([]);
     }
-    let redirect = form_value(&form, "redirect_outbound").trim();
+    let redirect = field(&form, "redirect_outbound").trim();
     if !redirect.is_empty() {
         written["redirect_outbound"] = json!(redirect);
     }
@@ -399,18 +393,14 @@ pub(super) async fn create(
     match console.reloader.create_destination(spec).await {
         Ok(()) => {
             tracing::info!(destination = %name, "Destination created (console).");
-            Redirect::to(&format!(
-                "/destinations?done={}",
-                url_encoded(&if presets {
-                    format!(
-                        "Destination {name} created, with the plugin's presets as its \
-                         subscriptions."
-                    )
-                } else {
-                    format!("Destination {name} created, with no subscriptions yet.")
-                })
-            ))
-            .into_response()
+            let notice = if presets {
+                format!(
+                    "Destination {name} created, with the plugin's presets as its subscriptions."
+                )
+            } else {
+                format!("Destination {name} created, with no subscriptions yet.")
+            };
+            done_at("/destinations", &notice)
         }
         Err(e) => {
             let (status, problems) = problems_of(e);
@@ -427,18 +417,12 @@ fn after_change(
     done: String,
 ) -> Response {
     match outcome {
-        Ok(()) => {
-            Redirect::to(&format!("/destinations?done={}", url_encoded(&done))).into_response()
-        }
+        Ok(()) => done_at("/destinations", &done),
         Err(e) => {
             let (status, problems) = problems_of(e);
             list_page(console, session, None, problems, status)
         }
     }
-}
-
-fn url_encoded(text: &str) -> String {
-    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
 /// A destination that cannot be changed here: the status, and why.
@@ -514,7 +498,7 @@ pub(super) async fn update(
     Path(name): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    if let Err(refused) = check_csrf(&session, form_value(&form, "csrf")) {
+    if let Err(refused) = check_csrf(&session, field(&form, "csrf")) {
         return refused.into_response();
     }
     let (d, plugin) = match stored_one(&console, &name) {
@@ -546,11 +530,10 @@ pub(super) async fn update(
     match console.reloader.update_destination(&name, spec).await {
         Ok(()) => {
             tracing::info!(destination = %name, "Destination updated (console).");
-            Redirect::to(&format!(
-                "/destinations?done={}",
-                url_encoded(&format!("Destination {name} saved; it is in force now."))
-            ))
-            .into_response()
+            done_at(
+                "/destinations",
+                &format!("Destination {name} saved; it is in force now."),
+            )
         }
         Err(e) => {
             let (status, problems) = problems_of(e);

@@ -169,6 +169,33 @@ async fn script() -> Response {
         .into_response()
 }
 
+/// A submitted form's field (empty when absent).
+fn field<'a>(form: &'a [(String, String)], key: &str) -> &'a str {
+    form.iter()
+        .find(|(k, _)| k == key)
+        .map_or("", |(_, v)| v.as_str())
+}
+
+/// A name as one segment of a console address (`Trip Booked` → `Trip%20Booked`).
+fn path_segment(text: &str) -> String {
+    let mut out = String::new();
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// After a change: to `path`, which shows `notice` as what was done.
+fn done_at(path: &str, notice: &str) -> Response {
+    let query: String = url::form_urlencoded::byte_serialize(notice.as_bytes()).collect();
+    let joiner = if path.contains('?') { '&' } else { '?' };
+    Redirect::to(&format!("{path}{joiner}done={query}")).into_response()
+}
+
 /// Renders a page; a template that fails to render is the server's fault.
 fn page(template: &impl Template, status: StatusCode) -> Response {
     match template.render() {

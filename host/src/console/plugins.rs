@@ -8,12 +8,13 @@
 //! past `MAX_COMPONENT_BYTES`; a refusal names why (the loader's or the reload's problems).
 
 use super::session::SignedIn;
-use super::{Console, check_csrf, page};
+use super::{Console, check_csrf, done_at, page};
+use crate::queue::shown_time;
 use crate::runtime::MAX_COMPONENT_BYTES;
 use askama::Template;
 use axum::extract::{Form, Multipart, Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use std::sync::Arc;
 
@@ -54,16 +55,6 @@ struct PluginsPage {
     folder: Option<String>,
     notice: Option<String>,
     problems: Vec<String>,
-}
-
-fn shown_time(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_else(|| ms.to_string())
 }
 
 fn plugins_page(
@@ -150,13 +141,6 @@ pub(super) async fn show(
     plugins_page(&console, &session, done.done, Vec::new(), StatusCode::OK)
 }
 
-fn done(text: &str) -> Response {
-    let query = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("done", text)
-        .finish();
-    Redirect::to(&format!("/plugins?{query}")).into_response()
-}
-
 /// Uploads a `.wasm`: the form's `csrf` and `plugin` (the file).
 pub(super) async fn upload(
     State(console): State<Arc<Console>>,
@@ -221,7 +205,10 @@ pub(super) async fn upload(
     match console.reloader.install(&id, &bytes).await {
         Ok(_) => {
             tracing::info!(plugin = %id, hash = %plugin.hash(), "Plugin upload (console).");
-            done(&format!("{} {version} is loaded and in force.", m.name))
+            done_at(
+                "/plugins",
+                &format!("{} {version} is loaded and in force.", m.name),
+            )
         }
         Err(problems) => refused(problems.list().to_vec(), StatusCode::UNPROCESSABLE_ENTITY),
     }
@@ -259,7 +246,10 @@ pub(super) async fn rollback(
     match console.reloader.install(&id, &bytes).await {
         Ok(_) => {
             tracing::info!(plugin = %id, hash = %form.hash, "Plugin rollback (console).");
-            done(&format!("{id} is back to version {}.", short(&form.hash)))
+            done_at(
+                "/plugins",
+                &format!("{id} is back to version {}.", short(&form.hash)),
+            )
         }
         Err(problems) => plugins_page(
             &console,

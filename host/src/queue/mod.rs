@@ -30,6 +30,18 @@ pub fn now() -> Millis {
         .map_or(0, |d| d.as_millis() as Millis)
 }
 
+/// A time on the queue's clock as people read it: RFC 3339 in UTC (the form [`Filter::time`]
+/// reads), or the number itself if it is out of range.
+pub fn shown_time(at: Millis) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_else(|| at.to_string())
+}
+
 /// A boxed future, so that [`Queue`] can be used as a trait object.
 pub type QueueFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, QueueError>> + Send + 'a>>;
 

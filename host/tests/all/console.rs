@@ -37,6 +37,7 @@ fn browser_tests() -> PathBuf {
     for file in [
         "package.json",
         "package-lock.json",
+        "browser.mjs",
         "console.test.mjs",
         "walkthrough.test.mjs",
     ] {

@@ -19,7 +19,7 @@ mod preview;
 mod rows;
 
 use super::session::SignedIn;
-use super::{Console, CsrfForm, check_csrf, page};
+use super::{Console, CsrfForm, check_csrf, done_at, field, page, path_segment};
 use crate::config::stored::SubscriptionSpec;
 use crate::config::{Destination, Subscription};
 use crate::ingest::message::{Received, accept};
@@ -401,12 +401,7 @@ impl Editor {
 
 /// Reads what the form says into the editor.
 fn read_form(e: &mut Editor, form: &[(String, String)]) {
-    let one = |key: &str| {
-        form.iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.clone())
-            .unwrap_or_default()
-    };
+    let one = |key: &str| field(form, key).to_string();
     e.original = one("original");
     e.name = one("name").trim().to_string();
     e.enabled = one("enabled") != "false";
@@ -650,11 +645,7 @@ async fn submitted(
     form: &[(String, String)],
 ) -> Result<Editor, NotFound> {
     let (d, manifest) = destination(snapshot, name)?;
-    let action_id = form
-        .iter()
-        .find(|(k, _)| k == "action")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_default();
+    let action_id = field(form, "action");
     let action = manifest
         .actions
         .iter()
@@ -673,11 +664,7 @@ async fn submitted(
             });
         }
     }
-    let intent = form
-        .iter()
-        .find(|(k, _)| k == "intent")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("preview");
+    let intent = field(form, "intent");
     match intent {
         "add-condition" => {
             e.trigger_mode = "builder".into();
@@ -724,12 +711,7 @@ pub(super) async fn submit(
     Path(name): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let csrf = form
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_default();
-    if let Err(refused) = check_csrf(&session, csrf) {
+    if let Err(refused) = check_csrf(&session, field(&form, "csrf")) {
         return refused.into_response();
     }
     let snapshot = console.live.current();
@@ -767,8 +749,8 @@ pub(super) async fn submit(
     match done {
         Ok(()) => Redirect::to(&format!(
             "/destinations/{}?done={}",
-            urlencoding(&name),
-            urlencoding(&format!(
+            path_segment(&name),
+            path_segment(&format!(
                 "Saved \u{201c}{}\u{201d}; it is in force now.",
                 e.name
             ))
@@ -798,12 +780,7 @@ pub(super) async fn live_preview(
     Path(name): Path<String>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
-    let csrf = form
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.as_str())
-        .unwrap_or_default();
-    if let Err(refused) = check_csrf(&session, csrf) {
+    if let Err(refused) = check_csrf(&session, field(&form, "csrf")) {
         return refused.into_response();
     }
     let snapshot = console.live.current();
@@ -811,19 +788,6 @@ pub(super) async fn live_preview(
         Ok(e) => page(&PreviewFragment { e }, StatusCode::OK),
         Err(r) => r.into_response(),
     }
-}
-
-/// Percent-encodes a path segment or query value.
-pub(super) fn urlencoding(text: &str) -> String {
-    let mut out = String::new();
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// One subscription in a destination's list.
@@ -882,7 +846,7 @@ fn destination_page(
         .map(|s| SubscriptionRow {
             words: Trigger::parse(&s.trigger).map_or_else(|e| e.to_string(), |t| t.in_words()),
             action: title(&s.action),
-            path: urlencoding(&s.name),
+            path: path_segment(&s.name),
             name: s.name,
             trigger: s.trigger,
             enabled: s.enabled,
@@ -983,7 +947,7 @@ pub(super) async fn confirm_delete(
             csrf: session.csrf,
             page: "destinations",
             destination: name,
-            path: urlencoding(&sub),
+            path: path_segment(&sub),
             name: sub,
         },
         StatusCode::OK,
@@ -1014,12 +978,7 @@ fn finish(
     notice: impl FnOnce() -> String,
 ) -> Response {
     match done {
-        Ok(()) => Redirect::to(&format!(
-            "/destinations/{}?done={}",
-            urlencoding(name),
-            urlencoding(&notice())
-        ))
-        .into_response(),
+        Ok(()) => done_at(&format!("/destinations/{}", path_segment(name)), &notice()),
         Err(err) => {
             let (status, problems) = super::destinations::problems_of(err);
             destination_page(console, session, name, None, problems, status)

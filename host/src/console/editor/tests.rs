@@ -607,7 +607,7 @@ async fn subscriptions_are_listed_switched_and_deleted_after_a_confirmation() {
         .unwrap();
     let first = route.subscriptions[0].name.clone();
     assert!(page.contains(&first), "{page}");
-    let path = super::urlencoding(&first);
+    let path = crate::console::path_segment(&first);
     assert!(
         page.contains(&format!("/destinations/crm/subscriptions/{path}/switch")),
         "{page}"
