@@ -96,6 +96,7 @@ fn an_event_v2_is_converted_as_amplitude_expects() {
                 "$set": {"referrer": "https://news.example", "utm_source": ""},
                 "$add": {"logins": 1}},
             "platform": "iOS", "library": "analytics.js", "insert_id": "ins-1",
+            "use_batch_endpoint": false,
             "os_name": "iOS", "os_version": "17", "device_manufacturer": "Apple",
             "device_model": "iPhone", "device_type": "mobile"}]})
     );
@@ -155,6 +156,8 @@ fn the_region_batch_endpoint_and_minimum_id_length() {
     .unwrap();
     let requests = http.requests();
     assert_eq!(requests[0].url, "https://api.eu.amplitude.com/batch");
+    // Segment keeps the field in the event, whichever endpoint it picks.
+    assert_eq!(requests[0].json()["events"][0]["use_batch_endpoint"], true);
     assert_eq!(requests[0].json()["options"], json!({"min_id_length": 2}));
     assert_eq!(requests[0].json()["api_key"], "eu-key");
     assert_eq!(requests[1].url, "https://api.eu.amplitude.com/2/httpapi");
@@ -591,4 +594,24 @@ mod user_agents {
         assert_eq!(parse("curl/8.4.0"), Agent::default());
         assert_eq!(parse(""), Agent::default());
     }
+}
+
+#[test]
+fn every_event_keeps_use_batch_endpoint_as_segment_sends_it() {
+    let http = FakeHttp::new();
+    for (action, batch) in [("logEventV2", false), ("logEvent", true), ("logPurchase", false)] {
+        perform(
+            &http,
+            action,
+            json!({"user_id": "u1", "event_type": "Trip Booked", "use_batch_endpoint": batch}),
+        )
+        .unwrap();
+    }
+    let requests = http.requests();
+    let kept: Vec<Value> = requests
+        .iter()
+        .map(|r| r.json()["events"][0]["use_batch_endpoint"].clone())
+        .collect();
+    assert_eq!(kept, [json!(false), json!(true), json!(false)]);
+    assert!(requests[1].url.ends_with("/batch"), "{}", requests[1].url);
 }

@@ -426,3 +426,82 @@ mod entities {
         assert_eq!(ids(json!({})), None);
     }
 }
+
+#[test]
+fn delete_relationship_keeps_the_anonymous_id_in_attributes() {
+    let http = FakeHttp::new();
+    perform(
+        &http,
+        "deleteRelationship",
+        json!({"anonymous_id": "anon-9", "object_id": "acme", "object_type_id": "1"}),
+    )
+    .unwrap();
+    assert_eq!(
+        sent(&http, 0),
+        json!({"type": "object", "action": "delete_relationships",
+            "identifiers": {"object_id": "acme", "object_type_id": "1"},
+            "attributes": {"anonymous_id": "anon-9"},
+            "cio_relationships": [{"identifiers": {"anonymous_id": "anon-9"}}]})
+    );
+}
+
+#[test]
+fn a_batched_person_gets_email_and_created_at_only_when_they_are_set() {
+    let http = FakeHttp::new();
+    // In a batch, top-level "" is kept by the mapping; the action leaves it out.
+    let results = plugin().perform_batch(
+        &mut Context::fake(&http),
+        "createUpdatePerson",
+        &[
+            json!({"id": "u-1", "email": "", "created_at": "", "group_id": "",
+                "custom_attributes": {"plan": "pro"}}),
+            json!({"id": "u-2", "email": "bo@example.com", "created_at": "1795939200",
+                "custom_attributes": {}}),
+        ],
+        &settings(),
+    );
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let batch = sent(&http, 0)["batch"].clone();
+    assert_eq!(
+        batch[0],
+        json!({"type": "person", "action": "identify", "identifiers": {"id": "u-1"},
+            "attributes": {"plan": "pro"}})
+    );
+    assert_eq!(
+        batch[1]["attributes"],
+        json!({"email": "bo@example.com", "created_at": "1795939200"})
+    );
+}
+
+#[test]
+fn an_objects_relationship_attributes_have_their_dates_converted() {
+    let http = FakeHttp::new();
+    perform(
+        &http,
+        "createUpdateObject",
+        json!({"id": "acme", "user_id": "u-1", "custom_attributes": {"since": "2026-11-29"},
+            "relationship_attributes": {"joined": "2026-11-29T08:00:00Z", "role": "admin"},
+            "convert_timestamp": true}),
+    )
+    .unwrap();
+    let body = sent(&http, 0);
+    assert_eq!(
+        body["cio_relationships"],
+        json!([{"identifiers": {"id": "u-1"},
+            "relationship_attributes": {"joined": 1795939200, "role": "admin"}}])
+    );
+    assert_eq!(body["attributes"], json!({"since": 1795910400}));
+    // Not converted when the mapping says not to.
+    perform(
+        &http,
+        "createUpdateObject",
+        json!({"id": "acme", "user_id": "u-1",
+            "relationship_attributes": {"joined": "2026-11-29T08:00:00Z"},
+            "convert_timestamp": false}),
+    )
+    .unwrap();
+    assert_eq!(
+        sent(&http, 1)["cio_relationships"][0]["relationship_attributes"],
+        json!({"joined": "2026-11-29T08:00:00Z"})
+    );
+}

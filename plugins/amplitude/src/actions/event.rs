@@ -26,8 +26,8 @@ enum Kind {
 /// Revenue fields: sent only by `logPurchase`, in its own shape.
 const REVENUE: &[&str] = &["revenue", "price", "productId", "quantity", "revenueType"];
 
-/// Fields that steer the plugin and are not event properties. (Segment also copies
-/// `use_batch_endpoint` into the event; Amplitude ignores it, so it is left out.)
+/// Fields that steer the plugin and are not event properties. `use_batch_endpoint` is not one
+/// of them: Segment copies it into every event (`false` or `true`), and so does this plugin.
 const STEERING: &[&str] = &[
     "time",
     "session_id",
@@ -38,7 +38,6 @@ const STEERING: &[&str] = &[
     "min_id_length",
     "library",
     "library2",
-    "use_batch_endpoint",
 ];
 
 pub(crate) fn log_event(ctx: &mut Context, p: Payload, s: Settings) -> Result<(), Error> {

@@ -25,14 +25,15 @@ pub(crate) fn entity(action: &str, mut p: Payload) -> Result<Value, Error> {
             ] {
                 attributes.remove(key);
             }
-            if let Some(created) = take(&mut p, "created_at") {
+            // Only when set: a batch keeps top-level `""`, which the reference leaves out here.
+            if let Some(created) = take(&mut p, "created_at").filter(truthy) {
                 attributes.insert("created_at".into(), created);
             }
-            if let Some(email) = p.get("email").filter(|e| !e.is_null()) {
+            if let Some(email) = p.get("email").filter(|e| truthy(e)) {
                 attributes.insert("email".into(), email.clone());
             }
             let relationship = take(&mut p, "relationship_attributes");
-            if let Some(group) = take(&mut p, "group_id") {
+            if let Some(group) = take(&mut p, "group_id").filter(truthy) {
                 let kind = p
                     .get("object_type_id")
                     .cloned()
@@ -115,7 +116,14 @@ pub(crate) fn entity(action: &str, mut p: Payload) -> Result<Value, Error> {
             let user = take(&mut p, "user_id");
             let anonymous = p.get("anonymous_id").cloned().filter(|v| !v.is_null());
             let attributes = take(&mut p, "custom_attributes").unwrap_or(json!({}));
-            let relationship = take(&mut p, "relationship_attributes");
+            let mut relationship = take(&mut p, "relationship_attributes");
+            // The relationship's attributes are converted like the rest (they end up in a
+            // list, which the general conversion does not enter).
+            if p.get("convert_timestamp").is_some_and(|c| *c != Value::Bool(false))
+                && let Some(attrs) = relationship.as_mut()
+            {
+                convert_dates(attrs);
+            }
             if let Some(id) = take(&mut p, "id") {
                 p.insert("object_id".into(), id);
             }
@@ -150,10 +158,12 @@ pub(crate) fn entity(action: &str, mut p: Payload) -> Result<Value, Error> {
         }
         "deleteObject" => ("object", "delete".to_string()),
         "deleteRelationship" => {
+            // Both stay in the payload, as in the reference: an anonymous id also goes into
+            // `attributes`, as for every entity.
             let mut q = Map::new();
             for key in ["anonymous_id", "person_id"] {
-                if let Some(v) = take(&mut p, key) {
-                    q.insert(key.into(), v);
+                if let Some(v) = p.get(key).filter(|v| !v.is_null()) {
+                    q.insert(key.into(), v.clone());
                 }
             }
             p.insert(
