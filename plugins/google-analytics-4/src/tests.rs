@@ -56,7 +56,8 @@ fn an_app_stream_uses_the_firebase_ids() {
         &http,
         "pageView",
         json!({"data_stream_type": "Mobile App", "app_instance_id": "inst-1",
-            "clientId": "ignored", "page_title": "Pricing", "timestamp_micros": "1700000000000000"}),
+            "clientId": "ignored", "page_title": "Pricing", "timestamp_micros": "1700000000000000",
+            "engagement_time_msec": 1}),
     )
     .unwrap();
     let sent = &http.requests()[0];
@@ -216,7 +217,8 @@ fn each_action_sends_its_event_name_with_only_its_parameters() {
         "creative_name": "banner", "creative_slot": "top", "location_id": "home",
         "promotion_id": "p-1", "promotion_name": "Summer sale", "search_term": "lisbon",
         "method": "Google", "page_location": "https://fly.example/deals",
-        "page_referrer": "https://search.example", "page_title": "Deals"});
+        "page_referrer": "https://search.example", "page_title": "Deals",
+        "engagement_time_msec": 1});
     let promotion = [
         "creative_name",
         "creative_slot",
@@ -374,4 +376,60 @@ fn throttling_and_refusals_are_classified() {
         ),
         "{err:?}"
     );
+}
+
+#[test]
+fn engagement_time_is_sent_only_when_mapped() {
+    let http = FakeHttp::new();
+    perform(&http, "search", json!({"client_id": "c-1", "search_term": "lisbon"})).unwrap();
+    perform(
+        &http,
+        "search",
+        json!({"client_id": "c-1", "search_term": "lisbon", "engagement_time_msec": 250}),
+    )
+    .unwrap();
+    let params = |i: usize| http.requests()[i].json()["events"][0]["params"].clone();
+    assert_eq!(params(0), json!({"search_term": "lisbon"}));
+    assert_eq!(params(1), json!({"search_term": "lisbon", "engagement_time_msec": 250}));
+}
+
+#[test]
+fn a_refund_with_no_products_still_sends_an_empty_item_list() {
+    let http = FakeHttp::new();
+    perform(
+        &http,
+        "refund",
+        json!({"client_id": "c-1", "transaction_id": "o-1", "currency": "EUR", "value": 10}),
+    )
+    .unwrap();
+    assert_eq!(
+        http.requests()[0].json()["events"][0]["params"],
+        json!({"currency": "EUR", "transaction_id": "o-1", "value": 10, "items": []})
+    );
+}
+
+#[test]
+fn checks_run_in_segments_order_so_the_same_error_comes_first() {
+    let http = FakeHttp::new();
+    // Both a bad event currency and an item with neither name nor id: the currency is first.
+    let bad = perform(
+        &http,
+        "refund",
+        json!({"client_id": "c-1", "transaction_id": "o-1", "currency": "EURO",
+            "items": [{"price": 1}]}),
+    )
+    .unwrap_err();
+    assert!(bad.to_string().contains("EURO is not a valid currency code."), "{bad}");
+    // No currency anywhere and a nameless item: the currency rule is first.
+    let none = perform(
+        &http,
+        "removeFromCart",
+        json!({"client_id": "c-1", "items": [{"price": 1}]}),
+    )
+    .unwrap_err();
+    assert!(
+        none.to_string().contains("One of item-level currency or top-level currency is required."),
+        "{none}"
+    );
+    assert!(http.requests().is_empty());
 }

@@ -23,6 +23,8 @@ pub(crate) struct Kind {
     pub(crate) needs_currency: bool,
     /// At least one item is needed.
     pub(crate) needs_items: bool,
+    /// `items` is sent even when the event has none (`[]`), as the reference's refund does.
+    pub(crate) items_always: bool,
 }
 
 pub(crate) const CART: &[&str] = &["currency", "value", "items"];
@@ -42,6 +44,7 @@ pub(crate) const fn kind(event: &'static str, params: &'static [&'static str]) -
         value_needs_currency: false,
         needs_currency: false,
         needs_items: false,
+        items_always: false,
     }
 }
 
@@ -101,18 +104,8 @@ fn event(kind: &Kind, p: &Payload) -> Result<Value, Error> {
         Some(Value::Array(items)) => items,
         _ => &[],
     };
-    for item in items {
-        if text_of(item, "item_name").is_none() && text_of(item, "item_id").is_none() {
-            return Err(invalid(if kind.event == "view_promotion" {
-                "One of item id or item name is required."
-            } else {
-                "One of product name or product id is required for product or impression data."
-            }));
-        }
-        if let Some(c) = text_of(item, "currency") {
-            check_currency(c)?;
-        }
-    }
+    // In the reference's order, so that the same error comes first: the event's currency,
+    // then value without currency, then a currency anywhere, then the items one by one.
     let currency = text(p, "currency");
     if let Some(c) = currency {
         check_currency(c)?;
@@ -136,19 +129,31 @@ fn event(kind: &Kind, p: &Payload) -> Result<Value, Error> {
             "Google requires one or more products in add_payment_info events.",
         ));
     }
+    for item in items {
+        if text_of(item, "item_name").is_none() && text_of(item, "item_id").is_none() {
+            return Err(invalid(if kind.event == "view_promotion" {
+                "One of item id or item name is required."
+            } else {
+                "One of product name or product id is required for product or impression data."
+            }));
+        }
+        if let Some(c) = text_of(item, "currency") {
+            check_currency(c)?;
+        }
+    }
     let mut params = Map::new();
     for key in kind.params {
         if let Some(v) = p.get(*key).filter(|v| !v.is_null()) {
             params.insert((*key).into(), v.clone());
         }
     }
-    params.insert(
-        "engagement_time_msec".into(),
-        p.get("engagement_time_msec")
-            .filter(|v| v.is_number())
-            .cloned()
-            .unwrap_or(json!(1)),
-    );
+    if kind.items_always && !params.contains_key("items") {
+        params.insert("items".into(), json!([]));
+    }
+    // Sent when mapped (its default mapping is 1), never made up.
+    if let Some(v) = p.get("engagement_time_msec").filter(|v| v.is_number()) {
+        params.insert("engagement_time_msec".into(), v.clone());
+    }
     if let Some(Value::Object(extra)) = p.get("params") {
         for (k, v) in extra {
             let allowed = match v {

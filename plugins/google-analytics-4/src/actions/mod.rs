@@ -21,7 +21,7 @@ macro_rules! actions {
 
 actions! {
     purchase => kind("purchase", &["affiliation", "coupon", "currency", "items", "transaction_id", "shipping", "value", "tax"]);
-    refund => priced("refund", &["currency", "transaction_id", "value", "affiliation", "coupon", "shipping", "tax", "items"]);
+    refund => Kind { items_always: true, ..priced("refund", &["currency", "transaction_id", "value", "affiliation", "coupon", "shipping", "tax", "items"]) };
     add_to_cart => kind("add_to_cart", CART);
     remove_from_cart => priced("remove_from_cart", CART);
     add_to_wishlist => priced("add_to_wishlist", CART);
