@@ -232,6 +232,10 @@ fn route(
                 continue;
             }
         };
+        // A configuration moved from Segment may have relied on a bug of Segment's parser.
+        for difference in trigger.segment_differences() {
+            tracing::warn!(subscription = %at, trigger = %trigger_text, "This trigger means something else than it did in Segment: {difference}.");
+        }
         let batch = batching(action, mapping.as_ref(), use_defaults);
         let written = written(action, mapping.as_ref(), use_defaults);
         match payload::action_mapping(action, mapping.as_ref(), use_defaults) {

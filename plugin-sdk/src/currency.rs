@@ -21,9 +21,20 @@ const CODES: &[&str] = &[
     "XPF", "XPT", "XSU", "XTS", "XUA", "XXX", "YER", "ZAR", "ZMW", "ZWC",
 ];
 
-/// Whether `code` is an ISO 4217 currency code, exactly as written (upper case).
+/// Codes ISO 4217 added after that list was made (Sierra Leone's new leone, Venezuela's digital
+/// bolívar, the Arab Accounting Dinar, the Caribbean guilder, the Zimbabwe Gold), which the
+/// destinations that follow the current standard accept (Braze's ecommerce currency list).
+const ADDED_SINCE: &[&str] = &["SLE", "VED", "XAD", "XCG", "ZWG"];
+
+/// Whether `code` is an ISO 4217 currency code, exactly as written (upper case), on the list
+/// Segment's destinations share.
 pub fn is_iso_4217(code: &str) -> bool {
     CODES.binary_search(&code).is_ok()
+}
+
+/// Whether `code` is on the current ISO 4217 list: [`is_iso_4217`], and the codes added since.
+pub fn is_current_iso_4217(code: &str) -> bool {
+    is_iso_4217(code) || ADDED_SINCE.contains(&code)
 }
 
 #[cfg(test)]
@@ -41,6 +52,9 @@ mod tests {
         }
         for code in ["eur", "EURO", "XYZ", "", "US"] {
             assert!(!is_iso_4217(code), "{code}");
+            assert!(!is_current_iso_4217(code), "{code}");
         }
+        assert!(!is_iso_4217("XAD") && is_current_iso_4217("XAD"));
+        assert!(is_current_iso_4217("EUR"));
     }
 }

@@ -60,6 +60,11 @@ pub(super) fn trigger(args: TriggerArgs) -> anyhow::Result<Exit> {
             args.trigger
         ))
     })?;
+    for difference in trigger.segment_differences() {
+        eprintln!(
+            "warning: this trigger means something else than it did in Segment: {difference}"
+        );
+    }
     let (events, _) = args.events.read()?;
     for event in &events {
         println!("{}", trigger.matches(event));

@@ -18,6 +18,7 @@
 mod builder;
 pub use builder::{Built, Condition, OPERATORS};
 mod lex;
+mod segment;
 mod words;
 
 use lex::{Op, Token};

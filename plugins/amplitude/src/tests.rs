@@ -599,7 +599,11 @@ mod user_agents {
 #[test]
 fn every_event_keeps_use_batch_endpoint_as_segment_sends_it() {
     let http = FakeHttp::new();
-    for (action, batch) in [("logEventV2", false), ("logEvent", true), ("logPurchase", false)] {
+    for (action, batch) in [
+        ("logEventV2", false),
+        ("logEvent", true),
+        ("logPurchase", false),
+    ] {
         perform(
             &http,
             action,

@@ -381,7 +381,12 @@ fn throttling_and_refusals_are_classified() {
 #[test]
 fn engagement_time_is_sent_only_when_mapped() {
     let http = FakeHttp::new();
-    perform(&http, "search", json!({"client_id": "c-1", "search_term": "lisbon"})).unwrap();
+    perform(
+        &http,
+        "search",
+        json!({"client_id": "c-1", "search_term": "lisbon"}),
+    )
+    .unwrap();
     perform(
         &http,
         "search",
@@ -390,7 +395,10 @@ fn engagement_time_is_sent_only_when_mapped() {
     .unwrap();
     let params = |i: usize| http.requests()[i].json()["events"][0]["params"].clone();
     assert_eq!(params(0), json!({"search_term": "lisbon"}));
-    assert_eq!(params(1), json!({"search_term": "lisbon", "engagement_time_msec": 250}));
+    assert_eq!(
+        params(1),
+        json!({"search_term": "lisbon", "engagement_time_msec": 250})
+    );
 }
 
 #[test]
@@ -419,7 +427,11 @@ fn checks_run_in_segments_order_so_the_same_error_comes_first() {
             "items": [{"price": 1}]}),
     )
     .unwrap_err();
-    assert!(bad.to_string().contains("EURO is not a valid currency code."), "{bad}");
+    assert!(
+        bad.to_string()
+            .contains("EURO is not a valid currency code."),
+        "{bad}"
+    );
     // No currency anywhere and a nameless item: the currency rule is first.
     let none = perform(
         &http,
@@ -428,7 +440,8 @@ fn checks_run_in_segments_order_so_the_same_error_comes_first() {
     )
     .unwrap_err();
     assert!(
-        none.to_string().contains("One of item-level currency or top-level currency is required."),
+        none.to_string()
+            .contains("One of item-level currency or top-level currency is required."),
         "{none}"
     );
     assert!(http.requests().is_empty());

@@ -69,6 +69,8 @@ struct Editor {
     built: Built,
     trigger_text: String,
     trigger_words: Option<String>,
+    /// What the trigger did differently in Segment.
+    segment_differences: Vec<String>,
     /// The parse error: its column, the message, and a line pointing at the column.
     trigger_error: Option<(usize, String)>,
     builder_problem: Option<String>,
@@ -323,6 +325,7 @@ impl Editor {
             built: Built::default(),
             trigger_text: String::new(),
             trigger_words: None,
+            segment_differences: Vec::new(),
             trigger_error: None,
             builder_problem: None,
             mapping_mode: "rows".into(),
@@ -360,6 +363,7 @@ impl Editor {
                     None => self.trigger_mode = "text".into(),
                 }
                 self.trigger_words = Some(t.in_words());
+                self.segment_differences = t.segment_differences();
             }
             Err(e) => {
                 self.trigger_mode = "text".into();
@@ -462,7 +466,10 @@ fn read_form(e: &mut Editor, form: &[(String, String)]) {
     }
     if e.builder_problem.is_none() {
         match Trigger::parse(&e.trigger_text) {
-            Ok(t) => e.trigger_words = Some(t.in_words()),
+            Ok(t) => {
+                e.trigger_words = Some(t.in_words());
+                e.segment_differences = t.segment_differences();
+            }
             Err(err) => e.trigger_error = Some((err.column, err.message)),
         }
     }

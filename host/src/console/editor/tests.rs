@@ -694,3 +694,50 @@ async fn a_file_destination_previews_but_does_not_save() {
     assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
     assert!(refused.body.contains("change it there"), "{}", refused.body);
 }
+
+#[tokio::test]
+async fn a_trigger_that_meant_something_else_in_segment_is_flagged() {
+    let (setup, cookie) = ready().await;
+    let page = get(
+        &setup,
+        "/destinations/crm/subscriptions/new?action=trackEvent",
+        Some(&cookie),
+    )
+    .await;
+    let mut form = fields(&page.body);
+    set(&mut form, "trigger_mode", "text");
+    set(
+        &mut form,
+        "trigger_text",
+        r#"type = "track" and properties.vip != false"#,
+    );
+    let shown = post(
+        &setup,
+        "/destinations/crm/subscriptions",
+        &form,
+        "preview",
+        &cookie,
+    )
+    .await;
+    assert!(
+        shown
+            .body
+            .contains("in Segment, `properties.vip != false` matched every event"),
+        "{}",
+        shown.body
+    );
+    set(
+        &mut form,
+        "trigger_text",
+        r#"type = "track" and properties.vip = true"#,
+    );
+    let fine = post(
+        &setup,
+        "/destinations/crm/subscriptions",
+        &form,
+        "preview",
+        &cookie,
+    )
+    .await;
+    assert!(!fine.body.contains("segment-differences"), "{}", fine.body);
+}

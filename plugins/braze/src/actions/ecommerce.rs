@@ -290,7 +290,7 @@ pub(crate) fn event(p: &Payload, s: &Settings, single: bool) -> Result<Value, Er
         .get("currency")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    if !currency::is_iso_4217(currency) {
+    if !currency::is_current_iso_4217(currency) {
         return Err(Error::invalid_payload(format!(
             "currency {currency:?} is not an ISO 4217 code such as USD or EUR"
         )));

@@ -119,7 +119,8 @@ pub(crate) fn entity(action: &str, mut p: Payload) -> Result<Value, Error> {
             let mut relationship = take(&mut p, "relationship_attributes");
             // The relationship's attributes are converted like the rest (they end up in a
             // list, which the general conversion does not enter).
-            if p.get("convert_timestamp").is_some_and(|c| *c != Value::Bool(false))
+            if p.get("convert_timestamp")
+                .is_some_and(|c| *c != Value::Bool(false))
                 && let Some(attrs) = relationship.as_mut()
             {
                 convert_dates(attrs);
