@@ -758,3 +758,66 @@ mod conversions {
         assert_eq!(gender(&json!("nonbinary")), json!("nonbinary"));
     }
 }
+
+#[test]
+fn a_broadcast_keeps_its_top_level_prioritization() {
+    let http = FakeHttp::new();
+    perform(
+        &http,
+        "triggerCampaign",
+        json!({"campaign_id": "camp-1", "broadcast": true,
+            "prioritization": {"first_priority": "identified"}}),
+    )
+    .unwrap();
+    assert_eq!(
+        http.requests()[0].json(),
+        json!({"campaign_id": "camp-1", "broadcast": true,
+            "prioritization": {"first_priority": "identified"}})
+    );
+}
+
+#[test]
+fn recipients_keep_only_their_declared_keys_and_a_canvas_alias_its_name_and_label() {
+    let http = FakeHttp::new();
+    perform(
+        &http,
+        "triggerCanvas",
+        json!({"canvas_id": "cv-1", "recipients": [{"external_user_id": "u-1",
+            "user_alias": {"alias_name": "a", "alias_label": "web", "extra": 1},
+            "nickname": "Ann"}]}),
+    )
+    .unwrap();
+    assert_eq!(
+        http.requests()[0].json()["recipients"],
+        json!([{"external_user_id": "u-1", "user_alias": {"alias_name": "a", "alias_label": "web"}}])
+    );
+    // A campaign's user_alias declares no keys of its own: it is sent as mapped.
+    perform(
+        &http,
+        "triggerCampaign",
+        json!({"campaign_id": "c-1", "recipients": [{"user_alias": {"alias_name": "a",
+            "alias_label": "web", "extra": 1}, "nickname": "Ann"}]}),
+    )
+    .unwrap();
+    assert_eq!(
+        http.requests()[1].json()["recipients"],
+        json!([{"user_alias": {"alias_name": "a", "alias_label": "web", "extra": 1}}])
+    );
+}
+
+#[test]
+fn an_ecommerce_event_accepts_every_code_of_segments_currency_list() {
+    let http = FakeHttp::new();
+    for code in ["XAD", "XCG", "EUR"] {
+        perform(
+            &http,
+            "ecommerce",
+            json!({"external_id": "u-1", "name": "ecommerce.order_placed", "time": "2026-11-29T08:00:00Z",
+                "currency": code, "source": "web", "order_id": "o-1", "total_value": 10,
+                "products": [{"product_id": "p", "product_name": "P", "variant_id": "v",
+                    "quantity": 1, "price": 10}]}),
+        )
+        .unwrap_or_else(|e| panic!("{code}: {e:?}"));
+    }
+    assert_eq!(http.requests().len(), 3);
+}

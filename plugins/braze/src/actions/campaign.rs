@@ -1,9 +1,12 @@
 //! `triggerCampaign` and `triggerCanvas`: start an API-triggered campaign or canvas for the
 //! event's user (or everyone in its segment), one request per event.
 //!
-//! The body is the payload as mapped, with one change from the reference: a top-level
-//! `prioritization` ({first_priority, second_priority}) becomes the list Braze expects and is
-//! copied into every recipient. Braze's `message` in an error answer becomes the error text.
+//! The body is the payload as mapped, as in the reference: when there are recipients, a
+//! top-level `prioritization` ({first_priority, second_priority}) becomes the list Braze expects
+//! and is copied into every recipient (without recipients it stays where it is). A recipient keeps
+//! only the keys the reference declares for it, and a canvas recipient's `user_alias` only
+//! `alias_name` and `alias_label` (the reference's schema drops the others). Braze's `message`
+//! in an error answer becomes the error text.
 
 use crate::response;
 use crate::settings::Settings;
@@ -99,28 +102,47 @@ fn campaign(ctx: &mut Context, p: Map<String, Value>, s: Settings) -> Result<(),
     send(ctx, "/campaigns/trigger/send", p, &s)
 }
 
+/// The keys a recipient may have, as the reference declares them; the others are dropped.
+const CAMPAIGN_RECIPIENT: &[&str] = &[
+    "external_user_id",
+    "user_alias",
+    "email",
+    "trigger_properties",
+    "send_to_existing_only",
+    "attributes",
+];
+const CANVAS_RECIPIENT: &[&str] = &[
+    "external_user_id",
+    "user_alias",
+    "email",
+    "canvas_entry_properties",
+    "send_to_existing_only",
+    "attributes",
+];
+
 fn canvas(ctx: &mut Context, p: Map<String, Value>, s: Settings) -> Result<(), Error> {
     send(ctx, "/canvas/trigger/send", p, &s)
 }
 
-/// The request body: the payload, checked and with prioritization moved into the recipients.
-pub(crate) fn body(mut p: Map<String, Value>) -> Result<Value, Error> {
+/// The request body: the payload, checked, its recipients keeping their declared keys, and
+/// with prioritization moved into the recipients when there are any.
+pub(crate) fn body(mut p: Map<String, Value>, canvas: bool) -> Result<Value, Error> {
     let broadcast = p.get("broadcast") == Some(&Value::Bool(true));
     let recipients = p
         .get("recipients")
         .and_then(Value::as_array)
         .is_some_and(|r| !r.is_empty());
-    if broadcast && recipients {
-        return Err(Error::invalid_payload(
-            "Cannot use both broadcast and recipients: choose one.",
-        ));
-    }
     if !broadcast && !recipients {
         return Err(Error::invalid_payload(
-            "Either broadcast must be true or recipients must be given.",
+            "Either \"broadcast\" must be true or \"recipients\" list must be provided.",
         ));
     }
-    if let Some(Value::Object(order)) = p.remove("prioritization") {
+    if broadcast && recipients {
+        return Err(Error::invalid_payload(
+            "When \"broadcast\" is true, \"recipients\" list cannot be included.",
+        ));
+    }
+    if let Some(Value::Object(order)) = p.get("prioritization") {
         for key in ["first_priority", "second_priority"] {
             if let Some(v) = order.get(key).and_then(Value::as_str)
                 && !PRIORITIES.iter().any(|(p, _)| *p == v)
@@ -131,6 +153,21 @@ pub(crate) fn body(mut p: Map<String, Value>) -> Result<Value, Error> {
                 )));
             }
         }
+    }
+    let declared = if canvas {
+        CANVAS_RECIPIENT
+    } else {
+        CAMPAIGN_RECIPIENT
+    };
+    if let Some(Value::Array(list)) = p.get_mut("recipients") {
+        for r in list.iter_mut().filter_map(Value::as_object_mut) {
+            r.retain(|k, _| declared.contains(&k.as_str()));
+            if canvas && let Some(Value::Object(alias)) = r.get_mut("user_alias") {
+                alias.retain(|k, _| k == "alias_name" || k == "alias_label");
+            }
+        }
+    }
+    if recipients && let Some(Value::Object(order)) = p.remove("prioritization") {
         let list: Vec<Value> = ["first_priority", "second_priority"]
             .iter()
             .filter_map(|k| order.get(*k).filter(|v| v.is_string()).cloned())
@@ -147,7 +184,7 @@ pub(crate) fn body(mut p: Map<String, Value>) -> Result<Value, Error> {
 }
 
 fn send(ctx: &mut Context, path: &str, p: Map<String, Value>, s: &Settings) -> Result<(), Error> {
-    let body = body(p)?;
+    let body = body(p, path.starts_with("/canvas"))?;
     post(ctx, path, &body, s)?;
     Ok(())
 }
