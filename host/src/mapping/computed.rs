@@ -474,9 +474,12 @@ impl Directive {
                 separator,
                 omit_arrays,
             } => {
-                let v = resolve(value, event, memo)?.into_value();
+                // A missing value flattens to `{}`, as in the reference (whose `{"": undefined}`
+                // is `{}` once sent).
                 let mut out = Map::new();
-                flatten(&v, String::new(), separator, *omit_arrays, &mut out);
+                if let Some(v) = resolve(value, event, memo).map(Resolved::into_value) {
+                    flatten(&v, String::new(), separator, *omit_arrays, &mut out);
+                }
                 Some(Resolved::Owned(Value::Object(out)))
             }
             Directive::Merge { objects, left } => {

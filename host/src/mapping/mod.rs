@@ -553,6 +553,38 @@ mod tests {
         Mapping::parse(&mapping).unwrap().apply(&event)
     }
 
+    /// Directive edge cases, each checked against Segment's mapping-kit (3.170.0).
+    #[test]
+    fn flatten_of_a_missing_or_empty_object_is_an_empty_object() {
+        let mapping = json!({"f": {"@flatten": {"value": {"@path": "$.properties.nested"},
+            "separator": "."}}});
+        assert_eq!(map(mapping.clone(), json!({})), Some(json!({"f": {}})));
+        assert_eq!(
+            map(mapping.clone(), json!({"properties": {"nested": {}}})),
+            Some(json!({"f": {}}))
+        );
+        assert_eq!(
+            map(mapping, json!({"properties": {"nested": {"a": {"b": 1}}}})),
+            Some(json!({"f": {"a.b": 1}}))
+        );
+    }
+
+    #[test]
+    fn array_path_items_read_with_a_bare_dollar_find_nothing() {
+        let tags = json!({"properties": {"tags": ["a", "b"]}});
+        // `$` alone is a key named "$" in Segment's `get`, not the item.
+        assert_eq!(
+            map(json!({"@arrayPath": ["$.properties.tags", {"@path": "$"}]}), tags.clone()),
+            Some(json!([null, null]))
+        );
+        // `$.` is the item itself.
+        assert_eq!(
+            map(json!({"@arrayPath": ["$.properties.tags", {"@path": "$."}]}), tags),
+            Some(json!(["a", "b"]))
+        );
+        assert_eq!(map(json!({"@path": "$"}), json!({"a": 1})), None);
+    }
+
     #[test]
     fn path_and_nested_path_argument() {
         assert_eq!(

@@ -31,10 +31,11 @@ pub(crate) type Memo<'a> = [Option<Option<&'a Value>>];
 
 impl Path {
     pub(crate) fn parse(text: &str) -> Path {
-        // The first `$.` is removed wherever it stands; `$` alone also means the root.
+        // The first `$.` is removed wherever it stands, as the reference does. `$` alone is not
+        // the root there but a key named `$` (so `{"@path": "$"}` finds nothing in an event or
+        // an item); `$.` and `` are the root.
         let text = match text.find("$.") {
             Some(at) => format!("{}{}", &text[..at], &text[at + 2..]),
-            None if text == "$" => String::new(),
             None => text.to_string(),
         };
         let mut segments = Vec::new();
