@@ -297,6 +297,11 @@ fn parse<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, String> {
 }
 
 impl Action {
+    /// Whether the action declares a field with this key (for tests of a plugin's manifest).
+    pub fn has_field(&self, key: &str) -> bool {
+        self.fields.iter().any(|f| f.key == key)
+    }
+
     /// An action with its id (stable: subscriptions name it) and a title.
     pub fn new(id: &str, title: &str) -> Action {
         Action {

@@ -461,7 +461,16 @@ fn user_list_fields() -> Vec<Field> {
 }
 
 /// An upload action and its V2 twin share fields and behaviour.
-fn upload(id: &str, title: &str, description: &str, fields: Vec<Field>) -> Action {
+fn upload(id: &str, title: &str, description: &str, mut fields: Vec<Field>) -> Action {
+    if id.ends_with('2') {
+        // Segment's V2 actions have a sync mode; "add" is the one they support. It takes any
+        // text, so that another mode reaches the action and is refused with Segment's message.
+        fields.push(
+            Field::string(SYNC_MODE, "Sync Mode")
+                .description("How records are synced; this action only adds (\"add\").")
+                .default(json!("add")),
+        );
+    }
     let action = with_fields(Action::new(id, title).description(description), fields);
     match id.trim_end_matches('2') {
         "uploadClickConversion" => action.perform(actions::conversions::click).perform_batch(

@@ -385,20 +385,28 @@ fn conversion_adjustments_restate_retract_and_enhance() {
 }
 
 #[test]
-fn missing_identifiers_and_settings_are_refused_before_sending() {
+fn a_click_conversion_without_identifiers_is_sent_as_segment_sends_it() {
+    // Session attributes stand in for the click ids; Google judges the conversion.
     let http = FakeHttp::new();
     let kv = FakeKv::new();
-    let err = perform(
+    token(&http, "ya29.t");
+    http.respond(Response::new(200, json!({"results": [{}]}).to_string()));
+    perform(
         &http,
         &kv,
-        "uploadClickConversion",
-        json!({"conversion_action": 1, "conversion_timestamp": "2026-11-29T08:00:00Z"}),
+        "uploadClickConversion2",
+        json!({"conversion_action": 1, "conversion_timestamp": "2026-11-29T08:00:00Z",
+            "session_attributes_encoded": "eyJ4IjoxfQ"}),
     )
-    .unwrap_err();
-    assert!(
-        matches!(&err, Error::InvalidPayload(m) if m.contains("gclid, gbraid, wbraid")),
-        "{err:?}"
-    );
+    .unwrap();
+    let sent = http.requests()[1].json();
+    assert_eq!(sent["conversions"].as_array().map(Vec::len), Some(1), "{sent}");
+}
+
+#[test]
+fn missing_settings_are_refused_before_sending() {
+    let http = FakeHttp::new();
+    let kv = FakeKv::new();
     let mut s = settings();
     s["customerId"] = json!("");
     let err = plugin()
@@ -683,4 +691,33 @@ mod identities {
             "2021-06-10 18:08:04+02:00"
         );
     }
+}
+
+#[test]
+fn the_v2_actions_take_segments_sync_mode_and_refuse_one_they_do_not_support() {
+    // Declared, so a migrated mapping that carries it loads.
+    let manifest = plugin();
+    for id in [
+        "uploadClickConversion2",
+        "uploadCallConversion2",
+        "uploadConversionAdjustment2",
+    ] {
+        assert!(manifest.find_action(id).unwrap().has_field(SYNC_MODE), "{id}");
+    }
+    let http = FakeHttp::new();
+    let kv = FakeKv::new();
+    token(&http, "ya29.t");
+    http.respond(Response::new(200, json!({"results": [{}]}).to_string()));
+    let mut payload = click();
+    payload[SYNC_MODE] = json!("add");
+    perform(&http, &kv, "uploadClickConversion2", payload.clone()).unwrap();
+    let sent = http.requests()[1].json();
+    assert!(!sent.to_string().contains(SYNC_MODE), "{sent}");
+    payload[SYNC_MODE] = json!("upsert");
+    let err = perform(&http, &kv, "uploadClickConversion2", payload).unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidPayload(m) if m == "Unsupported Sync Mode \"upsert\""),
+        "{err:?}"
+    );
+    assert_eq!(http.requests().len(), 2, "nothing sent for the refused mode");
 }

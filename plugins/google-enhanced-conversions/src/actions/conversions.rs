@@ -9,7 +9,7 @@ use crate::response::partial_failures;
 use crate::settings::{API, Settings};
 use serde_json::{Map, Value, json};
 use switchyard_plugin_sdk::date::iso_millis;
-use switchyard_plugin_sdk::{BatchResults, Context, Error};
+use switchyard_plugin_sdk::{BatchResults, Context, Error, SYNC_MODE};
 
 pub(crate) type Payload = Map<String, Value>;
 
@@ -114,6 +114,17 @@ fn upload(ctx: &mut Context, kind: Kind, payloads: &[Payload], s: &Settings) -> 
     let mut objects = Vec::new();
     let mut places = Vec::new();
     for (i, p) in payloads.iter().enumerate() {
+        // The V2 actions carry a sync mode; as in the reference, only "add" is supported, and
+        // another is refused event by event with the reference's message.
+        if let Some(mode) = p.get(SYNC_MODE).filter(|m| !m.is_null()) {
+            let mode = mode.as_str().map_or_else(|| mode.to_string(), str::to_string);
+            if mode != "add" {
+                results[i] = Some(Err(Error::invalid_payload(format!(
+                    "Unsupported Sync Mode \"{mode}\""
+                ))));
+                continue;
+            }
+        }
         let built = match kind {
             Kind::Click => click_object(p, &customer),
             Kind::Call => call_object(p, &customer),
@@ -195,13 +206,9 @@ fn consent(out: &mut Payload, p: &Payload) {
 }
 
 fn click_object(p: &Payload, customer: &str) -> Result<Payload, Error> {
+    // No identifier is required here, as in the reference: Google judges the conversion (with
+    // session attributes, say) and answers a partial failure for one it cannot attribute.
     let ids = identifiers(p, "email_address", "phone_number")?;
-    let clicks = ["gclid", "gbraid", "wbraid"];
-    if ids.is_empty() && clicks.iter().all(|k| text_of(p, k).is_none()) {
-        return Err(Error::invalid_payload(
-            "a click conversion needs gclid, gbraid, wbraid, email_address or phone_number",
-        ));
-    }
     let mut c = Map::new();
     c.insert(
         "conversionAction".into(),
