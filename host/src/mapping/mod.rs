@@ -570,16 +570,42 @@ mod tests {
     }
 
     #[test]
+    fn objects_from_the_event_keep_the_clients_key_order() {
+        // As the client sent it: not sorted.
+        let event: Value =
+            serde_json::from_str(r#"{"properties": {"zeta": 1, "alpha": {"y": 2, "b": 3}}}"#)
+                .unwrap();
+        let json = map(
+            json!({"@json": {"mode": "encode", "value": {"@path": "$.properties"}}}),
+            event.clone(),
+        );
+        assert_eq!(json, Some(json!(r#"{"zeta":1,"alpha":{"y":2,"b":3}}"#)));
+        let flat = map(
+            json!({"@flatten": {"value": {"@path": "$.properties"}, "separator": "_"}}),
+            event,
+        )
+        .unwrap();
+        let keys: Vec<&String> = flat.as_object().unwrap().keys().collect();
+        assert_eq!(keys, ["zeta", "alpha_y", "alpha_b"]);
+    }
+
+    #[test]
     fn array_path_items_read_with_a_bare_dollar_find_nothing() {
         let tags = json!({"properties": {"tags": ["a", "b"]}});
         // `$` alone is a key named "$" in Segment's `get`, not the item.
         assert_eq!(
-            map(json!({"@arrayPath": ["$.properties.tags", {"@path": "$"}]}), tags.clone()),
+            map(
+                json!({"@arrayPath": ["$.properties.tags", {"@path": "$"}]}),
+                tags.clone()
+            ),
             Some(json!([null, null]))
         );
         // `$.` is the item itself.
         assert_eq!(
-            map(json!({"@arrayPath": ["$.properties.tags", {"@path": "$."}]}), tags),
+            map(
+                json!({"@arrayPath": ["$.properties.tags", {"@path": "$."}]}),
+                tags
+            ),
             Some(json!(["a", "b"]))
         );
         assert_eq!(map(json!({"@path": "$"}), json!({"a": 1})), None);

@@ -629,11 +629,25 @@ fn user_agents_are_read_as_segments_pinned_parser_reads_them() {
     let cases: &[(&str, [Option<&str>; 6])] = &[
         (
             "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/129.0.0.0 Safari/537.36",
-            [Some("Mac OS"), Some("Chrome"), Some("129"), Some("Apple"), Some("Macintosh"), None],
+            [
+                Some("Mac OS"),
+                Some("Chrome"),
+                Some("129"),
+                Some("Apple"),
+                Some("Macintosh"),
+                None,
+            ],
         ),
         (
             "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15",
-            [Some("Mac OS"), Some("Safari"), Some("17"), Some("Apple"), Some("Macintosh"), None],
+            [
+                Some("Mac OS"),
+                Some("Safari"),
+                Some("17"),
+                Some("Apple"),
+                Some("Macintosh"),
+                None,
+            ],
         ),
         (
             "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.2210.91",
@@ -641,7 +655,14 @@ fn user_agents_are_read_as_segments_pinned_parser_reads_them() {
         ),
         (
             "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:121.0) Gecko/20100101 Firefox/121.0",
-            [Some("Ubuntu"), Some("Firefox"), Some("121"), None, None, None],
+            [
+                Some("Ubuntu"),
+                Some("Firefox"),
+                Some("121"),
+                None,
+                None,
+                None,
+            ],
         ),
         (
             "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
@@ -649,23 +670,58 @@ fn user_agents_are_read_as_segments_pinned_parser_reads_them() {
         ),
         (
             "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1_2 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1.2 Mobile/15E148 Safari/604.1",
-            [Some("iOS"), Some("Mobile Safari"), Some("17"), Some("Apple"), Some("iPhone"), Some("mobile")],
+            [
+                Some("iOS"),
+                Some("Mobile Safari"),
+                Some("17"),
+                Some("Apple"),
+                Some("iPhone"),
+                Some("mobile"),
+            ],
         ),
         (
             "Mozilla/5.0 (iPad; CPU OS 16_6 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/16.6 Mobile/15E148 Safari/604.1",
-            [Some("iOS"), Some("Mobile Safari"), Some("16"), Some("Apple"), Some("iPad"), Some("tablet")],
+            [
+                Some("iOS"),
+                Some("Mobile Safari"),
+                Some("16"),
+                Some("Apple"),
+                Some("iPad"),
+                Some("tablet"),
+            ],
         ),
         (
             "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36",
-            [Some("Android"), Some("Chrome"), Some("120"), Some("Google"), Some("Pixel 8"), Some("mobile")],
+            [
+                Some("Android"),
+                Some("Chrome"),
+                Some("120"),
+                Some("Google"),
+                Some("Pixel 8"),
+                Some("mobile"),
+            ],
         ),
         (
             "Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36",
-            [Some("Android"), Some("Chrome"), Some("120"), Some("Samsung"), Some("SM-S918B"), Some("mobile")],
+            [
+                Some("Android"),
+                Some("Chrome"),
+                Some("120"),
+                Some("Samsung"),
+                Some("SM-S918B"),
+                Some("mobile"),
+            ],
         ),
         (
             "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36",
-            [Some("Android"), Some("Chrome"), Some("120"), None, Some("K"), Some("mobile")],
+            [
+                Some("Android"),
+                Some("Chrome"),
+                Some("120"),
+                None,
+                Some("K"),
+                Some("mobile"),
+            ],
         ),
     ];
     for (ua, [os, browser, major, vendor, model, kind]) in cases {

@@ -400,7 +400,11 @@ fn a_click_conversion_without_identifiers_is_sent_as_segment_sends_it() {
     )
     .unwrap();
     let sent = http.requests()[1].json();
-    assert_eq!(sent["conversions"].as_array().map(Vec::len), Some(1), "{sent}");
+    assert_eq!(
+        sent["conversions"].as_array().map(Vec::len),
+        Some(1),
+        "{sent}"
+    );
 }
 
 #[test]
@@ -702,7 +706,10 @@ fn the_v2_actions_take_segments_sync_mode_and_refuse_one_they_do_not_support() {
         "uploadCallConversion2",
         "uploadConversionAdjustment2",
     ] {
-        assert!(manifest.find_action(id).unwrap().has_field(SYNC_MODE), "{id}");
+        assert!(
+            manifest.find_action(id).unwrap().has_field(SYNC_MODE),
+            "{id}"
+        );
     }
     let http = FakeHttp::new();
     let kv = FakeKv::new();
@@ -719,5 +726,9 @@ fn the_v2_actions_take_segments_sync_mode_and_refuse_one_they_do_not_support() {
         matches!(&err, Error::InvalidPayload(m) if m == "Unsupported Sync Mode \"upsert\""),
         "{err:?}"
     );
-    assert_eq!(http.requests().len(), 2, "nothing sent for the refused mode");
+    assert_eq!(
+        http.requests().len(),
+        2,
+        "nothing sent for the refused mode"
+    );
 }

@@ -117,7 +117,9 @@ fn upload(ctx: &mut Context, kind: Kind, payloads: &[Payload], s: &Settings) -> 
         // The V2 actions carry a sync mode; as in the reference, only "add" is supported, and
         // another is refused event by event with the reference's message.
         if let Some(mode) = p.get(SYNC_MODE).filter(|m| !m.is_null()) {
-            let mode = mode.as_str().map_or_else(|| mode.to_string(), str::to_string);
+            let mode = mode
+                .as_str()
+                .map_or_else(|| mode.to_string(), str::to_string);
             if mode != "add" {
                 results[i] = Some(Err(Error::invalid_payload(format!(
                     "Unsupported Sync Mode \"{mode}\""
