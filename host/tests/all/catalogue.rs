@@ -461,7 +461,7 @@ plugin = "amplitude"
                 "$setOnce": {"initial_referrer": "https://news.example"}},
             "platform": "Web", "library": "analytics.js", "ip": "127.0.0.1",
             "os_name": "Mac OS", "os_version": "129", "device_manufacturer": "Apple",
-            "device_model": "Macintosh"})
+            "device_model": "Macintosh", "use_batch_endpoint": false})
     );
     let order = find("Order Completed");
     assert_eq!(order[0]["revenue"], 420);
