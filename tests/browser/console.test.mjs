@@ -178,3 +178,58 @@ test('signing out with the keyboard ends the session', async () => {
   assert.match(page.url(), /\/sign-in$/, 'the old session is gone')
   await page.close()
 })
+
+test('every page passes an accessibility check', async () => {
+  const page = await watchedPage()
+  await signIn(page)
+  for (const path of [
+    '/', '/events', '/deliveries', '/destinations', '/destinations/hook',
+    '/destinations/hook/subscriptions/Bookings/edit', '/destinations/chat/subscriptions/new',
+    '/destinations/new?plugin=slack', '/destinations/crm/edit', '/destinations/crm/delete',
+    '/catalogue', '/plugins',
+  ]) {
+    const response = await page.goto(CONSOLE_URL + path, { waitUntil: 'load' })
+    assert.equal(response.status(), 200, path)
+    assert.deepEqual(await axe(page), [], `${path}: no serious or critical accessibility violations`)
+  }
+  assert.deepEqual(page.errors, [])
+  await page.close()
+})
+
+test('a form whose CSRF token was tampered with is refused, and changes nothing', async () => {
+  const page = await watchedPage()
+  await signIn(page)
+  await page.goto(CONSOLE_URL + '/destinations')
+  await page.$eval('form.sign-out input[name=csrf]', (i) => { i.value = 'forged' })
+  const [response] = await Promise.all([page.waitForNavigation(), page.click('form.sign-out button')])
+  assert.equal(response.status(), 403)
+  assert.match(await page.$eval('body', (b) => b.textContent), /CSRF check/)
+  // The session was not ended by the refused form.
+  await page.goto(CONSOLE_URL + '/')
+  assert.equal(new URL(page.url()).pathname, '/')
+  await page.close()
+})
+
+// Last: it locks this address out of sign-in for a minute.
+test('ten wrong tokens in a minute lock sign-in from that address, even for the right one', async () => {
+  const page = await watchedPage()
+  // The first test already sent one wrong token from this address.
+  let refused = 1
+  for (;;) {
+    await page.goto(CONSOLE_URL + '/sign-in')
+    await page.type('#token', `wrong-${refused}`)
+    const [response] = await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')])
+    if (response.status() === 429) break
+    assert.equal(response.status(), 401)
+    refused += 1
+    assert.ok(refused <= 10, 'no more than ten wrong tokens a minute are checked')
+  }
+  assert.equal(refused, 10, 'ten wrong tokens are checked before the lock')
+  await page.goto(CONSOLE_URL + '/sign-in')
+  await page.type('#token', ADMIN_TOKEN)
+  const [locked] = await Promise.all([page.waitForNavigation(), page.keyboard.press('Enter')])
+  assert.equal(locked.status(), 429)
+  assert.match(await page.$eval('.problem', (p) => p.textContent), /Too many wrong tokens/)
+  assert.ok(Number(locked.headers()['retry-after']) > 0)
+  await page.close()
+})

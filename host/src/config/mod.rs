@@ -30,6 +30,8 @@ pub struct Config {
     pub dedup_window: std::time::Duration,
     /// The largest the queue file may grow, in MiB; `None` for no limit but the disk.
     pub queue_max_mb: Option<u64>,
+    /// How long a console session lasts without use.
+    pub console_idle: std::time::Duration,
     /// Extra plugins: every .wasm file in this folder.
     pub plugin_dir: Option<PathBuf>,
     pub sources: Vec<Source>,
@@ -107,6 +109,7 @@ struct ServerSection {
     data_dir: Option<PathBuf>,
     dedup_window_s: Option<u64>,
     queue_max_mb: Option<u64>,
+    console_idle_s: Option<u64>,
 }
 
 #[derive(Deserialize, Default)]
@@ -166,6 +169,9 @@ pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:8089";
 pub const DEFAULT_DATA_DIR: &str = "./switchyard-data";
 pub const DEFAULT_DEDUP_WINDOW_S: u64 = 24 * 3600;
 
+/// A console session ends after this long without use: 12 hours.
+pub const DEFAULT_CONSOLE_IDLE_S: u64 = 12 * 3600;
+
 impl Config {
     /// Reads a configuration file.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
@@ -222,6 +228,11 @@ impl Config {
             }
             None => None,
         };
+        if file.server.console_idle_s == Some(0) {
+            return Err(ConfigError(format!(
+                "config file {origin} (server.console_idle_s): must be at least 1 (seconds)"
+            )));
+        }
         if file.server.queue_max_mb == Some(0) {
             return Err(ConfigError(format!(
                 "config file {origin} (server.queue_max_mb): must be at least 1"
@@ -371,6 +382,9 @@ impl Config {
                 file.server.dedup_window_s.unwrap_or(DEFAULT_DEDUP_WINDOW_S),
             ),
             queue_max_mb: file.server.queue_max_mb,
+            console_idle: std::time::Duration::from_secs(
+                file.server.console_idle_s.unwrap_or(DEFAULT_CONSOLE_IDLE_S),
+            ),
             plugin_dir: file.plugins.dir,
             sources,
             destinations,
@@ -390,6 +404,7 @@ impl Config {
             data_dir,
             dedup_window: std::time::Duration::from_secs(DEFAULT_DEDUP_WINDOW_S),
             queue_max_mb: None,
+            console_idle: std::time::Duration::from_secs(DEFAULT_CONSOLE_IDLE_S),
             plugin_dir: None,
             sources: vec![Source {
                 name: "default".into(),

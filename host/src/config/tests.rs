@@ -162,3 +162,19 @@ fn the_default_write_key_is_made_once_and_kept() {
     assert_eq!(first.len(), 32);
     assert_eq!(default_write_key(dir.path()).unwrap(), first);
 }
+
+#[test]
+fn the_console_idle_time_is_read_and_checked() {
+    let config = Config::parse("[server]\nconsole_idle_s = 900\n", "t.toml", env).unwrap();
+    assert_eq!(config.console_idle, std::time::Duration::from_secs(900));
+    let config = Config::parse("", "t.toml", env).unwrap();
+    assert_eq!(
+        config.console_idle,
+        std::time::Duration::from_secs(12 * 3600)
+    );
+    let e = parse("[server]\nconsole_idle_s = 0\n").unwrap_err();
+    assert!(
+        e.contains("server.console_idle_s") && e.contains("at least 1"),
+        "{e}"
+    );
+}

@@ -25,7 +25,7 @@ mod session;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use session::{IDLE, Sessions, Throttle};
+pub(crate) use session::{Sessions, Throttle};
 
 use crate::deliver::state::DestinationStates;
 use crate::live::{Live, Reloader};

@@ -2,7 +2,8 @@
 //!
 //! - A session is a random 256-bit id in an `HttpOnly`, `SameSite=Strict` cookie (`Secure` when
 //!   the request came over HTTPS through a proxy that says so), kept in memory. It ends after
-//!   [`IDLE`] without a request, at sign-out, or when the server restarts.
+//!   its idle time without a request (`server.console_idle_s`, 12 hours by default), at
+//!   sign-out, or when the server restarts.
 //! - Every session has its own random CSRF token; every state-changing form carries it and is
 //!   refused without it. `SameSite=Strict` already keeps other sites' forms from carrying the
 //!   cookie; the token also covers browsers that ignore it.
@@ -16,8 +17,9 @@ use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-/// A session ends after this long without a request.
-pub(crate) const IDLE: Duration = Duration::from_secs(12 * 3600);
+/// The default idle time (`config::DEFAULT_CONSOLE_IDLE_S`), for tests.
+#[cfg(test)]
+pub(crate) const IDLE: Duration = Duration::from_secs(crate::config::DEFAULT_CONSOLE_IDLE_S);
 /// Wrong tokens one client address may send in [`WINDOW`].
 pub(crate) const MAX_FAILURES: usize = 10;
 /// The window wrong tokens are counted in.
@@ -151,13 +153,12 @@ pub(crate) fn cookie_value(header: &str) -> Option<&str> {
         .map(|(_, value)| value)
 }
 
-/// The `Set-Cookie` value that starts a session.
+/// The `Set-Cookie` value that starts a session. It has no `Max-Age`: the browser keeps it until
+/// it closes, and the server ends the session after its idle time. (A `Max-Age` would count
+/// from sign-in, ending a session that is in use.)
 pub(crate) fn set_cookie(id: &str, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
-    format!(
-        "{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-        IDLE.as_secs()
-    )
+    format!("{COOKIE}={id}; Path=/; HttpOnly; SameSite=Strict{secure}")
 }
 
 /// The `Set-Cookie` value that ends a session.
@@ -212,6 +213,9 @@ mod tests {
         );
         assert_eq!(cookie_value("a=1"), None);
         assert!(set_cookie("x", true).ends_with("; Secure"));
-        assert!(set_cookie("x", false).contains("HttpOnly; SameSite=Strict"));
+        assert_eq!(
+            set_cookie("x", false),
+            format!("{COOKIE}=x; Path=/; HttpOnly; SameSite=Strict")
+        );
     }
 }

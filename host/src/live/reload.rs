@@ -305,6 +305,10 @@ fn unchanged(old: &Config, new: &Config) -> Result<(), Problems> {
         "server.dedup_window_s",
         old.dedup_window == new.dedup_window,
     );
+    differs(
+        "server.console_idle_s",
+        old.console_idle == new.console_idle,
+    );
     let keys = |c: &Config| {
         c.sources
             .iter()

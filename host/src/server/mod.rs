@@ -157,7 +157,7 @@ pub async fn serve(config: Config, path: Option<PathBuf>) -> Result<(), StartErr
         states: states.clone(),
         recent: recent.clone(),
         records: queue.clone() as Arc<dyn Records>,
-        sessions: Sessions::new(console::IDLE),
+        sessions: Sessions::new(config.console_idle),
         throttle: Throttle::default(),
     });
     let admin_app = admin::router(Arc::new(Admin {

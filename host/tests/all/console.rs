@@ -40,6 +40,7 @@ fn browser_tests() -> PathBuf {
         "browser.mjs",
         "console.test.mjs",
         "walkthrough.test.mjs",
+        "session.test.mjs",
     ] {
         std::fs::copy(source.join(file), dir.join(file)).unwrap();
     }
@@ -195,4 +196,36 @@ async fn the_fly_inc_walkthrough_in_a_real_browser() {
         );
     }
     assert!(shots.join("editor.png").is_file());
+}
+
+/// Session expiry in the browser (`tests/browser/session.test.mjs`): a server whose console
+/// sessions end after 4 idle seconds.
+#[tokio::test(flavor = "multi_thread")]
+async fn console_sessions_expire_in_a_real_browser() {
+    let chromium = chromium();
+    let tests = tokio::task::spawn_blocking(browser_tests).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = config_with(
+        dir.path(),
+        "admin_token = \"${ADMIN_TOKEN}\"\nconsole_idle_s = 4",
+        "",
+    );
+    let mut server = start(&config, &[("ADMIN_TOKEN", TOKEN)]).await;
+    let run = tokio::process::Command::new("node")
+        .args(["--test", "--test-reporter=spec", "session.test.mjs"])
+        .current_dir(&tests)
+        .env("CONSOLE_URL", &server.admin)
+        .env("ADMIN_TOKEN", TOKEN)
+        .env("CHROMIUM", &chromium)
+        .env("SHOTS", tests.join("shots"))
+        .output()
+        .await
+        .expect("node is installed (.ci/run installs it)");
+    println!("{}", String::from_utf8_lossy(&run.stdout));
+    eprintln!("{}", String::from_utf8_lossy(&run.stderr));
+    stop(&mut server.child).await;
+    assert!(
+        run.status.success(),
+        "the session tests failed (output above)"
+    );
 }
