@@ -16,10 +16,11 @@ pub fn path(p: &str) -> Value {
 ///
 /// ```
 /// use switchyard_plugin_sdk::mapping::path_or;
-/// assert_eq!(
-///     path_or("$.properties.email", "$.traits.email").to_string(),
-///     r#"{"@if":{"else":{"@path":"$.traits.email"},"exists":{"@path":"$.properties.email"},"then":{"@path":"$.properties.email"}}}"#
-/// );
+/// let written: serde_json::Value = serde_json::from_str(
+///     r#"{"@if":{"exists":{"@path":"$.properties.email"},"then":{"@path":"$.properties.email"},"else":{"@path":"$.traits.email"}}}"#,
+/// )
+/// .unwrap();
+/// assert_eq!(path_or("$.properties.email", "$.traits.email"), written);
 /// ```
 pub fn path_or(first: &str, second: &str) -> Value {
     if crate::plugin::lean() {

@@ -621,7 +621,7 @@ fn every_event_keeps_use_batch_endpoint_as_segment_sends_it() {
 }
 
 /// What `@amplitude/ua-parser-js` 0.7.33 (the version `@segment/action-destinations` 3.497.0
-/// installs, `shared/peer`) answers for these user agents: os, browser, major, vendor, model,
+/// installs, the package the peer benchmark times) answers for these user agents: os, browser, major, vendor, model,
 /// type. Recorded by running that parser (`new UAParser(ua)`) on 2026-12-03.
 #[test]
 fn user_agents_are_read_as_segments_pinned_parser_reads_them() {
