@@ -52,6 +52,7 @@ fn action() -> Action {
         default_trigger: None,
         fields,
         max_batch_size: None,
+        hooks: Vec::new(),
     }
 }
 

@@ -368,6 +368,7 @@ mod tests {
             default_trigger: None,
             fields,
             max_batch_size: None,
+            hooks: Vec::new(),
         }
     }
 

@@ -184,7 +184,7 @@ fn route(
                 name: s.name.clone(),
                 action: s.action.clone(),
                 trigger: s.trigger.clone(),
-                mapping: s.mapping.clone(),
+                mapping: with_hook_outputs(s),
                 use_defaults: s.use_defaults,
                 place: if d.stored {
                     "admin API".into()
@@ -225,6 +225,10 @@ fn route(
             ));
             continue;
         };
+        if let Err(e) = check_hook_records(action, mapping.as_ref()) {
+            errors.push(format!("{at}: mapping: {e}"));
+            continue;
+        }
         let trigger = match Trigger::parse(&trigger_text) {
             Ok(t) => t,
             Err(e) => {
@@ -276,6 +280,57 @@ fn route(
         delivery: d.delivery.clone(),
         subscriptions,
     })
+}
+
+/// The subscription's mapping with the outputs the server's hooks answered added to each hook's
+/// record (`{"inputs": …, "outputs": …}`), as a mapping that carried them would hold them.
+fn with_hook_outputs(s: &crate::config::Subscription) -> Option<serde_json::Map<String, Value>> {
+    let mut mapping = s.mapping.clone()?;
+    for (hook, outputs) in &s.hook_outputs {
+        if let Some(Value::Object(record)) = mapping.get_mut(hook) {
+            record.insert("outputs".into(), Value::Object(outputs.clone()));
+        }
+    }
+    Some(mapping)
+}
+
+/// A hook's record in a mapping is `{"inputs": {...}, "outputs": {...}}`, both optional objects,
+/// as Segment's configurations carry it: literal values, never directives.
+fn check_hook_records(
+    action: &Action,
+    mapping: Option<&serde_json::Map<String, Value>>,
+) -> Result<(), String> {
+    for hook in &action.hooks {
+        let Some(record) = mapping.and_then(|m| m.get(&hook.name)) else {
+            continue;
+        };
+        let shape = || {
+            format!(
+                "/{} is the record of the hook {:?}: {{\"inputs\": {{…}}, \"outputs\": {{…}}}}",
+                hook.name, hook.label
+            )
+        };
+        let Value::Object(record) = record else {
+            return Err(shape());
+        };
+        for (key, value) in record {
+            if !matches!(key.as_str(), "inputs" | "outputs") {
+                return Err(format!(
+                    "{}; /{}/{key} is not allowed there",
+                    shape(),
+                    hook.name
+                ));
+            }
+            if !value.is_object() {
+                return Err(format!(
+                    "{}; /{}/{key} should be an object",
+                    shape(),
+                    hook.name
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Each field's mapping as written: the subscription's own, else the field's default.

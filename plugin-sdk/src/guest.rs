@@ -10,18 +10,20 @@ use crate::{Context, Error, Level};
 #[allow(missing_docs, unreachable_pub, clippy::all, reason = "generated")]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "../wit/v0.2",
-        world: "switchyard:destination/destination@0.2.0",
+        path: "../wit/v0.3",
+        world: "switchyard:destination/destination@0.3.0",
         pub_export_macro: true,
         export_macro_name: "__export_destination",
         default_bindings_module: "switchyard_plugin_sdk::__private::bindings",
     });
 }
 
+use bindings::exports::switchyard::destination::hooks as exported_hooks;
 use bindings::exports::switchyard::destination::plugin as exported;
 use bindings::switchyard::destination::types as wit;
 
 pub use exported::Guest;
+pub use exported_hooks::{Guest as HookGuest, Hook as HookSpec};
 pub use wit::{ActionError, Manifest};
 
 fn field_type(t: FieldType) -> wit::FieldType {
@@ -43,6 +45,53 @@ fn choices(list: &[(String, String)]) -> Vec<wit::Choice> {
             label: label.clone(),
         })
         .collect()
+}
+
+fn fields(list: &[crate::Field]) -> Vec<wit::Field> {
+    list.iter()
+        .map(|f| wit::Field {
+            key: f.key.clone(),
+            label: f.label.clone(),
+            description: f.description.clone(),
+            type_: field_type(f.kind),
+            required: f.required,
+            multiple: f.multiple,
+            allow_null: f.allow_null,
+            choices: choices(&f.choices),
+            default_mapping: f.default.as_ref().map(|v| v.to_string()),
+        })
+        .collect()
+}
+
+/// The hooks `list-hooks` answers.
+pub fn list_hooks(p: &Plugin) -> Vec<HookSpec> {
+    p.actions
+        .iter()
+        .flat_map(|a| {
+            a.hooks.iter().map(|h| HookSpec {
+                action: a.id.clone(),
+                name: h.name.clone(),
+                label: h.label.clone(),
+                description: h.description.clone(),
+                inputs: fields(&h.inputs),
+                outputs: fields(&h.outputs),
+            })
+        })
+        .collect()
+}
+
+/// `run-hook`, as exported: the plugin is built lean, with only what a call needs.
+pub fn run_hook(
+    build: fn() -> Plugin,
+    action: &str,
+    name: &str,
+    inputs: &str,
+    settings: &str,
+) -> Result<String, ActionError> {
+    crate::plugin::build_for_call(build)
+        .run_hook_text(&mut context(), action, name, inputs, settings)
+        .map(|outputs| serde_json::Value::Object(outputs).to_string())
+        .map_err(action_error)
 }
 
 /// The manifest `describe` answers.
@@ -85,21 +134,7 @@ pub fn describe(p: &Plugin) -> Manifest {
                 title: a.title.clone(),
                 description: a.description.clone(),
                 default_trigger: a.default_trigger.clone(),
-                fields: a
-                    .fields
-                    .iter()
-                    .map(|f| wit::Field {
-                        key: f.key.clone(),
-                        label: f.label.clone(),
-                        description: f.description.clone(),
-                        type_: field_type(f.kind),
-                        required: f.required,
-                        multiple: f.multiple,
-                        allow_null: f.allow_null,
-                        choices: choices(&f.choices),
-                        default_mapping: f.default.as_ref().map(|v| v.to_string()),
-                    })
-                    .collect(),
+                fields: fields(&a.fields),
                 batch: a.max_batch_size.map(|max_size| wit::Batching { max_size }),
             })
             .collect(),

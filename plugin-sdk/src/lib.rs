@@ -104,6 +104,80 @@
 //! --action greet --event event.json --settings settings.json --dry-run` prints the mapped payload
 //! and the exact request the plugin would send.
 //!
+//! # Hooks: work done once, when a subscription is saved
+//!
+//! An action whose events all go to something the user chooses or creates first (a list, a
+//! catalog) declares a [`Hook`]. The host runs it when a subscription is saved and passes its
+//! outputs to every call, inside the payload, as a [`HookRecord`] under the hook's name:
+//!
+//! ```
+//! use serde::Deserialize;
+//! use serde_json::{Map, Value, json};
+//! use switchyard_plugin_sdk::{Action, Context, Error, Field, Hook, HookRecord, Plugin};
+//!
+//! #[derive(Deserialize)]
+//! struct Inputs {
+//!     list_name: String,
+//! }
+//!
+//! #[derive(Deserialize)]
+//! struct Member {
+//!     email: String,
+//!     #[serde(rename = "onMappingSave")]
+//!     list: HookRecord,
+//! }
+//!
+//! fn create_list(ctx: &mut Context, i: Inputs, _: Value) -> Result<Map<String, Value>, Error> {
+//!     let made: Value = ctx
+//!         .post("https://api.lists.example/lists")
+//!         .json(&json!({"name": i.list_name}))
+//!         .send()?
+//!         .error_for_status()?
+//!         .json()?;
+//!     let mut outputs = Map::new();
+//!     outputs.insert("list_id".into(), made["id"].clone());
+//!     Ok(outputs)
+//! }
+//!
+//! fn add(ctx: &mut Context, m: Member, _: Value) -> Result<(), Error> {
+//!     let list = m.list.outputs["list_id"].as_str().unwrap_or_default();
+//!     ctx.post(&format!("https://api.lists.example/lists/{list}/members"))
+//!         .json(&json!({"email": m.email}))
+//!         .send()?
+//!         .error_for_status()?;
+//!     Ok(())
+//! }
+//!
+//! pub fn plugin() -> Plugin {
+//!     Plugin::new("lists", "Lists", "1.0.0").action(
+//!         Action::new("addMember", "Add Member")
+//!             .field(Field::string("email", "Email").required())
+//!             .hook(
+//!                 Hook::on_mapping_save("Create a list")
+//!                     .input(Field::string("list_name", "List name").required())
+//!                     .output(Field::string("list_id", "List id"))
+//!                     .run(create_list),
+//!             )
+//!             .perform(add),
+//!     )
+//! }
+//!
+//! let http = switchyard_plugin_sdk::FakeHttp::new();
+//! http.respond(switchyard_plugin_sdk::Response::new(201, r#"{"id": "l-7"}"#));
+//! let outputs = plugin()
+//!     .run_hook(&mut Context::fake(&http), "addMember", "onMappingSave",
+//!         &json!({"list_name": "Trip Bookers"}), &json!({}))
+//!     .unwrap();
+//! assert_eq!(Value::Object(outputs.clone()), json!({"list_id": "l-7"}));
+//! plugin()
+//!     .perform(&mut Context::fake(&http), "addMember",
+//!         &json!({"email": "ann@example.com",
+//!             "onMappingSave": {"inputs": {"list_name": "Trip Bookers"}, "outputs": outputs}}),
+//!         &json!({}))
+//!     .unwrap();
+//! assert_eq!(http.requests()[1].url, "https://api.lists.example/lists/l-7/members");
+//! ```
+//!
 //! # Cost per call
 //!
 //! Every call runs in a fresh instance, so `plugin()` runs once per call. For a call it runs in
@@ -135,19 +209,23 @@ pub use error::Error;
 pub use http::{FakeHttp, Request, RequestBuilder, Response, Transport};
 pub use kv::FakeKv;
 pub use plugin::{
-    Action, BatchResults, Field, FieldType, Plugin, Preset, SYNC_MODE, Setting, sync_mode,
+    Action, BatchResults, Field, FieldType, Hook, HookOutputs, HookRecord, ON_MAPPING_SAVE, Plugin,
+    Preset, RETL_ON_MAPPING_SAVE, SYNC_MODE, Setting, sync_mode,
 };
 
 /// The `user-agent` every request carries unless the plugin sets its own.
 pub const USER_AGENT: &str = concat!("Switchyard/", env!("CARGO_PKG_VERSION"));
 
 /// The WIT package version this SDK builds plugins for.
-pub const WIT_VERSION: &str = "0.2.0";
+pub const WIT_VERSION: &str = "0.3.0";
 
 #[doc(hidden)]
 pub mod __private {
     pub use crate::guest::bindings;
-    pub use crate::guest::{ActionError, Guest, Manifest, describe, perform, perform_batch};
+    pub use crate::guest::{
+        ActionError, Guest, HookGuest, HookSpec, Manifest, describe, list_hooks, perform,
+        perform_batch, run_hook,
+    };
 }
 
 /// Exports a plugin as the component's `switchyard:destination/plugin` implementation.
@@ -178,6 +256,21 @@ macro_rules! export {
                 settings: ::std::string::String,
             ) -> ::std::vec::Vec<::std::result::Result<(), $crate::__private::ActionError>> {
                 $crate::__private::perform_batch($plugin, &action, &payloads, &settings)
+            }
+        }
+
+        impl $crate::__private::HookGuest for __SwitchyardPlugin {
+            fn list_hooks() -> ::std::vec::Vec<$crate::__private::HookSpec> {
+                $crate::__private::list_hooks(&$plugin())
+            }
+
+            fn run_hook(
+                action: ::std::string::String,
+                name: ::std::string::String,
+                inputs: ::std::string::String,
+                settings: ::std::string::String,
+            ) -> ::std::result::Result<::std::string::String, $crate::__private::ActionError> {
+                $crate::__private::run_hook($plugin, &action, &name, &inputs, &settings)
             }
         }
 

@@ -11,7 +11,7 @@
 
 use crate::{Context, Error};
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::cell::Cell;
 
 thread_local! {
@@ -278,6 +278,10 @@ impl Field {
 pub type BatchResults = Vec<Result<(), Error>>;
 
 type PerformFn = Box<dyn Fn(&mut Context, &str, &str) -> Result<(), Error>>;
+type HookFn = Box<dyn Fn(&mut Context, &str, &str) -> Result<HookOutputs, Error>>;
+
+/// What a hook answers: its outputs, a JSON object kept with the subscription.
+pub type HookOutputs = Map<String, Value>;
 type BatchFn = Box<dyn Fn(&mut Context, &[String], &str) -> Vec<Result<(), Error>>>;
 
 /// An action: what it is, its fields, and how to perform it.
@@ -290,6 +294,7 @@ pub struct Action {
     pub(crate) max_batch_size: Option<u32>,
     pub(crate) perform: Option<PerformFn>,
     pub(crate) perform_batch: Option<BatchFn>,
+    pub(crate) hooks: Vec<Hook>,
 }
 
 fn parse<T: DeserializeOwned>(text: &str, what: &str) -> Result<T, String> {
@@ -313,7 +318,14 @@ impl Action {
             max_batch_size: None,
             perform: None,
             perform_batch: None,
+            hooks: Vec::new(),
         }
+    }
+
+    /// Adds a hook: work done once when a subscription is saved (see [`Hook`]).
+    pub fn hook(mut self, hook: Hook) -> Self {
+        self.hooks.push(hook);
+        self
     }
 
     /// Sets the description shown to users.
@@ -402,6 +414,97 @@ impl Action {
         }));
         self
     }
+}
+
+/// The mapping key and hook name of Segment's `onMappingSave` hook.
+pub const ON_MAPPING_SAVE: &str = "onMappingSave";
+/// The mapping key and hook name of Segment's `retlOnMappingSave` hook (audiences, warehouses).
+pub const RETL_ON_MAPPING_SAVE: &str = "retlOnMappingSave";
+
+/// Work an action does once, when a subscription is saved, rather than for each event: create
+/// the vendor-side list or catalog the events go to, or check that the one named exists. The
+/// user fills in the hook's inputs; the hook answers outputs (a JSON object) that the host keeps
+/// with the subscription. Every payload then carries the hook's record under its name
+/// ([`ON_MAPPING_SAVE`] or [`RETL_ON_MAPPING_SAVE`]); read it with a [`HookRecord`] field.
+pub struct Hook {
+    pub(crate) name: String,
+    pub(crate) label: String,
+    pub(crate) description: String,
+    pub(crate) inputs: Vec<Field>,
+    pub(crate) outputs: Vec<Field>,
+    pub(crate) run: Option<HookFn>,
+}
+
+impl Hook {
+    /// Segment's `onMappingSave`.
+    pub fn on_mapping_save(label: &str) -> Hook {
+        Hook::named(ON_MAPPING_SAVE, label)
+    }
+
+    /// Segment's `retlOnMappingSave`.
+    pub fn retl_on_mapping_save(label: &str) -> Hook {
+        Hook::named(RETL_ON_MAPPING_SAVE, label)
+    }
+
+    fn named(name: &str, label: &str) -> Hook {
+        Hook {
+            name: name.into(),
+            label: kept(label),
+            description: String::new(),
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            run: None,
+        }
+    }
+
+    /// Sets the description shown to users.
+    pub fn description(mut self, text: &str) -> Self {
+        self.description = kept(text);
+        self
+    }
+
+    /// Adds an input the user fills in.
+    pub fn input(mut self, field: Field) -> Self {
+        if !lean() {
+            self.inputs.push(field);
+        }
+        self
+    }
+
+    /// Adds an output the hook answers.
+    pub fn output(mut self, field: Field) -> Self {
+        if !lean() {
+            self.outputs.push(field);
+        }
+        self
+    }
+
+    /// What the hook does. `I` is the inputs and `S` the settings, deserialised with serde;
+    /// the answer is the outputs, a JSON object.
+    pub fn run<I, S>(mut self, f: fn(&mut Context, I, S) -> Result<HookOutputs, Error>) -> Self
+    where
+        I: DeserializeOwned + 'static,
+        S: DeserializeOwned + 'static,
+    {
+        self.run = Some(Box::new(move |ctx, inputs, settings| {
+            let settings: S = parse(settings, "settings").map_err(Error::InvalidSettings)?;
+            let inputs: I = parse(inputs, "hook inputs").map_err(Error::InvalidPayload)?;
+            f(ctx, inputs, settings)
+        }));
+        self
+    }
+}
+
+/// A hook's record as a payload carries it, under the hook's name: the inputs the user gave
+/// and the outputs the hook answered (or a configuration moved from Segment carried).
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+pub struct HookRecord {
+    /// What the user filled in.
+    #[serde(default)]
+    pub inputs: Map<String, Value>,
+    /// What the hook answered.
+    #[serde(default)]
+    pub outputs: Map<String, Value>,
 }
 
 /// A preset: a subscription a destination gets when it is configured without any.
@@ -568,6 +671,44 @@ impl Plugin {
                 .map(|p| self.perform_text(ctx, action, p, settings))
                 .collect(),
         }
+    }
+
+    /// Runs one of an action's hooks, as the host does when a subscription is saved. For tests.
+    pub fn run_hook(
+        &self,
+        ctx: &mut Context,
+        action: &str,
+        hook: &str,
+        inputs: &Value,
+        settings: &Value,
+    ) -> Result<Map<String, Value>, Error> {
+        self.run_hook_text(
+            ctx,
+            action,
+            hook,
+            &inputs.to_string(),
+            &settings.to_string(),
+        )
+    }
+
+    pub(crate) fn run_hook_text(
+        &self,
+        ctx: &mut Context,
+        action: &str,
+        hook: &str,
+        inputs: &str,
+        settings: &str,
+    ) -> Result<Map<String, Value>, Error> {
+        let found = self
+            .find_action(action)
+            .ok_or_else(|| self.unknown(action))?;
+        let run = found
+            .hooks
+            .iter()
+            .find(|h| h.name == hook)
+            .and_then(|h| h.run.as_ref())
+            .ok_or_else(|| Error::permanent(format!("action {action} has no hook {hook}")))?;
+        run(ctx, inputs, settings)
     }
 
     fn unknown(&self, action: &str) -> Error {

@@ -30,6 +30,10 @@ const COVERED: &[(&str, &str)] = &[
         "versions::the_kv_store_keeps_values_per_destination_across_invocations",
     ),
     ("kv-flood", "versions::the_kv_store_is_bounded"),
+    (
+        "hooked",
+        "versions::a_wit_0_3_plugins_hooks_join_its_manifest_and_run_in_the_sandbox",
+    ),
 ];
 
 pub(crate) fn runtime() -> Arc<Runtime> {

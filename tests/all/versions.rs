@@ -1,6 +1,7 @@
-//! WIT versions side by side: a plugin built against `switchyard:destination@0.1.0` (the
-//! `legacy-v01` fixture, without the SDK) keeps working beside SDK plugins built against 0.2,
-//! and 0.2's `kv` store keeps values per destination across invocations, within its bounds.
+//! WIT versions side by side: plugins built against `switchyard:destination@0.1.0` and
+//! `@0.2.0` (the `legacy-v01` and `legacy-v02` fixtures, without the SDK) keep working beside SDK
+//! plugins built against 0.3, whose hooks join the manifest; the `kv` store keeps values per
+//! destination across invocations, within its bounds.
 
 use crate::sandbox::runtime;
 use std::sync::Arc;
@@ -40,7 +41,91 @@ async fn a_plugin_built_against_wit_0_1_still_loads_and_runs() {
     assert_eq!(batch.results, [Ok(()), Ok(())]);
 
     let current = load(env!("FIXTURE_ADVERSARIAL"), "adversarial fixture").await;
-    assert_eq!(current.wit_version(), "0.2");
+    assert_eq!(current.wit_version(), "0.3");
+}
+
+#[tokio::test]
+async fn a_plugin_built_against_wit_0_2_still_loads_and_keeps_its_kv_values() {
+    let legacy = load(env!("FIXTURE_LEGACY_V02"), "legacy 0.2 fixture").await;
+    assert_eq!(legacy.wit_version(), "0.2");
+    assert_eq!(legacy.manifest().action_ids(), ["count"]);
+    assert!(legacy.manifest().actions[0].hooks.is_empty());
+    let options = InvokeOptions::default();
+    let mut seen = Vec::new();
+    for _ in 0..2 {
+        let done = legacy.perform("count", "{}", "{}", &options).await;
+        assert_eq!(done.results, [Ok(())]);
+        seen.extend(done.logs.iter().map(|l| l.message.clone()));
+    }
+    assert_eq!(seen, ["seen=1", "seen=2"]);
+    // Asking a plugin without hooks to run one is an error, not a trap.
+    let run = legacy
+        .run_hook("count", "onMappingSave", "{}", "{}", &options)
+        .await;
+    assert!(
+        matches!(&run.outputs, Err(Failure::Internal(m)) if m.contains("has no hook")),
+        "{:?}",
+        run.outputs
+    );
+}
+
+#[tokio::test]
+async fn a_wit_0_3_plugins_hooks_join_its_manifest_and_run_in_the_sandbox() {
+    let plugin = load(env!("FIXTURE_ADVERSARIAL"), "adversarial fixture").await;
+    let action = plugin
+        .manifest()
+        .action("hooked")
+        .expect("the fixture has it");
+    let hook = action.hook("onMappingSave").expect("declared");
+    assert_eq!(hook.label, "Name the list");
+    assert_eq!(hook.inputs[0].key, "list_name");
+    assert_eq!(hook.outputs[0].key, "list_id");
+    // The hook's record is a field of the action, so mappings and payloads carry it.
+    let field = action.field("onMappingSave").expect("added by the host");
+    assert_eq!(field.kind, switchyard::model::FieldType::Object);
+
+    let options = InvokeOptions::default();
+    let run = plugin
+        .run_hook(
+            "hooked",
+            "onMappingSave",
+            r#"{"list_name":"Trip Bookers"}"#,
+            "{}",
+            &options,
+        )
+        .await;
+    assert_eq!(
+        serde_json::Value::Object(run.outputs.unwrap()),
+        serde_json::json!({"list_id": "list-trip-bookers"})
+    );
+    // A hook is sandboxed like perform: a spinning one is stopped by the CPU limit.
+    let spin = plugin
+        .run_hook(
+            "hooked",
+            "onMappingSave",
+            r#"{"list_name":"spin"}"#,
+            "{}",
+            &options,
+        )
+        .await;
+    assert!(
+        matches!(spin.outputs, Err(Failure::LimitExceeded(_))),
+        "{:?}",
+        spin.outputs
+    );
+    let refused = plugin
+        .run_hook(
+            "hooked",
+            "onMappingSave",
+            r#"{"list_name":""}"#,
+            "{}",
+            &options,
+        )
+        .await;
+    assert_eq!(
+        refused.outputs,
+        Err(Failure::InvalidPayload("list_name is empty".into()))
+    );
 }
 
 fn counts(logs: &[switchyard::runtime::LogLine]) -> Vec<String> {

@@ -52,6 +52,7 @@ async fn setup(config_text: &str) -> Setup {
             dir: dir.path().join("plugins"),
         },
         store: Store::in_dir(dir.path()),
+        hooks: crate::live::hooks::HookStore::in_dir(dir.path()),
     });
     let app = router(Arc::new(Admin {
         token: TOKEN.into(),

@@ -78,6 +78,9 @@ pub struct Subscription {
     pub mapping_line: usize,
     pub use_defaults: bool,
     pub enabled: bool,
+    /// The outputs of the action's hooks that the server ran for this subscription, by hook
+    /// name (`live/hooks.rs` fills them in); never read from the file.
+    pub hook_outputs: Vec<(String, serde_json::Map<String, Value>)>,
 }
 
 /// A configuration problem, already phrased for the operator.
@@ -343,6 +346,7 @@ impl Config {
                                 .as_ref()
                                 .map_or(0, |m| line_of(text, m.span().start)),
                             use_defaults: sub.use_defaults,
+                            hook_outputs: Vec::new(),
                             enabled: sub.enabled,
                         }
                     })

@@ -179,6 +179,7 @@ impl DestinationSpec {
                 mapping: s.mapping.clone(),
                 mapping_line: 0,
                 use_defaults: s.use_defaults,
+                hook_outputs: Vec::new(),
                 enabled: s.enabled,
             });
         }

@@ -95,6 +95,7 @@ pub(super) async fn setup_with(idle: Duration, folder: bool) -> Setup {
             dir: dir.path().join("plugins"),
         },
         store: crate::config::stored::Store::in_dir(dir.path()),
+        hooks: crate::live::hooks::HookStore::in_dir(dir.path()),
     });
     let log = Arc::new(
         crate::queue::sqlite::SqliteQueue::open(

@@ -8,10 +8,11 @@
 //! in flight finish on the old one, and queued deliveries are made by the new one.
 //!
 //! Files: `plugins.rs` loads the bundled plugins and the plugins folder; `reload.rs` checks and
-//! applies changes (file, folder, admin API); `versions.rs` keeps every folder plugin version for
-//! rollback.
+//! applies changes (file, folder, admin API); `hooks.rs` runs the actions' hooks a change needs
+//! and keeps their outputs; `versions.rs` keeps every folder plugin version for rollback.
 
 pub mod changes;
+pub mod hooks;
 mod plugins;
 pub mod reload;
 pub mod versions;

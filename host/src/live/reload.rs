@@ -4,12 +4,12 @@
 //! one and swaps it in only when every check passed; otherwise nothing changes and every
 //! problem is reported. One change runs at a time.
 
+use super::hooks::HookStore;
 use super::versions::Archive;
 use super::{Live, Snapshot};
 use crate::config::stored::{self, DestinationSpec, Store};
 use crate::config::{Config, ConfigError};
 use crate::problems::Problems;
-use crate::routes::Routes;
 use crate::runtime::{Plugin, Runtime};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -28,6 +28,8 @@ pub struct Reloader {
     pub archive: Archive,
     /// The destinations made through the admin API.
     pub store: Store,
+    /// The outputs of the hooks that ran.
+    pub hooks: HookStore,
 }
 
 /// Why a change through the admin API was not made; nothing changed in any case.
@@ -137,11 +139,11 @@ impl Reloader {
     }
 
     /// Builds and checks the snapshot of `config` beside the running one.
-    async fn prepare(&self, config: Config) -> Result<(Snapshot, Reloaded), Problems> {
+    async fn prepare(&self, mut config: Config) -> Result<(Snapshot, Reloaded), Problems> {
         let running = self.live.current();
         unchanged(&running.config, &config)?;
         let plugins = super::load_plugins(&self.runtime, &config).await?;
-        let routes = Routes::build(&config, &plugins)?;
+        let routes = super::hooks::routes(&mut config, &plugins, &self.hooks).await?;
         let reloaded = Reloaded {
             destinations: routes.destinations.iter().map(|r| r.name.clone()).collect(),
             plugins: {

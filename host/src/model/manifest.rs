@@ -70,6 +70,9 @@ pub struct Action {
     /// The largest batch `perform-batch` takes; `None` when the action has no batch support.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub max_batch_size: Option<u32>,
+    /// What the action does once when a subscription is saved (WIT 0.3 `hooks`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<Hook>,
 }
 
 impl Action {
@@ -77,6 +80,32 @@ impl Action {
     pub fn field(&self, key: &str) -> Option<&Field> {
         self.fields.iter().find(|f| f.key == key)
     }
+
+    /// The hook with this name, if the action has one.
+    pub fn hook(&self, name: &str) -> Option<&Hook> {
+        self.hooks.iter().find(|h| h.name == name)
+    }
+}
+
+/// The hooks an action may have, by Segment's names: `onMappingSave` runs when a subscription
+/// is saved, `retlOnMappingSave` when an audience or warehouse (reverse ETL) subscription is.
+/// Switchyard runs both when a subscription is saved.
+pub const HOOK_NAMES: [&str; 2] = ["onMappingSave", "retlOnMappingSave"];
+
+/// Work an action does once, when a subscription is saved, such as creating the list every
+/// event then goes to. The subscription's mapping holds it under its name as
+/// `{"inputs": {...}, "outputs": {...}}`, and so does every payload: the host adds a field of
+/// that name to the action (type object) when it reads the manifest.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Hook {
+    /// One of [`HOOK_NAMES`].
+    pub name: String,
+    pub label: String,
+    pub description: String,
+    /// What the user fills in.
+    pub inputs: Vec<Field>,
+    /// What the hook answers, kept with the subscription.
+    pub outputs: Vec<Field>,
 }
 
 /// A ready-made subscription.

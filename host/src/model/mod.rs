@@ -10,4 +10,4 @@ mod limits;
 mod manifest;
 
 pub use limits::{Limits, MAX_MEMORY_BYTES, MAX_WALL_CLOCK, TICK};
-pub use manifest::{Action, Choice, Field, FieldType, Manifest, Preset, Setting};
+pub use manifest::{Action, Choice, Field, FieldType, HOOK_NAMES, Hook, Manifest, Preset, Setting};

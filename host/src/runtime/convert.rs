@@ -1,8 +1,8 @@
 //! Conversions between generated WIT types and the host's own types, all in one place.
 
-use super::bindings::wit;
+use super::bindings::{v0_3, wit};
 use super::failure::Failure;
-use crate::model::{Action, Choice, Field, FieldType, Manifest, Preset, Setting};
+use crate::model::{Action, Choice, Field, FieldType, HOOK_NAMES, Hook, Manifest, Preset, Setting};
 use serde_json::Value;
 use std::time::Duration;
 
@@ -35,6 +35,75 @@ fn json(text: Option<String>, place: impl FnOnce() -> String) -> Result<Option<V
     .transpose()
 }
 
+fn fields(list: Vec<wit::Field>, owner: &str) -> Result<Vec<Field>, String> {
+    list.into_iter()
+        .map(|f| {
+            let key = f.key;
+            Ok(Field {
+                default: json(f.default_mapping, || {
+                    format!("the default mapping of field {key:?} of {owner}")
+                })?,
+                key,
+                label: f.label,
+                description: f.description,
+                kind: field_type(f.type_),
+                required: f.required,
+                multiple: f.multiple,
+                allow_null: f.allow_null,
+                choices: choices(f.choices),
+            })
+        })
+        .collect()
+}
+
+/// Adds `list-hooks`' answer (WIT 0.3) to a manifest: each hook joins its action, and the
+/// action gains an object field of the hook's name, so subscriptions can carry the hook's
+/// record and payloads receive it.
+pub(crate) fn add_hooks(manifest: &mut Manifest, list: Vec<v0_3::Hook>) -> Result<(), String> {
+    for h in list {
+        if !HOOK_NAMES.contains(&h.name.as_str()) {
+            return Err(format!(
+                "hook {:?} of action {:?} is not one of {}",
+                h.name,
+                h.action,
+                HOOK_NAMES.join(", ")
+            ));
+        }
+        let owner = format!("hook {} of action {:?}", h.name, h.action);
+        let hook = Hook {
+            inputs: fields(h.inputs, &owner)?,
+            outputs: fields(h.outputs, &owner)?,
+            name: h.name,
+            label: h.label,
+            description: h.description,
+        };
+        let Some(action) = manifest.actions.iter_mut().find(|a| a.id == h.action) else {
+            return Err(format!("{owner}: the plugin has no such action"));
+        };
+        if action.hook(&hook.name).is_some() || action.field(&hook.name).is_some() {
+            return Err(format!(
+                "{owner}: the action already has a hook or field of that name"
+            ));
+        }
+        action.fields.push(Field {
+            key: hook.name.clone(),
+            label: hook.label.clone(),
+            description: format!(
+                "{} Filled in when the subscription is saved: {{\"inputs\": {{…}}, \"outputs\": {{…}}}}.",
+                hook.description
+            ),
+            kind: FieldType::Object,
+            required: false,
+            multiple: false,
+            allow_null: false,
+            choices: Vec::new(),
+            default: None,
+        });
+        action.hooks.push(hook);
+    }
+    Ok(())
+}
+
 /// Turns `describe`'s answer into a [`Manifest`], parsing the JSON it carries.
 pub(crate) fn manifest(m: wit::Manifest) -> Result<Manifest, String> {
     let settings = m
@@ -59,32 +128,14 @@ pub(crate) fn manifest(m: wit::Manifest) -> Result<Manifest, String> {
         .into_iter()
         .map(|a| {
             let id = a.id;
-            let fields = a
-                .fields
-                .into_iter()
-                .map(|f| {
-                    let key = f.key;
-                    Ok(Field {
-                        default: json(f.default_mapping, || {
-                            format!("the default mapping of field {key:?} of action {id:?}")
-                        })?,
-                        key,
-                        label: f.label,
-                        description: f.description,
-                        kind: field_type(f.type_),
-                        required: f.required,
-                        multiple: f.multiple,
-                        allow_null: f.allow_null,
-                        choices: choices(f.choices),
-                    })
-                })
-                .collect::<Result<_, String>>()?;
+            let fields = fields(a.fields, &format!("action {id:?}"))?;
             Ok(Action {
                 title: a.title,
                 description: a.description,
                 default_trigger: a.default_trigger,
                 fields,
                 max_batch_size: a.batch.map(|b| b.max_size),
+                hooks: Vec::new(),
                 id,
             })
         })

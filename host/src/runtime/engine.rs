@@ -4,7 +4,7 @@
 //! size, compiles (cached by the SHA-256 of the bytes), finds which WIT version it targets and
 //! pre-instantiates it, then asks it to `describe` itself.
 
-use super::bindings::{PLUGIN_EXPORT, SUPPORTED, WIT_VERSION, v0_1, v0_2};
+use super::bindings::{PLUGIN_EXPORT, SUPPORTED, WIT_VERSION, v0_1, v0_2, v0_3};
 use super::failure::Failure;
 use super::instance::Pre;
 use super::plugin::Plugin;
@@ -64,11 +64,11 @@ pub enum LoadError {
     Invalid { origin: String, reason: String },
     #[error(
         "{origin}: targets WIT package switchyard:destination@{found}, but this host supports \
-         switchyard:destination 0.1.x and 0.2.x (newest {WIT_VERSION})"
+         switchyard:destination 0.1.x, 0.2.x and 0.3.x (newest {WIT_VERSION})"
     )]
     UnsupportedVersion { origin: String, found: String },
     #[error(
-        "{origin}: does not export {PLUGIN_EXPORT} (0.1.x or 0.2.x); was it built with \
+        "{origin}: does not export {PLUGIN_EXPORT} (0.1.x, 0.2.x or 0.3.x); was it built with \
          switchyard-plugin-sdk?"
     )]
     MissingExport { origin: String },
@@ -99,6 +99,8 @@ impl Runtime {
         v0_1::log::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
         v0_2::log::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
         v0_2::kv::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
+        v0_3::log::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
+        v0_3::kv::add_to_linker::<State, HasSelf<State>>(&mut linker, |s| s)?;
         start_ticker(&engine);
         Ok(Arc::new(Runtime {
             engine,
@@ -136,8 +138,10 @@ impl Runtime {
         };
         let pre = if version.starts_with("0.1.") {
             Pre::V0_1(v0_1::DestinationPre::new(pre).map_err(invalid)?)
-        } else {
+        } else if version.starts_with("0.2.") {
             Pre::V0_2(v0_2::DestinationPre::new(pre).map_err(invalid)?)
+        } else {
+            Pre::V0_3(v0_3::DestinationPre::new(pre).map_err(invalid)?)
         };
         let mut plugin = Plugin {
             hash,

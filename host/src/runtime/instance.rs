@@ -3,7 +3,7 @@
 //! memory, requests, log bytes) report the first breach as a typed [`Failure`]; a trap fails
 //! only this invocation.
 
-use super::bindings::{v0_1, v0_2, wit};
+use super::bindings::{v0_1, v0_2, v0_3, wit};
 use super::failure::{Failure, Limit};
 use super::limits::Breach;
 use super::logs::{LogLine, Logs};
@@ -17,12 +17,14 @@ use wasmtime::{Store, UpdateDeadline};
 pub(super) enum Pre {
     V0_1(v0_1::DestinationPre<State>),
     V0_2(v0_2::DestinationPre<State>),
+    V0_3(v0_3::DestinationPre<State>),
 }
 
-/// One instance, by WIT version. Both versions' calls take and answer the same types.
+/// One instance, by WIT version. Every version's calls take and answer the same types.
 pub(super) enum Instance {
     V0_1(v0_1::Destination),
     V0_2(v0_2::Destination),
+    V0_3(v0_3::Destination),
 }
 
 impl Pre {
@@ -30,6 +32,7 @@ impl Pre {
         Ok(match self {
             Pre::V0_1(pre) => Instance::V0_1(pre.instantiate_async(store).await?),
             Pre::V0_2(pre) => Instance::V0_2(pre.instantiate_async(store).await?),
+            Pre::V0_3(pre) => Instance::V0_3(pre.instantiate_async(store).await?),
         })
     }
 }
@@ -42,6 +45,41 @@ impl Instance {
         match self {
             Instance::V0_1(i) => i.switchyard_destination_plugin().call_describe(store).await,
             Instance::V0_2(i) => i.switchyard_destination_plugin().call_describe(store).await,
+            Instance::V0_3(i) => i.switchyard_destination_plugin().call_describe(store).await,
+        }
+    }
+
+    /// Every hook (WIT 0.3); none before 0.3.
+    pub(super) async fn list_hooks(
+        &self,
+        store: &mut Store<State>,
+    ) -> wasmtime::Result<Vec<v0_3::Hook>> {
+        match self {
+            Instance::V0_3(i) => {
+                i.switchyard_destination_hooks()
+                    .call_list_hooks(store)
+                    .await
+            }
+            Instance::V0_1(_) | Instance::V0_2(_) => Ok(Vec::new()),
+        }
+    }
+
+    /// Runs one hook (WIT 0.3). Before 0.3 a plugin has none, and the manifest says so, so the
+    /// host never asks.
+    pub(super) async fn run_hook(
+        &self,
+        store: &mut Store<State>,
+        (action, name, inputs, settings): (&str, &str, &str, &str),
+    ) -> wasmtime::Result<Result<String, wit::ActionError>> {
+        match self {
+            Instance::V0_3(i) => {
+                i.switchyard_destination_hooks()
+                    .call_run_hook(store, action, name, inputs, settings)
+                    .await
+            }
+            Instance::V0_1(_) | Instance::V0_2(_) => {
+                wasmtime::bail!("plugins built against WIT before 0.3 have no hooks")
+            }
         }
     }
 
@@ -59,6 +97,11 @@ impl Instance {
                     .await
             }
             Instance::V0_2(i) => {
+                i.switchyard_destination_plugin()
+                    .call_perform(store, action, payload, settings)
+                    .await
+            }
+            Instance::V0_3(i) => {
                 i.switchyard_destination_plugin()
                     .call_perform(store, action, payload, settings)
                     .await
@@ -84,19 +127,28 @@ impl Instance {
                     .call_perform_batch(store, action, payloads, settings)
                     .await
             }
+            Instance::V0_3(i) => {
+                i.switchyard_destination_plugin()
+                    .call_perform_batch(store, action, payloads, settings)
+                    .await
+            }
         }
     }
 }
 
 pub(super) enum Call<'a> {
+    /// `describe`, then `list-hooks` (none before WIT 0.3), in one instance.
     Describe,
     One(&'a str, &'a str, &'a str),
     Batch(&'a str, &'a [String], &'a str),
+    /// Action, hook name, inputs, settings.
+    Hook(&'a str, &'a str, &'a str, &'a str),
 }
 
 pub(super) enum Answer {
-    Manifest(wit::Manifest),
+    Manifest(wit::Manifest, Vec<v0_3::Hook>),
     Results(Vec<Result<(), wit::ActionError>>),
+    Outputs(Result<String, wit::ActionError>),
 }
 
 impl Plugin {
@@ -204,6 +256,7 @@ impl Plugin {
         let limits = &options.limits;
         let input = match &call {
             Call::Describe => 0,
+            Call::Hook(a, h, i, s) => a.len() + h.len() + i.len() + s.len(),
             Call::One(a, p, s) => a.len() + p.len() + s.len(),
             Call::Batch(a, ps, s) => a.len() + s.len() + ps.iter().map(String::len).sum::<usize>(),
         } as u64;
@@ -221,7 +274,15 @@ impl Plugin {
         let outcome = tokio::time::timeout(limits.wall_clock(), async {
             let instance = self.pre.instantiate(&mut store).await?;
             Ok::<_, wasmtime::Error>(match call {
-                Call::Describe => Answer::Manifest(instance.describe(&mut store).await?),
+                Call::Describe => {
+                    let manifest = instance.describe(&mut store).await?;
+                    Answer::Manifest(manifest, instance.list_hooks(&mut store).await?)
+                }
+                Call::Hook(action, name, inputs, settings) => Answer::Outputs(
+                    instance
+                        .run_hook(&mut store, (action, name, inputs, settings))
+                        .await?,
+                ),
                 Call::One(action, payload, settings) => Answer::Results(vec![
                     instance
                         .perform(&mut store, action, payload, settings)

@@ -39,4 +39,4 @@ pub use failure::{Failure, Limit};
 pub use kv::Kv;
 pub use logs::LogLine;
 pub use outbound::{CannedResponse, Exchange, Mode, NetPolicy, Responder};
-pub use plugin::{Invocation, InvokeOptions, Plugin};
+pub use plugin::{HookRun, Invocation, InvokeOptions, Plugin};

@@ -49,6 +49,16 @@ pub struct Invocation {
     pub logs: Vec<LogLine>,
 }
 
+/// What one hook run did.
+#[derive(Debug, Clone)]
+pub struct HookRun {
+    /// The hook's outputs, or why there are none.
+    pub outputs: Result<serde_json::Map<String, serde_json::Value>, Failure>,
+    /// Every outbound request, in the order made.
+    pub exchanges: Vec<Exchange>,
+    pub logs: Vec<LogLine>,
+}
+
 /// One loaded plugin version.
 pub struct Plugin {
     pub(super) hash: String,
@@ -94,11 +104,12 @@ impl Plugin {
     }
 
     /// The version of the `switchyard:destination` WIT package the plugin was built against
-    /// (its minor version: "0.1" or "0.2").
+    /// (its minor version: "0.1", "0.2" or "0.3").
     pub fn wit_version(&self) -> &'static str {
         match self.pre {
             Pre::V0_1(_) => "0.1",
             Pre::V0_2(_) => "0.2",
+            Pre::V0_3(_) => "0.3",
         }
     }
 
@@ -126,20 +137,68 @@ impl Plugin {
         self.run(call, 0, options).await
     }
 
+    /// Runs one of an action's hooks (WIT 0.3) with the user's `inputs` and the destination's
+    /// `settings` (JSON objects as text), in a fresh instance with the destination's limits and
+    /// network policy. Answers the hook's outputs, which must be a JSON object.
+    pub async fn run_hook(
+        &self,
+        action: &str,
+        hook: &str,
+        inputs: &str,
+        settings: &str,
+        options: &InvokeOptions,
+    ) -> HookRun {
+        let known = self
+            .manifest
+            .action(action)
+            .is_some_and(|a| a.hook(hook).is_some());
+        if !known {
+            let failure = Failure::Internal(format!("action {action:?} has no hook {hook:?}"));
+            return HookRun {
+                outputs: Err(failure),
+                exchanges: Vec::new(),
+                logs: Vec::new(),
+            };
+        }
+        let (answer, exchanges, logs) = self
+            .call(Call::Hook(action, hook, inputs, settings), options)
+            .await;
+        let outputs = match answer {
+            Ok(Answer::Outputs(Ok(text))) => {
+                match serde_json::from_str::<serde_json::Value>(&text) {
+                    Ok(serde_json::Value::Object(outputs)) => Ok(outputs),
+                    _ => Err(Failure::Internal(format!(
+                        "hook {hook} of action {action} answered outputs that are not a JSON object"
+                    ))),
+                }
+            }
+            Ok(Answer::Outputs(Err(e))) => Err(convert::action_error(e)),
+            Ok(Answer::Manifest(..) | Answer::Results(_)) => unreachable!("a hook answers outputs"),
+            Err(failure) => Err(failure),
+        };
+        HookRun {
+            outputs,
+            exchanges,
+            logs,
+        }
+    }
+
     pub(super) async fn describe(&self) -> Result<Manifest, LoadError> {
         let (answer, _, _) = self.call(Call::Describe, &InvokeOptions::default()).await;
         let failure = |failure| LoadError::Describe {
             origin: self.origin.clone(),
             failure,
         };
-        let manifest = match answer.map_err(failure)? {
-            Answer::Manifest(m) => m,
-            Answer::Results(_) => unreachable!("describe answers a manifest"),
+        let (manifest, hooks) = match answer.map_err(failure)? {
+            Answer::Manifest(m, hooks) => (m, hooks),
+            Answer::Results(_) | Answer::Outputs(_) => unreachable!("describe answers a manifest"),
         };
-        let manifest = convert::manifest(manifest).map_err(|reason| LoadError::Manifest {
+        let invalid = |reason| LoadError::Manifest {
             origin: self.origin.clone(),
             reason,
-        })?;
+        };
+        let mut manifest = convert::manifest(manifest).map_err(invalid)?;
+        convert::add_hooks(&mut manifest, hooks).map_err(invalid)?;
         check_manifest(&manifest).map_err(|reason| LoadError::Manifest {
             origin: self.origin.clone(),
             reason,
@@ -165,7 +224,9 @@ impl Plugin {
                 ));
                 vec![Err(failure); expected]
             }
-            Ok(Answer::Manifest(_)) => unreachable!("perform answers results"),
+            Ok(Answer::Manifest(..) | Answer::Outputs(_)) => {
+                unreachable!("perform answers results")
+            }
             Err(failure) => vec![Err(failure); expected],
         };
         Invocation {

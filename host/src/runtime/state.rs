@@ -2,7 +2,7 @@
 //! sockets), the outbound-request policy, the meters, the log buffer and the destination's
 //! key-value store; and the host side of our `log` and `kv` interfaces for every WIT version.
 
-use super::bindings::{v0_1, v0_2, wit};
+use super::bindings::{v0_1, v0_2, v0_3, wit};
 use super::kv::Kv;
 use super::limits::{Breach, MemoryLimiter};
 use super::logs::{Logs, Stdio};
@@ -124,5 +124,30 @@ impl v0_1::log::Host for State {
             wasmtime::bail!("log output limit exceeded");
         }
         Ok(())
+    }
+}
+
+impl v0_3::log::Host for State {
+    fn log(&mut self, level: wit::LogLevel, message: String) -> wasmtime::Result<()> {
+        v0_1::log::Host::log(self, level, message)
+    }
+}
+
+impl v0_3::kv::Host for State {
+    fn get(&mut self, key: String) -> wasmtime::Result<Option<String>> {
+        v0_2::kv::Host::get(self, key)
+    }
+
+    fn set(
+        &mut self,
+        key: String,
+        value: String,
+        ttl_seconds: u64,
+    ) -> wasmtime::Result<Result<(), String>> {
+        v0_2::kv::Host::set(self, key, value, ttl_seconds)
+    }
+
+    fn delete(&mut self, key: String) -> wasmtime::Result<()> {
+        v0_2::kv::Host::delete(self, key)
     }
 }

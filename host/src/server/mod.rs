@@ -25,12 +25,12 @@ use crate::console::{self, Console, Sessions, Throttle};
 use crate::deliver::state::DestinationStates;
 use crate::ingest::intake::Intake;
 use crate::ingest::{self, Ingest};
+use crate::live::hooks::HookStore;
 use crate::live::versions::Archive;
 use crate::live::{Live, Reloader, Snapshot, load_plugins};
 use crate::problems::Problems;
 use crate::queue::sqlite::{self, Retention, SqliteQueue};
 use crate::queue::{Queue, Records};
-use crate::routes::Routes;
 use crate::runtime::{Runtime, RuntimeConfig};
 use anyhow::Context as _;
 use std::net::SocketAddr;
@@ -69,9 +69,10 @@ pub async fn serve(config: Config, path: Option<PathBuf>) -> Result<(), StartErr
     // Destinations made through the admin API join the file's.
     let store = Store::in_dir(&data_dir);
     let stored = store.read().map_err(|e| Problems::from(e.0))?;
-    let config = stored::join(&config, &stored, &store)?;
+    let mut config = stored::join(&config, &stored, &store)?;
     let plugins = load_plugins(&runtime, &config).await?;
-    let routes = Arc::new(Routes::build(&config, &plugins)?);
+    let hooks = HookStore::in_dir(&data_dir);
+    let routes = Arc::new(crate::live::hooks::routes(&mut config, &plugins, &hooks).await?);
 
     std::fs::create_dir_all(&data_dir)
         .with_context(|| format!("cannot create the data folder {}", data_dir.display()))?;
@@ -100,6 +101,7 @@ pub async fn serve(config: Config, path: Option<PathBuf>) -> Result<(), StartErr
             dir: data_dir.join("plugins"),
         },
         store,
+        hooks,
     });
     reloader.keep_versions(&config, &plugins);
     let (stop, stopping) = watch::channel(false);

@@ -247,7 +247,7 @@ async fn admin_answers_describe_plugins_destinations_and_the_queue_without_secre
         .iter()
         .find(|p| p["id"] == "slack")
         .unwrap();
-    assert_eq!(slack["wit_version"], "0.2");
+    assert_eq!(slack["wit_version"], "0.3");
     assert_eq!(slack["actions"], json!(["postToChannel"]));
     assert_eq!(slack["hash"].as_str().unwrap().len(), 64);
     let (_, _, detail) = admin.get("/admin/plugins/braze", Some(TOKEN)).await;

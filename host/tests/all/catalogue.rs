@@ -566,6 +566,7 @@ plugin = "google-enhanced-conversions"
             "conversionAction": "customers/1234567890/conversionActions/12345",
             "conversionDateTime": "2026-11-29 08:00:00+00:00", "gclid": "gclid-m-1",
             "userIpAddress": "127.0.0.1", "conversionValue": 420, "currencyCode": "EUR",
+            "cartData": {"items": []},
             "userIdentifiers": [{"hashedEmail": sha256("ann@example.com")}]}],
             "partialFailure": true})
     );

@@ -422,13 +422,13 @@ async fn bad_input_names_the_file_and_what_is_wrong() {
         ),
         (
             "empty.wat",
-            "does not export switchyard:destination/plugin (0.1.x or 0.2.x)",
+            "does not export switchyard:destination/plugin (0.1.x, 0.2.x or 0.3.x)",
         ),
         ("garbage.wasm", "not a WebAssembly file"),
         (
             "future.wat",
             "targets WIT package switchyard:destination@0.9.0, but this host supports \
-             switchyard:destination 0.1.x and 0.2.x (newest 0.2.0)",
+             switchyard:destination 0.1.x, 0.2.x and 0.3.x (newest 0.3.0)",
         ),
     ];
     for (file, expected) in plugins {

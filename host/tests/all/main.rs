@@ -5,6 +5,7 @@ mod catalogue;
 mod cli;
 mod console;
 mod delivery;
+mod hooks;
 mod layout;
 mod manage;
 mod mock;

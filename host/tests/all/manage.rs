@@ -7,7 +7,7 @@ use crate::serve::reqwest_like::Client;
 use crate::serve::{Server, start};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const TOKEN: &str = "admin-token-for-tests-0123456789";
 const SECRET: &str = "braze-secret-key-4242";
@@ -59,16 +59,7 @@ async fn page(ingest: &Client, name: &str, n: usize) {
 /// Waits until the mock has `n` requests (30 s at most), then a little longer for any that
 /// should not come.
 async fn received(mock: &Mock, n: usize) -> Vec<Received> {
-    let started = Instant::now();
-    while mock.received().len() < n {
-        assert!(
-            started.elapsed() < Duration::from_secs(30),
-            "{} of {n} requests arrived: {:?}",
-            mock.received().len(),
-            mock.received()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    mock.wait_for(n).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     mock.received()
 }

@@ -134,4 +134,19 @@ impl Mock {
     pub(crate) fn received(&self) -> Vec<Received> {
         self.state.lock().unwrap().received.clone()
     }
+
+    /// Waits until `n` requests have arrived (30 s at most), and answers them all.
+    pub(crate) async fn wait_for(&self, n: usize) -> Vec<Received> {
+        let started = std::time::Instant::now();
+        while self.received().len() < n {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "{} of {n} requests arrived: {:?}",
+                self.received().len(),
+                self.received()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.received()
+    }
 }

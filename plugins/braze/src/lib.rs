@@ -23,7 +23,7 @@ mod settings;
 mod tests;
 
 use actions::track::{self, Batch, Single};
-use actions::{alias, campaign, ecommerce, v2};
+use actions::{alias, campaign, catalog, ecommerce, v2};
 use serde_json::{Value, json};
 use switchyard_plugin_sdk::{Action, Field, Plugin, Preset, Setting};
 
@@ -156,6 +156,7 @@ pub fn plugin() -> Plugin {
         .action(track_purchase(true))
         .action(alias::create_alias(true))
         .action(alias::identify_user_2())
+        .action(catalog::action())
 }
 
 /// A V1 action's id and title, or its V2 twin's.

@@ -821,3 +821,220 @@ fn an_ecommerce_event_accepts_every_code_of_segments_currency_list() {
     }
     assert_eq!(http.requests().len(), 3);
 }
+
+// ---- upsertCatalogItem and its onMappingSave hook (issue 18, point 9) ----
+
+fn catalog_payload(item_id: &str, item: Value, mode: &str) -> Value {
+    json!({"item_id": item_id, "item": item, "enable_batching": true, "batch_size": 50,
+        SYNC_MODE: mode,
+        "onMappingSave": {"inputs": {"operation": "select", "selected_catalog_name": "trips"},
+            "outputs": {"catalog_name": "trips"}}})
+}
+
+#[test]
+fn the_catalog_hook_creates_the_catalog_with_an_id_field_first() {
+    let http = FakeHttp::new();
+    http.respond(Response::new(201, r#"{"message":"success"}"#));
+    let outputs = plugin()
+        .run_hook(
+            &mut Context::fake(&http),
+            "upsertCatalogItem",
+            "onMappingSave",
+            &json!({"operation": "create", "created_catalog_name": "trips",
+                "description": "Trips on sale",
+                "columns": [{"name": "id", "type": "string"},
+                    {"name": "city", "type": "string"}, {"name": "price", "type": "number"}]}),
+            &settings(),
+        )
+        .unwrap();
+    assert_eq!(json!(outputs), json!({"catalog_name": "trips"}));
+    let sent = http.requests();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].method, "POST");
+    assert_eq!(sent[0].url, "https://rest.fra-01.braze.eu/catalogs");
+    assert_eq!(sent[0].header("authorization"), Some("Bearer b-key-1"));
+    assert_eq!(
+        sent[0].json(),
+        json!({"catalogs": [{"name": "trips", "description": "Trips on sale",
+            "fields": [{"name": "id", "type": "string"}, {"name": "city", "type": "string"},
+                {"name": "price", "type": "number"}]}]})
+    );
+}
+
+#[test]
+fn the_catalog_hook_selects_without_a_request_and_fails_with_brazes_words() {
+    let http = FakeHttp::new();
+    let outputs = plugin()
+        .run_hook(
+            &mut Context::fake(&http),
+            "upsertCatalogItem",
+            "onMappingSave",
+            &json!({"operation": "select", "selected_catalog_name": "hotels"}),
+            &settings(),
+        )
+        .unwrap();
+    assert_eq!(json!(outputs), json!({"catalog_name": "hotels"}));
+    assert!(http.requests().is_empty());
+
+    http.respond(Response::new(
+        400,
+        r#"{"errors":[{"id":"catalog-name-already-exists","message":"A catalog with that name already exists"}]}"#,
+    ));
+    let refused = plugin().run_hook(
+        &mut Context::fake(&http),
+        "upsertCatalogItem",
+        "onMappingSave",
+        &json!({"operation": "create", "created_catalog_name": "hotels"}),
+        &settings(),
+    );
+    assert_eq!(
+        refused,
+        Err(Error::Permanent {
+            message: "A catalog with that name already exists".into(),
+            status: Some(400)
+        })
+    );
+}
+
+#[test]
+fn a_catalog_item_is_put_to_the_catalog_the_hook_chose() {
+    let http = FakeHttp::new();
+    http.respond(Response::new(202, r#"{"message":"success"}"#));
+    perform(
+        &http,
+        "upsertCatalogItem",
+        catalog_payload("trip-7", json!({"city": "Lisbon", "price": 120}), "upsert"),
+    )
+    .unwrap();
+    let sent = http.requests();
+    assert_eq!(sent[0].method, "PUT");
+    assert_eq!(
+        sent[0].url,
+        "https://rest.fra-01.braze.eu/catalogs/trips/items/trip-7"
+    );
+    assert_eq!(
+        sent[0].json(),
+        json!({"items": [{"city": "Lisbon", "price": 120}]})
+    );
+
+    // Deleting sends the same address with DELETE; an item Braze does not have is done.
+    http.respond(Response::new(
+        404,
+        r#"{"errors":[{"id":"item-not-found","message":"Could not find item"}]}"#,
+    ));
+    perform(
+        &http,
+        "upsertCatalogItem",
+        catalog_payload("trip-8", json!({}), "delete"),
+    )
+    .unwrap();
+    let sent = http.requests();
+    assert_eq!(sent[1].method, "DELETE");
+    assert_eq!(sent[1].json(), json!({"items": [{}]}));
+}
+
+#[test]
+fn a_catalog_item_is_refused_as_segment_refuses_it() {
+    let http = FakeHttp::new();
+    let bad_id = perform(
+        &http,
+        "upsertCatalogItem",
+        catalog_payload("trip 7", json!({"a": 1}), "upsert"),
+    );
+    assert_eq!(bad_id, Err(Error::invalid_payload("Invalid ID Format")));
+    let no_item = perform(
+        &http,
+        "upsertCatalogItem",
+        catalog_payload("trip-7", json!({}), "upsert"),
+    );
+    assert_eq!(no_item, Err(Error::invalid_payload("Item is required")));
+    // Without the hook's output there is no catalog to write to.
+    let no_catalog = perform(
+        &http,
+        "upsertCatalogItem",
+        json!({"item_id": "trip-7", "item": {"a": 1}}),
+    );
+    let Err(Error::InvalidPayload(message)) = no_catalog else {
+        panic!("{no_catalog:?}")
+    };
+    assert!(message.contains("onMappingSave"), "{message}");
+    // A mode other than upsert or delete is refused (Segment would send a DELETE).
+    let add = perform(
+        &http,
+        "upsertCatalogItem",
+        catalog_payload("trip-7", json!({"a": 1}), "add"),
+    );
+    assert!(matches!(add, Err(Error::InvalidPayload(_))), "{add:?}");
+    assert!(http.requests().is_empty());
+}
+
+#[test]
+fn a_catalog_batch_is_one_request_and_brazes_errors_fail_only_the_items_they_name() {
+    let http = FakeHttp::new();
+    http.respond(Response::new(
+        400,
+        r#"{"errors":[{"id":"invalid-fields","message":"Fields do not match with fields on the catalog","parameters":["id"],"parameter_values":["trip-2"]}]}"#,
+    ));
+    let results = plugin().perform_batch(
+        &mut Context::fake(&http),
+        "upsertCatalogItem",
+        &[
+            catalog_payload("trip-1", json!({"city": "Porto"}), "upsert"),
+            catalog_payload("trip-2", json!({"town": "Faro"}), "upsert"),
+            catalog_payload("trip-1", json!({"city": "Braga"}), "upsert"),
+            catalog_payload("trip-3", json!({"city": "Evora"}), "upsert"),
+        ],
+        &settings(),
+    );
+    let sent = http.requests();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].method, "PUT");
+    assert_eq!(
+        sent[0].url,
+        "https://rest.fra-01.braze.eu/catalogs/trips/items/"
+    );
+    assert_eq!(
+        sent[0].json(),
+        json!({"items": [{"city": "Porto", "id": "trip-1"}, {"town": "Faro", "id": "trip-2"},
+            {"city": "Evora", "id": "trip-3"}]})
+    );
+    assert!(matches!(&results[0], Err(Error::Retryable { message, .. })
+        if message == "Item with ID trip-1 could not be processed due to invalid catalog items in the batch request."));
+    assert_eq!(
+        results[1],
+        Err(Error::Permanent {
+            message: "Fields do not match with fields on the catalog".into(),
+            status: Some(400)
+        })
+    );
+    assert_eq!(
+        results[2],
+        Err(Error::invalid_payload(
+            "Every item in the batch must have a unique item_id"
+        ))
+    );
+    assert!(matches!(&results[3], Err(Error::Retryable { .. })));
+
+    http.respond(Response::new(
+        404,
+        r#"{"errors":[{"id":"catalog-not-found","message":"Could not find catalog"}]}"#,
+    ));
+    let results = plugin().perform_batch(
+        &mut Context::fake(&http),
+        "upsertCatalogItem",
+        &[catalog_payload("trip-1", json!({}), "delete")],
+        &settings(),
+    );
+    assert_eq!(http.requests()[1].method, "DELETE");
+    assert_eq!(
+        http.requests()[1].json(),
+        json!({"items": [{"id": "trip-1"}]})
+    );
+    assert_eq!(
+        results,
+        [Err(Error::Permanent {
+            message: "Catalog not found. Please create a catalog first.".into(),
+            status: Some(404)
+        })]
+    );
+}

@@ -130,3 +130,90 @@ fn settings_without_an_api_key_are_refused_naming_it() {
     );
     assert!(http.requests().is_empty());
 }
+
+// ---- The V1 actions (issue 18, point 9): expected requests are what Segment's own trackEvent
+// and identifyUser produce for the same payloads (run with node against the published package).
+
+#[test]
+fn a_v1_event_goes_to_the_users_v1_api_with_type_suffixed_names() {
+    let http = FakeHttp::new();
+    perform(
+        &http,
+        "trackEvent",
+        json!({"userId": "u 42/é", "name": "Trip Booked",
+            "properties": {"plan-tier": "pro", "seats": 3, "tags": ["a", "b"], "when_date": "x",
+                "nested": {"a.b": {"c d": true}}, "mixed": [1, "a"]},
+            "timestamp": "2026-11-29T09:00:00+01:00", "useRecentSession": true,
+            "sessionUrl": "https://app.fullstory.com/ui/o-1/session/5436%3A7788"}),
+    )
+    .unwrap();
+    let sent = &http.requests()[0];
+    assert_eq!(sent.method, "POST");
+    assert_eq!(
+        sent.url,
+        "https://api.fullstory.com/users/v1/individual/u%2042%2F%C3%A9/customevent?integration=segment"
+    );
+    assert_eq!(sent.header("authorization"), Some("Basic fs-key-1"));
+    assert_eq!(sent.header("integration-source"), Some("segment"));
+    assert_eq!(
+        sent.json(),
+        json!({"event": {"event_name": "Trip Booked", "event_data": {"plantier_str": "pro",
+            "seats_real": 3, "tags_strs": ["a", "b"], "when_date": "x",
+            "nested": {"ab": {"cd_bool": true}}, "mixed": {"0_real": 1, "1_str": "a"}},
+            "timestamp": "2026-11-29T08:00:00.000Z", "use_recent_session": true,
+            "session_url": "https://app.fullstory.com/ui/o-1/session/5436%3A7788"}})
+    );
+
+    perform(
+        &http,
+        "trackEvent",
+        json!({"userId": "u-1", "name": "Bare"}),
+    )
+    .unwrap();
+    assert_eq!(
+        http.requests()[1].json(),
+        json!({"event": {"event_name": "Bare", "event_data": {}}})
+    );
+}
+
+#[test]
+fn a_v1_identify_sends_camel_cased_suffixed_traits_to_customvars() {
+    let http = FakeHttp::new();
+    perform(
+        &http,
+        "identifyUser",
+        json!({"userId": "u-42", "anonymousId": "anon-1", "displayName": "Ann Lee",
+            "email": "ann@example.com",
+            "traits": {"first_name": "Ann", "plan tier": "pro", "is_pro": true,
+                "email": "ann@example.com", "address": {"postal_code": "94107"}}}),
+    )
+    .unwrap();
+    let sent = &http.requests()[0];
+    assert_eq!(
+        sent.url,
+        "https://api.fullstory.com/users/v1/individual/u-42/customvars?integration=segment"
+    );
+    assert_eq!(
+        sent.body,
+        json!({"firstName_str": "Ann", "planTier_str": "pro", "isPro_bool": true,
+            "email_str": "ann@example.com", "address": {"postalCode_str": "94107"},
+            "segmentAnonymousId_str": "anon-1", "email": "ann@example.com",
+            "displayName": "Ann Lee"})
+        .to_string()
+        .into_bytes(),
+        "same keys in the same order as Segment's"
+    );
+}
+
+#[test]
+fn the_v1_actions_need_a_user_id() {
+    let http = FakeHttp::new();
+    let plugin = plugin();
+    let action = plugin.find_action("identifyUser").unwrap();
+    assert!(action.has_field("traits"));
+    let missing = perform(&http, "trackEvent", json!({"name": "No User"}));
+    assert!(
+        matches!(missing, Err(Error::InvalidPayload(_))),
+        "{missing:?}"
+    );
+}

@@ -586,6 +586,7 @@ pub fn plugin() -> Plugin {
                 .default_trigger("event = \"Audience Entered\" or event = \"Audience Exited\""),
             user_list_fields(),
         )
+        .hook(actions::user_list::hook())
         .perform(actions::user_list::perform)
         .perform_batch(
             actions::user_list::MAX_BATCH,

@@ -732,3 +732,127 @@ fn the_v2_actions_take_segments_sync_mode_and_refuse_one_they_do_not_support() {
         "nothing sent for the refused mode"
     );
 }
+
+fn run_list_hook(http: &FakeHttp, kv: &FakeKv, inputs: Value) -> Result<Value, Error> {
+    plugin()
+        .run_hook(
+            &mut Context::fake_with_kv(http, kv),
+            "userList",
+            "retlOnMappingSave",
+            &inputs,
+            &settings(),
+        )
+        .map(Value::Object)
+}
+
+#[test]
+fn the_user_list_hook_creates_a_list_and_answers_its_id() {
+    let http = FakeHttp::new();
+    let kv = FakeKv::new();
+    token(&http, "ya29.t");
+    http.respond(Response::new(
+        200,
+        r#"{"results":[{"resourceName":"customers/1234567890/userLists/8675309"}]}"#,
+    ));
+    let outputs = run_list_hook(
+        &http,
+        &kv,
+        json!({"list_name": "Trip Bookers", "external_id_type": "CRM_ID"}),
+    )
+    .unwrap();
+    assert_eq!(
+        outputs,
+        json!({"id": "8675309", "name": "Trip Bookers", "external_id_type": "CRM_ID"})
+    );
+    let requests = http.requests();
+    assert_eq!(
+        requests[1].url,
+        "https://googleads.googleapis.com/v22/customers/1234567890/userLists:mutate"
+    );
+    assert_eq!(requests[1].header("developer-token"), Some("dev-token"));
+    assert_eq!(
+        requests[1].json(),
+        json!({"operations": [{"create": {"crmBasedUserList": {"uploadKeyType": "CRM_ID"},
+            "membershipLifeSpan": "540", "name": "Trip Bookers"}}]})
+    );
+}
+
+#[test]
+fn the_user_list_hook_checks_an_existing_list_and_refuses_what_is_not_an_id() {
+    let http = FakeHttp::new();
+    let kv = FakeKv::new();
+    token(&http, "ya29.t");
+    http.respond(Response::new(
+        200,
+        r#"{"results":[{"userList":{"resourceName":"customers/1234567890/userLists/555","id":"555","name":"Buyers"}}]}"#,
+    ));
+    let outputs = run_list_hook(&http, &kv, json!({"list_id": "555"})).unwrap();
+    assert_eq!(
+        outputs,
+        json!({"id": "555", "name": "Buyers", "external_id_type": "CONTACT_INFO"})
+    );
+    assert_eq!(
+        http.requests()[1].json(),
+        json!({"query": "SELECT user_list.id, user_list.name FROM user_list where user_list.id = '555'"})
+    );
+    let injected = run_list_hook(&http, &kv, json!({"list_id": "1' or '1'='1"}));
+    assert!(
+        matches!(injected, Err(Error::InvalidPayload(_))),
+        "{injected:?}"
+    );
+    let no_app = run_list_hook(
+        &http,
+        &kv,
+        json!({"list_name": "Phones", "external_id_type": "MOBILE_ADVERTISING_ID"}),
+    );
+    assert_eq!(
+        no_app,
+        Err(Error::invalid_payload(
+            "App ID is required when external ID type is mobile advertising ID."
+        ))
+    );
+    assert_eq!(http.requests().len(), 2);
+}
+
+#[test]
+fn the_user_list_hooks_outputs_choose_the_list_and_its_kind_of_ids() {
+    let http = FakeHttp::new();
+    let kv = FakeKv::new();
+    token(&http, "ya29.t");
+    http.respond(Response::new(
+        200,
+        r#"{"resourceName":"customers/1234567890/offlineUserDataJobs/42"}"#,
+    ));
+    let mut payload = member("Ann@Example.com", "Audience Entered");
+    payload["crm_id"] = json!("crm-7");
+    payload["retlOnMappingSave"] = json!({"inputs": {"list_name": "Trip Bookers"},
+        "outputs": {"id": "8675309", "name": "Trip Bookers", "external_id_type": "CRM_ID"}});
+    perform(&http, &kv, "userList", payload).unwrap();
+    let requests = http.requests();
+    assert_eq!(
+        requests[1].json()["job"]["customerMatchUserListMetadata"]["userList"],
+        json!("customers/1234567890/userLists/8675309")
+    );
+    assert_eq!(
+        requests[2].json()["operations"],
+        json!([{"create": {"userIdentifiers": [{"thirdPartyUserId": "crm-7"}]}}])
+    );
+}
+
+#[test]
+fn a_click_conversion_without_cart_data_sends_an_empty_cart_as_segment_does() {
+    let http = FakeHttp::new();
+    let kv = FakeKv::new();
+    token(&http, "ya29.t");
+    http.respond(Response::new(200, r#"{"results":[{}]}"#));
+    perform(
+        &http,
+        &kv,
+        "uploadClickConversion",
+        json!({"conversion_action": 12345, "gclid": "gclid-1",
+            "conversion_timestamp": "2026-11-29T08:00:00.000Z"}),
+    )
+    .unwrap();
+    let conversion = &http.requests()[1].json()["conversions"][0];
+    assert_eq!(conversion["cartData"], json!({"items": []}));
+}

@@ -179,6 +179,7 @@ fn subscriptions_of(d: &Destination, manifest: &Manifest) -> Vec<Subscription> {
                 mapping: p.mapping.as_ref().and_then(Value::as_object).cloned(),
                 mapping_line: 0,
                 use_defaults: true,
+                hook_outputs: Vec::new(),
                 enabled: true,
             })
             .collect()

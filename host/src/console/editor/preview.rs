@@ -44,6 +44,37 @@ pub(in crate::console) struct Preview {
     pub(in crate::console) note: Option<String>,
 }
 
+/// A hook runs when a subscription is saved (`live/hooks.rs`), not in a preview: a hook record
+/// with inputs and no outputs gets the outputs the running destination keeps for the same
+/// action and inputs, so the preview shows the requests saving would lead to.
+pub(super) fn add_kept_hook_outputs(
+    route: &Route,
+    action: &Action,
+    payload: &mut Map<String, Value>,
+) {
+    for hook in &action.hooks {
+        let Some(Value::Object(record)) = payload.get_mut(&hook.name) else {
+            continue;
+        };
+        if record.contains_key("outputs") {
+            continue;
+        }
+        let kept = route
+            .subscriptions
+            .iter()
+            .filter(|s| s.action.id == action.id)
+            .flat_map(|s| s.written.iter())
+            .filter(|(key, _)| *key == hook.name)
+            .find_map(|(_, written)| {
+                let same = written.get("inputs") == record.get("inputs");
+                same.then(|| written.get("outputs").cloned()).flatten()
+            });
+        if let Some(outputs) = kept {
+            record.insert("outputs".into(), outputs);
+        }
+    }
+}
+
 /// Previews `mapping` (as the rows wrote it) and `trigger` on `event`; each row gets its mapped
 /// value or its error. `route` is the running destination, for the dry run.
 pub(super) async fn preview(
@@ -111,6 +142,9 @@ pub(super) async fn preview(
         shown.note =
             Some("The payload has errors (beside their fields), so nothing would be sent.".into());
         return shown;
+    }
+    if let Some(route) = route {
+        add_kept_hook_outputs(route, action, &mut payload);
     }
     // The action gets the payload as mapped; only what is shown is masked.
     let payload = Value::Object(payload);

@@ -383,6 +383,7 @@ mod tests {
                 field("email", FieldType::String, false),
             ],
             max_batch_size: None,
+            hooks: Vec::new(),
         }
     }
 

@@ -742,3 +742,46 @@ async fn a_trigger_that_meant_something_else_in_segment_is_flagged() {
     .await;
     assert!(!fine.body.contains("segment-differences"), "{}", fine.body);
 }
+
+/// A hook runs when a subscription is saved, never in a preview: the preview takes the outputs
+/// the running subscription keeps for the same inputs (issue 18, point 9).
+#[tokio::test]
+async fn the_preview_uses_the_hook_outputs_kept_for_the_same_inputs() {
+    let text = r#"
+[[sources]]
+name = "app"
+write_key = "k"
+[[destinations]]
+name = "catalogs"
+plugin = "braze"
+settings = { api_key = "k-1" }
+  [[destinations.subscriptions]]
+  name = "Trips"
+  action = "upsertCatalogItem"
+  trigger = 'event = "Trip Listed"'
+    [destinations.subscriptions.mapping.onMappingSave.inputs]
+    operation = "select"
+    selected_catalog_name = "trips"
+"#;
+    let mut config =
+        crate::config::Config::parse(text, "test.toml", |_| Err::<String, _>("no environment"))
+            .unwrap();
+    let runtime = crate::runtime::Runtime::new(&Default::default()).unwrap();
+    let plugins = crate::live::load_plugins(&runtime, &config).await.unwrap();
+    let outputs = json!({"catalog_name": "trips"});
+    config.destinations[0].subscriptions.as_mut().unwrap()[0].hook_outputs =
+        vec![("onMappingSave".into(), outputs.as_object().unwrap().clone())];
+    let routes = crate::routes::Routes::build(&config, &plugins).unwrap();
+    let route = &routes.destinations[0];
+    let action = route.subscriptions[0].action.clone();
+
+    let inputs = json!({"operation": "select", "selected_catalog_name": "trips"});
+    let mut same = json!({"onMappingSave": {"inputs": inputs}});
+    super::preview::add_kept_hook_outputs(route, &action, same.as_object_mut().unwrap());
+    assert_eq!(same["onMappingSave"]["outputs"], outputs);
+
+    let mut changed = json!({"onMappingSave": {"inputs": {"operation": "select",
+        "selected_catalog_name": "hotels"}}});
+    super::preview::add_kept_hook_outputs(route, &action, changed.as_object_mut().unwrap());
+    assert_eq!(changed["onMappingSave"].get("outputs"), None);
+}

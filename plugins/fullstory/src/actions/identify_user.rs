@@ -1,7 +1,8 @@
 //! `identifyUserV2`: user properties → `POST /v2/users`; the anonymous id goes along as the
 //! `segmentAnonymousId` property.
 
-use super::{DEPTH, normalize, post};
+use super::names::{Options, normalize};
+use super::post;
 use crate::settings::Settings;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -18,7 +19,7 @@ pub(crate) struct Identify {
 }
 
 pub(crate) fn perform(ctx: &mut Context, u: Identify, s: Settings) -> Result<(), Error> {
-    let mut properties = normalize(u.properties.unwrap_or_default(), DEPTH);
+    let mut properties = normalize(u.properties.unwrap_or_default(), Options::default());
     if let Some(anonymous) = u.anonymous_id {
         properties.insert("segmentAnonymousId".into(), json!(anonymous));
     }

@@ -1,7 +1,8 @@
 //! `trackEventV2`: a custom event → `POST /v2/events`, with the user, the time (as JavaScript's
 //! `toISOString()` writes it) and the session named by a session URL.
 
-use super::{DEPTH, normalize, post};
+use super::names::{Options, normalize};
+use super::post;
 use crate::settings::Settings;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -45,7 +46,7 @@ pub(crate) fn session_id(url: &str) -> Option<String> {
 pub(crate) fn perform(ctx: &mut Context, e: Event, s: Settings) -> Result<(), Error> {
     let mut body = json!({"name": e.name});
     if let Some(props) = e.properties {
-        body["properties"] = Value::Object(normalize(props, DEPTH));
+        body["properties"] = Value::Object(normalize(props, Options::default()));
     }
     if let Some(uid) = e.user_id {
         body["user"] = json!({"uid": uid});

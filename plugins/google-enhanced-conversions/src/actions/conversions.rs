@@ -248,9 +248,8 @@ fn click_object(p: &Payload, customer: &str) -> Result<Payload, Error> {
             ("conversion_environment", "conversionEnvironment"),
         ],
     );
-    if let Some(cart) = cart(p) {
-        c.insert("cartData".into(), Value::Object(cart));
-    }
+    // Always, as the reference sends it: `{"items": []}` when the event has no cart data.
+    c.insert("cartData".into(), Value::Object(cart(p)));
     c.insert("userIdentifiers".into(), Value::Array(ids));
     consent(&mut c, p);
     Ok(c)
@@ -288,7 +287,7 @@ fn session_pairs(p: &Payload) -> Option<Vec<Value>> {
     (!pairs.is_empty()).then_some(pairs)
 }
 
-fn cart(p: &Payload) -> Option<Payload> {
+fn cart(p: &Payload) -> Payload {
     let mut cart = Map::new();
     copy(
         &mut cart,
@@ -320,10 +319,8 @@ fn cart(p: &Payload) -> Option<Payload> {
             Value::Object(out)
         })
         .collect();
-    if !items.is_empty() {
-        cart.insert("items".into(), Value::Array(items));
-    }
-    (!cart.is_empty()).then_some(cart)
+    cart.insert("items".into(), Value::Array(items));
+    cart
 }
 
 fn call_object(p: &Payload, customer: &str) -> Result<Payload, Error> {

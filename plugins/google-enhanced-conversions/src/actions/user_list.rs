@@ -1,6 +1,11 @@
 //! `userList`: adds people to, or removes them from, a Customer Match user list through an
 //! offline user data job: create the job, add its operations, run it. A batch makes one job per
 //! list (and consent), with per-event results from the job's partial failures.
+//!
+//! The list is chosen when the subscription is saved, by the `retlOnMappingSave` hook
+//! ([`hook`]): it checks an existing list (`googleAds:search`) or creates one
+//! (`userLists:mutate`), and its outputs (`id`, `name`, `external_id_type`) win over the
+//! payload's `external_audience_id` and `external_id_type`, as in the reference.
 
 use super::auth::{customer_id, post};
 use super::conversions::Payload;
@@ -8,7 +13,9 @@ use super::identity::{email, phone, text};
 use crate::response::partial_failures;
 use crate::settings::{API, Settings};
 use serde_json::{Map, Value, json};
-use switchyard_plugin_sdk::{BatchResults, Context, Error, SYNC_MODE};
+use switchyard_plugin_sdk::{
+    BatchResults, Context, Error, Field, Hook, RETL_ON_MAPPING_SAVE, SYNC_MODE,
+};
 
 /// Events per job in one batch.
 pub(crate) const MAX_BATCH: u32 = 10_000;
@@ -21,6 +28,135 @@ pub(crate) fn perform(ctx: &mut Context, p: Payload, s: Settings) -> Result<(), 
 
 pub(crate) fn perform_batch(ctx: &mut Context, ps: Vec<Payload>, s: Settings) -> BatchResults {
     sync(ctx, &ps, &s, true)
+}
+
+/// The hook that connects the subscription to a Customer Match list.
+pub(crate) fn hook() -> Hook {
+    Hook::retl_on_mapping_save("Connect to a Google Customer Match User List")
+        .description(
+            "When saving this mapping, we will create a list in Google using the fields you \
+             provide.",
+        )
+        .input(Field::string("list_id", "Existing List ID").description(
+            "The ID of an existing Google list that you would like to sync users to. If you \
+             provide this, we will not create a new list.",
+        ))
+        .input(
+            Field::string("list_name", "List Name")
+                .description("The name of the Google list that you would like to create."),
+        )
+        .input(
+            Field::string("external_id_type", "External ID Type")
+                .description("Customer match upload key types.")
+                .choice("CONTACT_INFO", "CONTACT INFO")
+                .choice("CRM_ID", "CRM ID")
+                .choice("MOBILE_ADVERTISING_ID", "MOBILE ADVERTISING ID"),
+        )
+        .input(Field::string("app_id", "App ID").description(
+            "A string that uniquely identifies a mobile application from which the data was \
+             collected. Required if external ID type is mobile advertising ID",
+        ))
+        .output(Field::string("id", "ID").description(
+            "The ID of the Google Customer Match User list that users will be synced to.",
+        ))
+        .output(Field::string("name", "List Name").description(
+            "The name of the Google Customer Match User list that users will be synced to.",
+        ))
+        .output(
+            Field::string("external_id_type", "External ID Type")
+                .description("Customer match upload key types."),
+        )
+        .run(connect)
+}
+
+#[derive(serde::Deserialize)]
+struct HookInputs {
+    #[serde(default)]
+    list_id: Option<String>,
+    #[serde(default)]
+    list_name: Option<String>,
+    #[serde(default)]
+    external_id_type: Option<String>,
+    #[serde(default)]
+    app_id: Option<String>,
+}
+
+/// Checks the list given, or creates one; answers its id, name and kind of IDs.
+fn connect(
+    ctx: &mut Context,
+    inputs: HookInputs,
+    s: Settings,
+) -> Result<Map<String, Value>, Error> {
+    let customer = customer_id(&s)?;
+    let kind = inputs
+        .external_id_type
+        .filter(|k| !k.is_empty())
+        .unwrap_or_else(|| "CONTACT_INFO".into());
+    let (id, name) = match inputs.list_id.filter(|l| !l.is_empty()) {
+        Some(list) => {
+            // The id goes into a query: only digits, as Google's list ids are.
+            if !list.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(Error::invalid_payload(format!(
+                    "list_id {list:?} is not a Google user list id (digits only)"
+                )));
+            }
+            let query = json!({"query": format!(
+                "SELECT user_list.id, user_list.name FROM user_list where user_list.id = '{list}'"
+            )});
+            let url = format!("{API}/customers/{customer}/googleAds:search");
+            let found: Value = post(ctx, &s, &url, Some(&query))?
+                .error_for_status()?
+                .json()?;
+            let row = &found["results"][0]["userList"];
+            if row["id"].is_null() {
+                return Err(Error::invalid_payload("Failed to receive a customer list."));
+            }
+            (list, row["name"].clone())
+        }
+        None => {
+            if kind == "MOBILE_ADVERTISING_ID" && inputs.app_id.is_none() {
+                return Err(Error::invalid_payload(
+                    "App ID is required when external ID type is mobile advertising ID.",
+                ));
+            }
+            let name = inputs.list_name.unwrap_or_default();
+            let mut crm = Map::new();
+            crm.insert("uploadKeyType".into(), json!(kind));
+            if let Some(app) = &inputs.app_id {
+                crm.insert("appId".into(), json!(app));
+            }
+            let body = json!({"operations": [{"create": {
+                "crmBasedUserList": crm,
+                "membershipLifeSpan": "540",
+                "name": name,
+            }}]});
+            let url = format!("{API}/customers/{customer}/userLists:mutate");
+            let created: Value = post(ctx, &s, &url, Some(&body))?
+                .error_for_status()?
+                .json()?;
+            let id = created["results"][0]["resourceName"]
+                .as_str()
+                .and_then(|r| r.split('/').nth(3))
+                .ok_or_else(|| {
+                    Error::invalid_payload("Failed to receive a created customer list id.")
+                })?
+                .to_string();
+            (id, json!(name))
+        }
+    };
+    let mut outputs = Map::new();
+    outputs.insert("id".into(), json!(id));
+    outputs.insert("name".into(), name);
+    outputs.insert("external_id_type".into(), json!(kind));
+    Ok(outputs)
+}
+
+/// An output of the list hook, when the subscription carries it.
+fn hook_output<'a>(p: &'a Payload, key: &str) -> Option<&'a str> {
+    p.get(RETL_ON_MAPPING_SAVE)?["outputs"]
+        .get(key)?
+        .as_str()
+        .filter(|v| !v.is_empty())
 }
 
 fn text_of<'a>(p: &'a Payload, key: &str) -> Option<&'a str> {
@@ -60,7 +196,9 @@ fn operation(p: &Payload) -> &'static str {
 
 /// The person's identifiers for the list's kind of IDs.
 fn identifiers(p: &Payload) -> Result<Vec<Value>, Error> {
-    let kind = text_of(p, "external_id_type").unwrap_or("CONTACT_INFO");
+    let kind = hook_output(p, "external_id_type")
+        .or_else(|| text_of(p, "external_id_type"))
+        .unwrap_or("CONTACT_INFO");
     let required = |key: &str| {
         text_of(p, key).ok_or_else(|| {
             Error::invalid_payload(format!("{key} is required for a {kind} user list"))
@@ -140,9 +278,10 @@ fn sync(ctx: &mut Context, payloads: &[Payload], s: &Settings, batch: bool) -> B
     // Jobs by (list, user data consent, personalisation consent), in order of first use.
     let mut jobs: Vec<(JobKey, Vec<(usize, Value)>)> = Vec::new();
     for (i, p) in payloads.iter().enumerate() {
-        let Some(list) = text_of(p, "external_audience_id") else {
+        let list = hook_output(p, "id").or_else(|| text_of(p, "external_audience_id"));
+        let Some(list) = list else {
             results[i] = Some(Err(Error::invalid_payload(
-                "external_audience_id (the user list's ID) is required",
+                "external_audience_id (the user list's ID) is required, unless the subscription's retlOnMappingSave hook chose the list",
             )));
             continue;
         };
