@@ -12,6 +12,9 @@
 //! names its destination, takes the clock as an argument, and leases are owned by the process
 //! that took them, so nothing here assumes SQLite.
 
+pub mod log;
+#[cfg(test)]
+mod log_tests;
 pub mod sqlite;
 #[cfg(test)]
 mod tests;
@@ -244,6 +247,60 @@ pub trait Queue: Send + Sync + 'static {
 
     /// Waits until `destination` may have new work (an enqueue, a settle or a replay).
     fn changed(&self, destination: &str) -> Pin<Box<dyn Future<Output = ()> + Send + '_>>;
+}
+
+/// A delivery a destination's worker could not make when it read the event: it waits in the
+/// destination's deliveries (a retry, or held behind an earlier event of the same user).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Held {
+    pub delivery: NewDelivery,
+    pub source: String,
+    pub message_id: String,
+    /// When the event was received.
+    pub accepted_at: Millis,
+    pub due_at: Millis,
+    /// Attempts already made.
+    pub attempts: u32,
+}
+
+/// The event log's contract (`log.rs`): ingest appends every accepted event once; each
+/// destination reads it from its own durable cursor, routes what it reads, and moves the cursor
+/// on together with the deliveries that must wait (retries, events held for a user's order),
+/// which then go through [`Queue::lease`] and [`Queue::settle`].
+///
+/// It maps onto NATS JetStream as: `append` publishes to one stream (with `Nats-Msg-Id` for
+/// de-duplication) and returns once the stream acknowledged; a consumer is a durable pull
+/// consumer with "ack all"; `read` fetches; `advance` publishes the held deliveries to the
+/// destination's delivery subject, then acks through `through`; `lag` is the consumer's
+/// pending count and the oldest pending message's time.
+pub trait EventLog: Send + Sync + 'static {
+    /// Appends accepted events durably (answering only once they would survive a crash),
+    /// skipping those seen from the same source within the de-duplication window.
+    fn append(&self, events: Vec<log::LogEvent>, now: Millis) -> QueueFuture<'_, log::Appended>;
+
+    /// The consumer's cursor, making it at `start` if it does not exist.
+    fn open_consumer(
+        &self,
+        consumer: &str,
+        start: log::Start,
+        now: Millis,
+    ) -> QueueFuture<'_, log::Seq>;
+
+    /// Up to `max` events after `after`, in order.
+    fn read(&self, after: log::Seq, max: usize) -> QueueFuture<'_, Vec<log::LogEntry>>;
+
+    /// Moves the consumer's cursor to `through` and stores `held` in one step: an event is
+    /// either still ahead of the cursor or its waiting deliveries are stored.
+    fn advance(
+        &self,
+        consumer: &str,
+        through: log::Seq,
+        held: Vec<Held>,
+        now: Millis,
+    ) -> QueueFuture<'_, ()>;
+
+    /// How far each consumer is behind.
+    fn lag(&self) -> QueueFuture<'_, Vec<log::Lag>>;
 }
 
 /// What operators read and manage in a queue backend (the admin API): the delivery log, dead

@@ -23,9 +23,10 @@
 //! The functions over a plain [`Connection`] are the queue's logic; the writer thread, the CLI
 //! (`switchyard dlq`, `switchyard deliveries`) and the model test all use them.
 
+use super::log::{self, Appended, Lag, LogEntry, LogEvent, LogRetention, Seq, Start};
 use super::{
-    Attempt, DeadLetter, Enqueued, Filter, Leased, Leases, Millis, NewEvent, Queue, QueueError,
-    QueueFuture, Records, Settled, Verdict,
+    Attempt, DeadLetter, Enqueued, EventLog, Filter, Held, Leased, Leases, Millis, NewEvent, Queue,
+    QueueError, QueueFuture, Records, Settled, Verdict,
 };
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, params, params_from_iter};
@@ -120,6 +121,8 @@ pub struct Retention {
     /// answers 503) from seven eighths of it on, until deliveries free space. `None`: as large
     /// as the disk allows.
     pub max_bytes: Option<u64>,
+    /// How long and how much the event log keeps.
+    pub log: LogRetention,
 }
 
 impl Default for Retention {
@@ -129,6 +132,7 @@ impl Default for Retention {
             log_max_age: 7 * 24 * 3600 * 1000,
             log_max_rows: 1_000_000,
             max_bytes: None,
+            log: LogRetention::default(),
         }
     }
 }
@@ -191,6 +195,7 @@ pub fn attach(path: &Path) -> Result<Connection, QueueError> {
             .map_err(failed)?;
     }
     conn.execute_batch(SCHEMA).map_err(failed)?;
+    conn.execute_batch(super::log::SCHEMA).map_err(failed)?;
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(failed)?;
     Ok(conn)
@@ -648,6 +653,30 @@ enum Op {
         Millis,
         oneshot::Sender<Result<(), QueueError>>,
     ),
+    Append(
+        Vec<LogEvent>,
+        Millis,
+        oneshot::Sender<Result<Appended, QueueError>>,
+    ),
+    OpenConsumer(
+        String,
+        Start,
+        Millis,
+        oneshot::Sender<Result<Seq, QueueError>>,
+    ),
+    Read(
+        Seq,
+        usize,
+        oneshot::Sender<Result<Vec<LogEntry>, QueueError>>,
+    ),
+    Advance(
+        String,
+        Seq,
+        Vec<Held>,
+        Millis,
+        oneshot::Sender<Result<(), QueueError>>,
+    ),
+    Lag(oneshot::Sender<Result<Vec<Lag>, QueueError>>),
 }
 
 /// The SQLite queue: a handle to the writer thread. Dropping every handle ends the thread once
@@ -764,6 +793,36 @@ impl Queue for SqliteQueue {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send + '_>> {
         let notify = self.wakeups.get(destination);
         Box::pin(async move { notify.notified().await })
+    }
+}
+
+impl EventLog for SqliteQueue {
+    fn append(&self, events: Vec<LogEvent>, now: Millis) -> QueueFuture<'_, Appended> {
+        self.send(|reply| Op::Append(events, now, reply))
+    }
+
+    fn open_consumer(&self, consumer: &str, start: Start, now: Millis) -> QueueFuture<'_, Seq> {
+        let consumer = consumer.to_string();
+        self.send(|reply| Op::OpenConsumer(consumer, start, now, reply))
+    }
+
+    fn read(&self, after: Seq, max: usize) -> QueueFuture<'_, Vec<LogEntry>> {
+        self.send(|reply| Op::Read(after, max, reply))
+    }
+
+    fn advance(
+        &self,
+        consumer: &str,
+        through: Seq,
+        held: Vec<Held>,
+        now: Millis,
+    ) -> QueueFuture<'_, ()> {
+        let consumer = consumer.to_string();
+        self.send(|reply| Op::Advance(consumer, through, held, now, reply))
+    }
+
+    fn lag(&self) -> QueueFuture<'_, Vec<Lag>> {
+        self.send(Op::Lag)
     }
 }
 
@@ -930,6 +989,10 @@ enum Answer {
     Enqueue(Enqueued),
     Lease(Leases),
     Settle,
+    Append(Appended),
+    Seq(Seq),
+    Entries(Vec<LogEntry>),
+    Lag(Vec<Lag>),
 }
 
 /// Refuses new events once the file is within an eighth (at least 4 pages) of its cap: leases,
@@ -968,7 +1031,60 @@ fn apply(
             settle(conn, settled, *now, touched)?;
             Answer::Settle
         }
+        Op::Append(events, now, _) => {
+            if let Some(max) = retention.max_bytes {
+                make_room(conn, max)?;
+            }
+            Answer::Append(log::append(conn, events, *now, retention.dedup_window)?)
+        }
+        Op::OpenConsumer(consumer, start, now, _) => {
+            Answer::Seq(log::open_consumer(conn, consumer, *start, *now)?)
+        }
+        Op::Read(after, max, _) => Answer::Entries(log::read_after(conn, *after, *max)?),
+        Op::Advance(consumer, through, held, now, _) => {
+            hold(conn, consumer, held, *now)?;
+            log::advance(conn, consumer, *through)?;
+            if !held.is_empty() {
+                touched.insert(consumer.clone());
+            }
+            Answer::Settle
+        }
+        Op::Lag(_) => Answer::Lag(log::lag(conn)?),
     })
+}
+
+/// Writes the deliveries a destination's worker could not make at once (retries, events held
+/// behind an earlier one of the same user) into its waiting deliveries, due at their time.
+pub fn hold(
+    conn: &Connection,
+    destination: &str,
+    held: &[Held],
+    _now: Millis,
+) -> Result<(), QueueError> {
+    let mut insert = conn
+        .prepare_cached(
+            "INSERT INTO deliveries (destination, subscription, action, source, message_id,
+             order_key, payload, accepted_at, due_at, attempts)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )
+        .map_err(unavailable)?;
+    for h in held {
+        insert
+            .execute(params![
+                destination,
+                h.delivery.subscription,
+                h.delivery.action,
+                h.source,
+                h.message_id,
+                h.delivery.order_key,
+                h.delivery.payload,
+                h.accepted_at,
+                h.due_at,
+                h.attempts
+            ])
+            .map_err(unavailable)?;
+    }
+    Ok(())
 }
 
 /// Sends a request its answer (or the error).
@@ -977,6 +1093,11 @@ fn reply(op: Op, answer: Result<Answer, QueueError>) {
         (Op::Enqueue(_, _, to), Ok(Answer::Enqueue(e))) => drop(to.send(Ok(e))),
         (Op::Lease(_, _, _, to), Ok(Answer::Lease(l))) => drop(to.send(Ok(l))),
         (Op::Settle(_, _, to), Ok(Answer::Settle)) => drop(to.send(Ok(()))),
+        (Op::Append(_, _, to), Ok(Answer::Append(a))) => drop(to.send(Ok(a))),
+        (Op::OpenConsumer(_, _, _, to), Ok(Answer::Seq(s))) => drop(to.send(Ok(s))),
+        (Op::Read(_, _, to), Ok(Answer::Entries(e))) => drop(to.send(Ok(e))),
+        (Op::Advance(_, _, _, _, to), Ok(Answer::Settle)) => drop(to.send(Ok(()))),
+        (Op::Lag(to), Ok(Answer::Lag(l))) => drop(to.send(Ok(l))),
         (op, answer) => {
             let e = answer.err().unwrap_or_else(|| {
                 QueueError::Unavailable("internal error: mismatched queue answer".into())
@@ -985,6 +1106,11 @@ fn reply(op: Op, answer: Result<Answer, QueueError>) {
                 Op::Enqueue(_, _, to) => drop(to.send(Err(e))),
                 Op::Lease(_, _, _, to) => drop(to.send(Err(e))),
                 Op::Settle(_, _, to) => drop(to.send(Err(e))),
+                Op::Append(_, _, to) => drop(to.send(Err(e))),
+                Op::OpenConsumer(_, _, _, to) => drop(to.send(Err(e))),
+                Op::Read(_, _, to) => drop(to.send(Err(e))),
+                Op::Advance(_, _, _, _, to) => drop(to.send(Err(e))),
+                Op::Lag(to) => drop(to.send(Err(e))),
             }
         }
     }
@@ -993,7 +1119,8 @@ fn reply(op: Op, answer: Result<Answer, QueueError>) {
 /// Whether a group's commit must wait for the disk: only new events need it (see the module
 /// documentation).
 fn must_sync(ops: &[Op]) -> bool {
-    ops.iter().any(|op| matches!(op, Op::Enqueue(..)))
+    ops.iter()
+        .any(|op| matches!(op, Op::Enqueue(..) | Op::Append(..)))
 }
 
 /// Sets `synchronous` for the next transaction (it cannot change inside one); `synced` is the
@@ -1050,6 +1177,9 @@ fn write(
         let mut touched = HashSet::new();
         match apply_all(&mut conn, &ops, retention, &mut touched, &mut synced) {
             Ok(answers) => {
+                if ops.iter().any(|op| matches!(op, Op::Append(..))) {
+                    wakeups.wake_all();
+                }
                 wakeups.wake(&touched);
                 for (op, answer) in ops.drain(..).zip(answers) {
                     reply(op, Ok(answer));
@@ -1088,6 +1218,9 @@ fn write(
                         }
                     }
                     if answer.is_ok() {
+                        if matches!(op, Op::Append(..)) {
+                            wakeups.wake_all();
+                        }
                         wakeups.wake(&touched);
                     }
                     reply(op, answer);
@@ -1099,7 +1232,12 @@ fn write(
             last_prune = now;
             let pruned = conn.transaction().map_err(unavailable).and_then(|tx| {
                 prune(&tx, now, retention)?;
-                tx.commit().map_err(unavailable)
+                let trimmed = log::trim(&tx, now, &retention.log)?;
+                tx.commit().map_err(unavailable)?;
+                for (consumer, lost) in trimmed.lost {
+                    tracing::error!(destination = %consumer, lost, "The event log reached its size cap: events this destination had not read were removed.");
+                }
+                Ok(())
             });
             if let Err(e) = pruned {
                 tracing::warn!("Could not prune the queue's old records: {e}");

@@ -1,0 +1,332 @@
+//! The event log against a real SQLite file and an in-memory model: random appends (with
+//! duplicates), consumers made at the end or from a time, reads, cursor moves, removals,
+//! trimming by age and by size, and restarts (the file closed and opened again).
+
+use super::Millis;
+use super::log::{self, Appended, LogEntry, LogEvent, LogRetention, Seq, Start};
+use super::sqlite;
+use proptest::prelude::*;
+use rusqlite::Connection;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone)]
+enum Step {
+    /// Events with message ids from a small pool (so some repeat), bodies of varied sizes.
+    Append(Vec<(u8, u8)>),
+    Open {
+        consumer: u8,
+        from: Option<i64>,
+    },
+    Read {
+        consumer: u8,
+        max: usize,
+    },
+    /// Moves the cursor by this many events (possibly past the end).
+    Advance {
+        consumer: u8,
+        by: i64,
+    },
+    Remove(u8),
+    Trim {
+        max_age: i64,
+        max_bytes: Option<i64>,
+    },
+    Clock(i64),
+    Restart,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        4 => proptest::collection::vec((0..12u8, 1..40u8), 1..5).prop_map(Step::Append),
+        2 => (0..3u8, proptest::option::of(0..200i64))
+            .prop_map(|(consumer, from)| Step::Open { consumer, from }),
+        3 => (0..3u8, 1..6usize).prop_map(|(consumer, max)| Step::Read { consumer, max }),
+        3 => (0..3u8, 0..6i64).prop_map(|(consumer, by)| Step::Advance { consumer, by }),
+        1 => (0..3u8).prop_map(Step::Remove),
+        1 => (0..100i64, proptest::option::of(0..300i64))
+            .prop_map(|(max_age, max_bytes)| Step::Trim { max_age, max_bytes }),
+        2 => (0..40i64).prop_map(Step::Clock),
+        1 => Just(Step::Restart),
+    ]
+}
+
+/// What the log should hold.
+#[derive(Default)]
+struct Model {
+    events: BTreeMap<Seq, (String, Millis, String)>,
+    end: Seq,
+    cursors: BTreeMap<String, (Seq, i64)>,
+    /// De-duplication keys: message id → when last accepted.
+    seen: BTreeMap<String, Millis>,
+    bytes: i64,
+}
+
+fn in_tx<T>(conn: &mut Connection, f: impl FnOnce(&Connection) -> T) -> T {
+    let tx = conn.transaction().unwrap();
+    let out = f(&tx);
+    tx.commit().unwrap();
+    out
+}
+
+const WINDOW: Millis = 50;
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_log_behaves_like_its_model(steps in proptest::collection::vec(step(), 1..80)) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.db");
+        let mut conn = sqlite::open(&path).unwrap();
+        let mut m = Model::default();
+        let mut now: Millis = 0;
+        for step in steps {
+            match step {
+                Step::Append(batch) => {
+                    let events: Vec<LogEvent> = batch.iter().map(|(id, size)| LogEvent {
+                        source: "app".into(),
+                        message_id: format!("m{id}"),
+                        timestamp: None,
+                        body: "x".repeat(usize::from(*size)),
+                    }).collect();
+                    let done = in_tx(&mut conn, |c| log::append(c, &events, now, WINDOW)).unwrap();
+                    let mut want = Appended::default();
+                    for e in &events {
+                        let fresh = m.seen.get(&e.message_id).is_none_or(|at| *at < now - WINDOW);
+                        if fresh {
+                            m.seen.insert(e.message_id.clone(), now);
+                            m.end += 1;
+                            m.events.insert(m.end, (e.message_id.clone(), now, e.body.clone()));
+                            m.bytes += e.body.len() as i64;
+                            want.appended += 1;
+                            want.last = m.end;
+                        } else {
+                            want.duplicates += 1;
+                        }
+                    }
+                    prop_assert_eq!(done, want);
+                }
+                Step::Open { consumer, from } => {
+                    let name = format!("d{consumer}");
+                    let start = from.map_or(Start::End, Start::At);
+                    let got = in_tx(&mut conn, |c| log::open_consumer(c, &name, start, now)).unwrap();
+                    let want = match m.cursors.get(&name) {
+                        Some((seq, _)) => *seq,
+                        None => {
+                            let seq = match start {
+                                Start::End => m.end,
+                                Start::At(at) => m.events.iter()
+                                    .find(|(_, (_, received, _))| *received >= at)
+                                    .map_or(m.end, |(seq, _)| seq - 1),
+                            };
+                            m.cursors.insert(name.clone(), (seq, 0));
+                            seq
+                        }
+                    };
+                    prop_assert_eq!(got, want);
+                }
+                Step::Read { consumer, max } => {
+                    let name = format!("d{consumer}");
+                    let Some((cursor, _)) = m.cursors.get(&name).copied() else { continue };
+                    let got: Vec<Seq> = log::read_after(&conn, cursor, max).unwrap()
+                        .into_iter().map(|e: LogEntry| e.seq).collect();
+                    let want: Vec<Seq> = m.events.range(cursor + 1..).take(max).map(|(s, _)| *s).collect();
+                    prop_assert_eq!(got, want);
+                }
+                Step::Advance { consumer, by } => {
+                    let name = format!("d{consumer}");
+                    let result = in_tx(&mut conn, |c| {
+                        let at = m.cursors.get(&name).map_or(0, |(s, _)| *s);
+                        log::advance(c, &name, at + by)
+                    });
+                    match m.cursors.get_mut(&name) {
+                        Some((seq, _)) => {
+                            prop_assert!(result.is_ok());
+                            *seq = (*seq + by).min(m.end).max(*seq);
+                        }
+                        None => prop_assert!(result.is_err(), "an unknown consumer is refused"),
+                    }
+                }
+                Step::Remove(consumer) => {
+                    let name = format!("d{consumer}");
+                    in_tx(&mut conn, |c| log::remove_consumer(c, &name)).unwrap();
+                    m.cursors.remove(&name);
+                }
+                Step::Trim { max_age, max_bytes } => {
+                    let retention = LogRetention { max_age, max_bytes };
+                    let got = in_tx(&mut conn, |c| log::trim(c, now, &retention)).unwrap();
+                    // By age: only what every consumer has read.
+                    let read_by_all = m.cursors.values().map(|(s, _)| *s).min().unwrap_or(Seq::MAX);
+                    let old: Vec<Seq> = m.events.iter()
+                        .filter(|(seq, (_, at, _))| *at < now - max_age && **seq <= read_by_all)
+                        .map(|(s, _)| *s).collect();
+                    let mut removed = old.len() as i64;
+                    for s in old {
+                        let (_, _, body) = m.events.remove(&s).unwrap();
+                        m.bytes -= body.len() as i64;
+                    }
+                    // By size: the oldest first, read or not; consumers behind lose them.
+                    let mut lost = Vec::new();
+                    if let Some(cap) = max_bytes {
+                        let mut through = None;
+                        while m.bytes > cap {
+                            let (&s, _) = m.events.iter().next().unwrap();
+                            let (_, _, body) = m.events.remove(&s).unwrap();
+                            m.bytes -= body.len() as i64;
+                            removed += 1;
+                            through = Some(s);
+                        }
+                        if let Some(through) = through {
+                            for (name, (seq, gone)) in m.cursors.iter_mut() {
+                                if *seq < through {
+                                    let n = through - *seq;
+                                    // Only events still there count: those the age pass had
+                                    // removed were read by every consumer.
+                                    *gone += n;
+                                    lost.push((name.clone(), n));
+                                    *seq = through;
+                                }
+                            }
+                        }
+                    }
+                    prop_assert_eq!(got.removed, removed);
+                    prop_assert_eq!(got.lost, lost);
+                    prop_assert_eq!(log::bytes(&conn).unwrap(), m.bytes);
+                }
+                Step::Clock(ms) => now += ms,
+                Step::Restart => {
+                    drop(conn);
+                    conn = sqlite::open(&path).unwrap();
+                }
+            }
+            // After every step: each consumer's lag, and the log's end.
+            let lag = log::lag(&conn).unwrap();
+            let want: Vec<(String, i64, Option<Millis>, i64)> = m.cursors.iter().map(|(name, (seq, lost))| {
+                let oldest = m.events.range(seq + 1..).next().map(|(_, (_, at, _))| *at);
+                (name.clone(), m.end - seq, oldest, *lost)
+            }).collect();
+            let got: Vec<(String, i64, Option<Millis>, i64)> = lag.into_iter()
+                .map(|l| (l.consumer, l.events, l.oldest_at, l.lost)).collect();
+            prop_assert_eq!(got, want);
+            prop_assert_eq!(log::end(&conn).unwrap(), m.end);
+        }
+    }
+}
+
+#[test]
+fn a_sequence_number_is_never_reused_after_the_log_is_trimmed_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.db");
+    let mut conn = sqlite::open(&path).unwrap();
+    let event = |id: &str| LogEvent {
+        source: "app".into(),
+        message_id: id.into(),
+        timestamp: None,
+        body: "{}".into(),
+    };
+    let first = in_tx(&mut conn, |c| {
+        log::append(c, &[event("a"), event("b")], 0, 10)
+    })
+    .unwrap();
+    assert_eq!(first.last, 2);
+    let retention = LogRetention {
+        max_age: 0,
+        max_bytes: None,
+    };
+    let trimmed = in_tx(&mut conn, |c| log::trim(c, 100, &retention)).unwrap();
+    assert_eq!(trimmed.removed, 2);
+    drop(conn);
+    let mut conn = sqlite::open(&path).unwrap();
+    let next = in_tx(&mut conn, |c| log::append(c, &[event("c")], 100, 10)).unwrap();
+    assert_eq!(next.last, 3);
+    // A consumer made from a time before everything starts at the first event still there.
+    let at = in_tx(&mut conn, |c| log::open_consumer(c, "d", Start::At(0), 100)).unwrap();
+    assert_eq!(at, 2);
+    let read = log::read_after(&conn, at, 10).unwrap();
+    assert_eq!(read.len(), 1);
+    assert_eq!(read[0].message_id, "c");
+    let between = log::read_between(&conn, 0, 101, 0, 10).unwrap();
+    assert_eq!(between.len(), 1);
+}
+
+/// The contract through the queue's writer thread: appends wake the destinations, a cursor moves
+/// on together with the deliveries that must wait, which are then leased when due.
+#[tokio::test]
+async fn the_sqlite_queue_serves_the_event_log_contract() {
+    use super::{EventLog, Held, NewDelivery, Queue};
+    let dir = tempfile::tempdir().unwrap();
+    let queue = sqlite::SqliteQueue::open(&dir.path().join("q.db"), Default::default()).unwrap();
+    let event = |id: &str| LogEvent {
+        source: "app".into(),
+        message_id: id.into(),
+        timestamp: None,
+        body: format!(r#"{{"messageId":"{id}"}}"#),
+    };
+    assert_eq!(
+        queue.open_consumer("braze", Start::End, 1).await.unwrap(),
+        0
+    );
+    let woken = queue.changed("braze");
+    let appended = queue
+        .append(vec![event("a"), event("b"), event("a")], 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        appended,
+        Appended {
+            appended: 2,
+            duplicates: 1,
+            last: 2
+        }
+    );
+    tokio::time::timeout(std::time::Duration::from_secs(5), woken)
+        .await
+        .expect("an append wakes the destination's worker");
+    let read = queue.read(0, 10).await.unwrap();
+    assert_eq!(
+        read.iter()
+            .map(|e| e.message_id.as_str())
+            .collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+    // "a" was delivered; "b" failed and waits for its retry at 500.
+    let held = Held {
+        delivery: NewDelivery {
+            destination: "braze".into(),
+            subscription: "Track".into(),
+            action: "trackEvent".into(),
+            payload: "{}".into(),
+            order_key: Some("u-1".into()),
+        },
+        source: "app".into(),
+        message_id: "b".into(),
+        accepted_at: 10,
+        due_at: 500,
+        attempts: 1,
+    };
+    queue.advance("braze", 2, vec![held], 20).await.unwrap();
+    let lag = queue.lag().await.unwrap();
+    assert_eq!((lag[0].events, lag[0].oldest_at), (0, None));
+    assert!(
+        queue
+            .lease("braze", 10, 100)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    let due = queue.lease("braze", 10, 500).await.unwrap();
+    assert_eq!(due.items.len(), 1);
+    assert_eq!(
+        (due.items[0].message_id.as_str(), due.items[0].attempts),
+        ("b", 1)
+    );
+    // A consumer made later from a time reads from there; an unknown one cannot move.
+    assert_eq!(
+        queue.open_consumer("late", Start::At(0), 30).await.unwrap(),
+        0
+    );
+    assert_eq!(queue.lag().await.unwrap()[1].events, 2);
+    assert!(queue.advance("nobody", 1, Vec::new(), 40).await.is_err());
+    queue.close();
+}
