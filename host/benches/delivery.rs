@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use switchyard::ingest::Sink;
-use switchyard::queue::Queue;
+use switchyard::queue::{EventLog, Queue};
 
 mod common;
 
@@ -117,6 +117,7 @@ async fn throughput(n: u64, batched: bool) -> f64 {
         s.routes.clone(),
         Arc::default(),
         s.queue.clone() as Arc<dyn Queue>,
+        s.queue.clone() as Arc<dyn EventLog>,
         stopping,
         None,
         Duration::from_secs(10),
@@ -169,6 +170,7 @@ async fn throughput_while_swapping(n: u64, compiled: bool) -> f64 {
         live.clone(),
         Arc::default(),
         s.queue.clone() as Arc<dyn Queue>,
+        s.queue.clone() as Arc<dyn EventLog>,
         stopping,
     ));
     let mut swaps = 0u64;
@@ -223,6 +225,7 @@ async fn latency() {
         s.routes.clone(),
         Arc::default(),
         s.queue.clone() as Arc<dyn Queue>,
+        s.queue.clone() as Arc<dyn EventLog>,
         stopping,
         None,
         Duration::from_secs(10),

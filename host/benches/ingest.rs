@@ -1,12 +1,12 @@
 //! Durable ingest throughput: events per second accepted through `POST /v1/batch`, 100 events a
 //! batch, by the real ingest router on 127.0.0.1, each request answered only after its events
-//! are routed (one webhook subscription, payload mapped) and committed to the SQLite queue with
-//! fsync. The load is generated in the same process over real TCP connections (keep-alive,
+//! are appended to the event log with fsync (routing happens after the answer, in the
+//! destinations' feeders, which are not running here). The load is generated in the same process over real TCP connections (keep-alive,
 //! HTTP/1.1), as a Segment client library sends them.
 //!
 //! `cargo bench -p switchyard --bench ingest` (bounded: 3,000 batches per run, 8 connections).
 //! The events carry no messageId, so the server gives each its own, as for a client that does
-//! not set one; delivery workers are not running, so the queue only grows.
+//! not set one; delivery is not running, so the log only grows.
 
 use base64::Engine;
 use http_body_util::{BodyExt, Full};
@@ -173,11 +173,7 @@ fn main() {
             }
             let elapsed = started.elapsed();
             let conn = rusqlite::Connection::open(sqlite::path_in(dir.path())).expect("open");
-            let stored: i64 = sqlite::pending(&conn)
-                .expect("count")
-                .iter()
-                .map(|(_, n)| n)
-                .sum();
+            let stored = switchyard::queue::log::end(&conn).expect("count");
             assert_eq!(
                 stored as u64,
                 accepted * run,

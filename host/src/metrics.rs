@@ -31,6 +31,9 @@ struct Metrics {
     denied: Family<Labels, Counter>,
     queue_depth: Family<Labels, Gauge>,
     queue_age: Family<Labels, Gauge>,
+    log_behind: Family<Labels, Gauge>,
+    log_behind_age: Family<Labels, Gauge>,
+    log_lost: Family<Labels, Gauge>,
     paused: Family<Labels, Gauge>,
     reloads: Family<Labels, Counter>,
 }
@@ -96,6 +99,25 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Age of the oldest waiting delivery, by destination (read when scraped)",
         queue_age.clone(),
     );
+    let log_behind = Family::default();
+    registry.register(
+        "log_behind_events",
+        "Events in the event log a destination has not routed yet (read when scraped)",
+        log_behind.clone(),
+    );
+    let log_behind_age = Family::default();
+    registry.register(
+        "log_behind_seconds",
+        "Age of the oldest event a destination has not routed yet (read when scraped)",
+        log_behind_age.clone(),
+    );
+    let log_lost = Family::default();
+    registry.register(
+        "log_lost_events",
+        "Events the event log's size cap removed before a destination routed them, since the \
+         destination started reading (read when scraped)",
+        log_lost.clone(),
+    );
     let paused = Family::default();
     registry.register(
         "destination_paused",
@@ -122,6 +144,9 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         denied,
         queue_depth,
         queue_age,
+        log_behind,
+        log_behind_age,
+        log_lost,
     }
 });
 
@@ -204,9 +229,18 @@ pub(crate) fn reload(trigger: &str, applied: bool) {
         .inc();
 }
 
+/// How far one destination is behind in the event log: `(destination, events, age of the
+/// oldest, events lost to the size cap)`.
+pub(crate) type Behind = (String, i64, Duration, i64);
+
 /// The metrics in the text format, with the queue's depth and oldest age per destination
-/// (`(destination, depth, oldest age)`) and whether each destination is paused, as given.
-pub(crate) fn render(queue: &[(String, i64, Duration)], paused: &[(String, bool)]) -> String {
+/// (`(destination, depth, oldest age)`), how far each is behind in the event log, and whether
+/// each destination is paused, as given.
+pub(crate) fn render(
+    queue: &[(String, i64, Duration)],
+    behind: &[Behind],
+    paused: &[(String, bool)],
+) -> String {
     METRICS.paused.clear();
     for (destination, is_paused) in paused {
         METRICS
@@ -223,6 +257,18 @@ pub(crate) fn render(queue: &[(String, i64, Duration)], paused: &[(String, bool)
             .queue_age
             .get_or_create(&labels)
             .set(age.as_secs() as i64);
+    }
+    METRICS.log_behind.clear();
+    METRICS.log_behind_age.clear();
+    METRICS.log_lost.clear();
+    for (destination, events, age, lost) in behind {
+        let labels = vec![("destination", destination.clone())];
+        METRICS.log_behind.get_or_create(&labels).set(*events);
+        METRICS
+            .log_behind_age
+            .get_or_create(&labels)
+            .set(age.as_secs() as i64);
+        METRICS.log_lost.get_or_create(&labels).set(*lost);
     }
     let mut text = String::new();
     if let Err(e) = encode(&mut text, &METRICS.registry) {
@@ -243,8 +289,16 @@ mod tests {
         invocation("slack", "0.1.0", Duration::from_millis(3));
         let text = render(
             &[("metrics-test-dest".into(), 7, Duration::from_secs(12))],
+            &[("metrics-test-dest".into(), 40, Duration::from_secs(3), 2)],
             &[("metrics-test-dest".into(), true)],
         );
+        for line in [
+            "switchyard_log_behind_events{destination=\"metrics-test-dest\"} 40",
+            "switchyard_log_behind_seconds{destination=\"metrics-test-dest\"} 3",
+            "switchyard_log_lost_events{destination=\"metrics-test-dest\"} 2",
+        ] {
+            assert!(text.contains(line), "{line} in {text}");
+        }
         assert!(
             text.contains("switchyard_destination_paused{destination=\"metrics-test-dest\"} 1")
         );

@@ -103,29 +103,43 @@ impl Routes {
     pub fn route(&self, source: &str, event: &Value) -> (Vec<Job>, Vec<Unmapped>) {
         let mut jobs = Vec::new();
         let mut refused = Vec::new();
-        for (r, route) in self.destinations.iter().enumerate() {
-            if !route.sources.iter().any(|s| s == source) {
-                continue;
-            }
-            for (s, sub) in route.subscriptions.iter().enumerate() {
-                if !sub.trigger.matches(event) {
-                    continue;
-                }
-                match sub.mapping.build(&sub.action, event, sub.batch.is_none()) {
-                    Ok(payload) => jobs.push(Job {
-                        route: r,
-                        subscription: s,
-                        payload: payload.to_json(),
-                    }),
-                    Err(e) => refused.push(Unmapped {
-                        route: r,
-                        subscription: s,
-                        error: route.secrets.mask(&e),
-                    }),
-                }
-            }
+        for r in 0..self.destinations.len() {
+            self.route_to(r, source, event, &mut jobs, &mut refused);
         }
         (jobs, refused)
+    }
+
+    /// What an event from `source` makes for destination `r` alone, added to `jobs` and
+    /// `refused`: pure (triggers and mappings), no I/O.
+    pub fn route_to(
+        &self,
+        r: usize,
+        source: &str,
+        event: &Value,
+        jobs: &mut Vec<Job>,
+        refused: &mut Vec<Unmapped>,
+    ) {
+        let route = &self.destinations[r];
+        if !route.sources.iter().any(|s| s == source) {
+            return;
+        }
+        for (s, sub) in route.subscriptions.iter().enumerate() {
+            if !sub.trigger.matches(event) {
+                continue;
+            }
+            match sub.mapping.build(&sub.action, event, sub.batch.is_none()) {
+                Ok(payload) => jobs.push(Job {
+                    route: r,
+                    subscription: s,
+                    payload: payload.to_json(),
+                }),
+                Err(e) => refused.push(Unmapped {
+                    route: r,
+                    subscription: s,
+                    error: route.secrets.mask(&e),
+                }),
+            }
+        }
     }
 }
 

@@ -1,6 +1,7 @@
 //! What the benchmarks share: new versions of the webhook plugin, and for the queue benchmarks
 //! a server-side pipeline (routes for one webhook destination, the SQLite queue in a temporary
-//! folder, and the intake that stores accepted events), built as `switchyard serve` builds it.
+//! folder with the destination's reader of the event log, and the intake that appends accepted
+//! events), built as `switchyard serve` builds it.
 
 #![allow(dead_code, reason = "each benchmark uses part of it")]
 
@@ -8,6 +9,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use switchyard::config::Config;
 use switchyard::ingest::intake::Intake;
+use switchyard::queue::EventLog;
+use switchyard::queue::log::Start;
 use switchyard::queue::sqlite::{self, Retention, SqliteQueue};
 use switchyard::routes::Routes;
 
@@ -45,13 +48,16 @@ pub(crate) async fn pipeline(destination: &str) -> Pipeline {
     let queue = Arc::new(
         SqliteQueue::open(&sqlite::path_in(dir.path()), Retention::default()).expect("queue"),
     );
+    // The destinations read the log from before the first event, as `switchyard serve` makes
+    // their readers before ingest opens.
+    for route in &routes.destinations {
+        queue
+            .open_consumer(&route.name, Start::End, switchyard::queue::now())
+            .await
+            .expect("a reader of the event log");
+    }
     let intake = Intake {
-        live: Arc::new(switchyard::live::Live::new(switchyard::live::Snapshot {
-            config: config.clone(),
-            plugins,
-            routes: routes.clone(),
-        })),
-        queue: queue.clone(),
+        log: queue.clone(),
         recent: Default::default(),
     };
     Pipeline {

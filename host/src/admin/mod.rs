@@ -194,9 +194,21 @@ async fn readyz(State(admin): State<Arc<Admin>>) -> Response {
     };
     let ready = queue["writable"] == true;
     let snapshot = admin.live.current();
+    // Events the log's size cap removed before a destination routed them: still ready (ingest
+    // works), but the loss is shown.
+    let lost: serde_json::Map<String, Value> = admin
+        .records
+        .behind()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|l| l.lost > 0)
+        .map(|l| (l.consumer, json!(l.lost)))
+        .collect();
     let body = json!({
         "status": if ready { "ready" } else { "not ready" },
         "queue": queue,
+        "log_lost_events": lost,
         "plugins": snapshot.plugins.len(),
         "destinations": snapshot.routes.destinations.len(),
     });
@@ -241,6 +253,7 @@ async fn waiting(admin: &Admin) -> Result<Vec<(String, i64, crate::queue::Millis
 }
 
 async fn queue(State(admin): State<Arc<Admin>>) -> Response {
+    let behind = admin.records.behind().await.unwrap_or_default();
     match waiting(&admin).await {
         Ok(rows) => {
             let now = crate::queue::now();
@@ -255,11 +268,17 @@ async fn queue(State(admin): State<Arc<Admin>>) -> Response {
                 .into_iter()
                 .map(|d| {
                     let row = rows.iter().find(|(name, _, _)| name == d);
+                    let lag = behind.iter().find(|l| l.consumer == d);
                     json!({
                         "destination": d,
                         "configured": snapshot.routes.destinations.iter().any(|r| r.name == d),
                         "depth": row.map_or(0, |r| r.1),
                         "oldest_age_ms": row.map(|r| (now - r.2).max(0)),
+                        "log": {
+                            "behind": lag.map_or(0, |l| l.events),
+                            "oldest_age_ms": lag.and_then(|l| l.oldest_at).map(|at| (now - at).max(0)),
+                            "lost": lag.map_or(0, |l| l.lost),
+                        },
                     })
                 })
                 .collect();
@@ -286,6 +305,22 @@ async fn metrics(State(admin): State<Arc<Admin>>) -> Response {
             )
         })
         .collect();
+    let behind: Vec<crate::metrics::Behind> = admin
+        .records
+        .behind()
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|l| {
+            let age = l.oldest_at.map_or(0, |at| (now - at).max(0) as u64);
+            (
+                l.consumer,
+                l.events,
+                std::time::Duration::from_millis(age),
+                l.lost,
+            )
+        })
+        .collect();
     let queue: Vec<(String, i64, std::time::Duration)> = match rows {
         Ok(rows) => rows
             .into_iter()
@@ -301,7 +336,7 @@ async fn metrics(State(admin): State<Arc<Admin>>) -> Response {
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        crate::metrics::render(&queue, &paused),
+        crate::metrics::render(&queue, &behind, &paused),
     )
         .into_response()
 }

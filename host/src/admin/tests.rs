@@ -53,6 +53,7 @@ async fn setup(config_text: &str) -> Setup {
         },
         store: Store::in_dir(dir.path()),
         hooks: crate::live::hooks::HookStore::in_dir(dir.path()),
+        log: None,
     });
     let app = router(Arc::new(Admin {
         token: TOKEN.into(),

@@ -30,6 +30,10 @@ pub struct Config {
     pub dedup_window: std::time::Duration,
     /// The largest the queue file may grow, in MiB; `None` for no limit but the disk.
     pub queue_max_mb: Option<u64>,
+    /// How long the event log keeps events that every destination has routed.
+    pub log_retention: std::time::Duration,
+    /// The most the event log's events may take, in MiB; the oldest go first, routed or not.
+    pub log_max_mb: Option<u64>,
     /// How long a console session lasts without use.
     pub console_idle: std::time::Duration,
     /// Extra plugins: every .wasm file in this folder.
@@ -112,6 +116,8 @@ struct ServerSection {
     data_dir: Option<PathBuf>,
     dedup_window_s: Option<u64>,
     queue_max_mb: Option<u64>,
+    log_retention_h: Option<u64>,
+    log_max_mb: Option<u64>,
     console_idle_s: Option<u64>,
 }
 
@@ -171,6 +177,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:8088";
 pub const DEFAULT_ADMIN_LISTEN: &str = "127.0.0.1:8089";
 pub const DEFAULT_DATA_DIR: &str = "./switchyard-data";
 pub const DEFAULT_DEDUP_WINDOW_S: u64 = 24 * 3600;
+/// How long the event log keeps routed events, in hours: a week, for replays.
+pub const DEFAULT_LOG_RETENTION_H: u64 = 7 * 24;
 
 /// A console session ends after this long without use: 12 hours.
 pub const DEFAULT_CONSOLE_IDLE_S: u64 = 12 * 3600;
@@ -236,10 +244,16 @@ impl Config {
                 "config file {origin} (server.console_idle_s): must be at least 1 (seconds)"
             )));
         }
-        if file.server.queue_max_mb == Some(0) {
-            return Err(ConfigError(format!(
-                "config file {origin} (server.queue_max_mb): must be at least 1"
-            )));
+        for (key, value) in [
+            ("queue_max_mb", file.server.queue_max_mb),
+            ("log_max_mb", file.server.log_max_mb),
+            ("log_retention_h", file.server.log_retention_h),
+        ] {
+            if value == Some(0) {
+                return Err(ConfigError(format!(
+                    "config file {origin} (server.{key}): must be at least 1"
+                )));
+            }
         }
         let mut sources = Vec::new();
         for (i, entry) in file.sources.iter().enumerate() {
@@ -386,6 +400,13 @@ impl Config {
                 file.server.dedup_window_s.unwrap_or(DEFAULT_DEDUP_WINDOW_S),
             ),
             queue_max_mb: file.server.queue_max_mb,
+            log_retention: std::time::Duration::from_secs(
+                3600 * file
+                    .server
+                    .log_retention_h
+                    .unwrap_or(DEFAULT_LOG_RETENTION_H),
+            ),
+            log_max_mb: file.server.log_max_mb,
             console_idle: std::time::Duration::from_secs(
                 file.server.console_idle_s.unwrap_or(DEFAULT_CONSOLE_IDLE_S),
             ),
@@ -408,6 +429,8 @@ impl Config {
             data_dir,
             dedup_window: std::time::Duration::from_secs(DEFAULT_DEDUP_WINDOW_S),
             queue_max_mb: None,
+            log_retention: std::time::Duration::from_secs(3600 * DEFAULT_LOG_RETENTION_H),
+            log_max_mb: None,
             console_idle: std::time::Duration::from_secs(DEFAULT_CONSOLE_IDLE_S),
             plugin_dir: None,
             sources: vec![Source {

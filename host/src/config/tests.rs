@@ -40,7 +40,7 @@ fn the_example_file_parses() {
     assert!(webhook.delivery.ordered);
     assert_eq!(slack.delivery, crate::config::Delivery::default());
     assert_eq!(sub.trigger, r#"type = "track" and event = "Trip Booked""#);
-    assert_eq!(sub.trigger_line, 36);
+    assert_eq!(sub.trigger_line, 37);
 }
 
 #[test]
@@ -177,4 +177,27 @@ fn the_console_idle_time_is_read_and_checked() {
         e.contains("server.console_idle_s") && e.contains("at least 1"),
         "{e}"
     );
+}
+
+#[test]
+fn the_event_logs_retention_is_read_and_checked() {
+    let defaults = parse("").unwrap();
+    assert_eq!(
+        defaults.log_retention,
+        std::time::Duration::from_secs(7 * 24 * 3600)
+    );
+    assert_eq!(defaults.log_max_mb, None);
+    let config = parse("[server]\nlog_retention_h = 48\nlog_max_mb = 512\n").unwrap();
+    assert_eq!(
+        config.log_retention,
+        std::time::Duration::from_secs(48 * 3600)
+    );
+    assert_eq!(config.log_max_mb, Some(512));
+    for key in ["log_retention_h", "log_max_mb"] {
+        let e = parse(&format!("[server]\n{key} = 0\n")).unwrap_err();
+        assert!(
+            e.contains(&format!("server.{key}")) && e.contains("at least 1"),
+            "{e}"
+        );
+    }
 }

@@ -96,6 +96,7 @@ pub(super) async fn setup_with(idle: Duration, folder: bool) -> Setup {
         },
         store: crate::config::stored::Store::in_dir(dir.path()),
         hooks: crate::live::hooks::HookStore::in_dir(dir.path()),
+        log: None,
     });
     let log = Arc::new(
         crate::queue::sqlite::SqliteQueue::open(

@@ -1,4 +1,5 @@
-//! Delivery workers: one per destination, each leasing its own deliveries from the queue,
+//! Delivery: per destination, a feeder (`feed.rs`) that routes the event log into the
+//! destination's deliveries, and a worker that leases them from the queue,
 //! running them in the sandbox (a bounded number at a time, optionally rate limited) and
 //! settling each one as [`policy::classify`] decides.
 //!
@@ -18,12 +19,13 @@
 pub mod breaker;
 pub mod counts;
 pub mod dry_run;
+mod feed;
 pub mod policy;
 pub mod state;
 #[cfg(test)]
 mod tests;
 
-use crate::queue::{self, Attempt, Leased, Millis, Queue, Settled, Verdict};
+use crate::queue::{self, Attempt, EventLog, Leased, Millis, Queue, Settled, Verdict};
 use crate::redact::Secrets;
 use crate::routes::{Route, Routes};
 use crate::runtime::{Exchange, Failure, InvokeOptions};
@@ -55,13 +57,23 @@ pub async fn run(
     routes: Arc<Routes>,
     states: Arc<DestinationStates>,
     queue: Arc<dyn Queue>,
+    log: Arc<dyn EventLog>,
     stop: watch::Receiver<bool>,
     replaced: Option<watch::Receiver<u64>>,
     grace: Duration,
 ) {
     let signal = Stop { stop, replaced };
     states.keep_only(&routes);
+    // Destinations removed or switched off stop reading the log: switched on again, they
+    // start at its end, as they would have got nothing meanwhile.
+    let names = routes.destinations.iter().map(|r| r.name.clone()).collect();
+    if let Err(e) = log.keep_consumers(names).await {
+        tracing::warn!("Cannot forget the event log's old readers: {e}");
+    }
     let mut workers = JoinSet::new();
+    for r in 0..routes.destinations.len() {
+        workers.spawn(feed::feed(routes.clone(), r, log.clone(), signal.clone()));
+    }
     for (r, route) in routes.destinations.iter().enumerate() {
         let state = states.of(route);
         let options = InvokeOptions {

@@ -4,7 +4,7 @@
 //! A request is authenticated by a source's write key (HTTP Basic user name, or `writeKey` in
 //! the body), read with a size limit (gzip bodies are decompressed with the same limit), and
 //! every message is checked ([`message`]). Accepted messages are handed to a [`Sink`] (in the
-//! server: routed and stored in the durable queue) all together or not at all, and the request
+//! server: appended to the event log, `intake.rs`) all together or not at all, and the request
 //! is answered `200` only once the sink has them safe. When the sink is busy or cannot store,
 //! the answer is `503` with `Retry-After`, which Segment's clients retry, so nothing answered
 //! `200` is ever dropped.

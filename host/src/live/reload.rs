@@ -10,6 +10,8 @@ use super::{Live, Snapshot};
 use crate::config::stored::{self, DestinationSpec, Store};
 use crate::config::{Config, ConfigError};
 use crate::problems::Problems;
+use crate::queue::EventLog;
+use crate::queue::log::Start;
 use crate::runtime::{Plugin, Runtime};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -30,6 +32,9 @@ pub struct Reloader {
     pub store: Store,
     /// The outputs of the hooks that ran.
     pub hooks: HookStore,
+    /// The event log, whose readers a destination gets before a change that adds it is
+    /// answered; `None` where nothing reads a log (tests of the API alone).
+    pub log: Option<Arc<dyn EventLog>>,
 }
 
 /// Why a change through the admin API was not made; nothing changed in any case.
@@ -134,8 +139,29 @@ impl Reloader {
 
     async fn apply(&self, config: Config) -> Result<Reloaded, Problems> {
         let (next, reloaded) = self.prepare(config).await?;
+        self.open_readers(&next).await?;
         self.swap(next);
         Ok(reloaded)
+    }
+
+    /// Makes the event log's reader of every destination of `next` that has none, at the
+    /// log's end, before the change is answered: an event accepted after the answer reaches
+    /// a destination the change added.
+    async fn open_readers(&self, next: &Snapshot) -> Result<(), Problems> {
+        let Some(log) = &self.log else {
+            return Ok(());
+        };
+        for route in &next.routes.destinations {
+            log.open_consumer(&route.name, Start::End, crate::queue::now())
+                .await
+                .map_err(|e| {
+                    Problems::from(format!(
+                        "destination {:?}: cannot start reading the event log: {e}",
+                        route.name
+                    ))
+                })?;
+        }
+        Ok(())
     }
 
     /// Builds and checks the snapshot of `config` beside the running one.
@@ -180,8 +206,12 @@ impl Reloader {
         let answer = change(&mut specs, &running)?;
         let config =
             stored::join(&running.config, &specs, &self.store).map_err(ChangeError::Refused)?;
-        let (next, _) = match self.prepare(config).await {
-            Ok(prepared) => prepared,
+        let prepared = match self.prepare(config).await {
+            Ok((next, _)) => self.open_readers(&next).await.map(|()| next),
+            Err(problems) => Err(problems),
+        };
+        let next = match prepared {
+            Ok(next) => next,
             Err(problems) => {
                 crate::metrics::reload("destinations API", false);
                 return Err(ChangeError::Refused(problems));

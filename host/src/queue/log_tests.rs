@@ -253,7 +253,7 @@ fn a_sequence_number_is_never_reused_after_the_log_is_trimmed_empty() {
 /// on together with the deliveries that must wait, which are then leased when due.
 #[tokio::test]
 async fn the_sqlite_queue_serves_the_event_log_contract() {
-    use super::{EventLog, Held, NewDelivery, Queue};
+    use super::{EventLog, Held, NewDelivery, Queue, Routed};
     let dir = tempfile::tempdir().unwrap();
     let queue = sqlite::SqliteQueue::open(&dir.path().join("q.db"), Default::default()).unwrap();
     let event = |id: &str| LogEvent {
@@ -266,7 +266,7 @@ async fn the_sqlite_queue_serves_the_event_log_contract() {
         queue.open_consumer("braze", Start::End, 1).await.unwrap(),
         0
     );
-    let woken = queue.changed("braze");
+    let mut end = queue.end();
     let appended = queue
         .append(vec![event("a"), event("b"), event("a")], 10)
         .await
@@ -279,9 +279,11 @@ async fn the_sqlite_queue_serves_the_event_log_contract() {
             last: 2
         }
     );
-    tokio::time::timeout(std::time::Duration::from_secs(5), woken)
+    tokio::time::timeout(std::time::Duration::from_secs(5), end.changed())
         .await
-        .expect("an append wakes the destination's worker");
+        .expect("an append moves the end")
+        .unwrap();
+    assert_eq!(*end.borrow(), 2);
     let read = queue.read(0, 10).await.unwrap();
     assert_eq!(
         read.iter()
@@ -304,7 +306,11 @@ async fn the_sqlite_queue_serves_the_event_log_contract() {
         due_at: 500,
         attempts: 1,
     };
-    queue.advance("braze", 2, vec![held], 20).await.unwrap();
+    let routed = Routed {
+        held: vec![held],
+        refused: Vec::new(),
+    };
+    queue.advance("braze", 2, routed, 20).await.unwrap();
     let lag = queue.lag().await.unwrap();
     assert_eq!((lag[0].events, lag[0].oldest_at), (0, None));
     assert!(
@@ -327,6 +333,14 @@ async fn the_sqlite_queue_serves_the_event_log_contract() {
         0
     );
     assert_eq!(queue.lag().await.unwrap()[1].events, 2);
-    assert!(queue.advance("nobody", 1, Vec::new(), 40).await.is_err());
+    assert!(
+        queue
+            .advance("nobody", 1, Routed::default(), 40)
+            .await
+            .is_err()
+    );
+    // Consumers of destinations that are gone are forgotten.
+    queue.keep_consumers(vec!["braze".into()]).await.unwrap();
+    assert_eq!(queue.lag().await.unwrap().len(), 1);
     queue.close();
 }

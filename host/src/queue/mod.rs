@@ -1,12 +1,14 @@
-//! The durable delivery queue: what ingest stores before it answers 200, and what the delivery
-//! workers lease, settle, retry and dead-letter.
+//! The durable store: the event log ingest appends to before it answers 200 (`log.rs`,
+//! [`EventLog`]), and the deliveries the workers lease, settle, retry and dead-letter
+//! ([`Queue`]).
 //!
-//! One unit is a *delivery*: one event's payload for one subscription of one destination, built
-//! (triggered and mapped) when the event is accepted. Storing deliveries rather than raw events
-//! keeps every later step local to one destination: a destination's worker leases only its own
-//! rows, so a slow or failing destination never holds up another.
+//! An event is stored once, in the log. Each destination's feeder (`deliver/feed.rs`) reads the
+//! log from its own cursor and turns events into *deliveries*: one event's payload for one
+//! subscription of the destination. Keeping deliveries per destination keeps every later step
+//! local to it: a destination's worker leases only its own rows, and a slow or failing
+//! destination falls behind on its own cursor without holding up ingest or another.
 //!
-//! [`Queue`] is the contract a backend meets; [`sqlite`] is the embedded default (one file in
+//! [`Queue`] and [`EventLog`] are the contracts a backend meets; [`sqlite`] is the embedded default (one file in
 //! the data folder, WAL, one writer thread that commits concurrent requests together). A
 //! networked backend (NATS JetStream) is meant to implement the same trait: every operation
 //! names its destination, takes the clock as an argument, and leases are owned by the process
@@ -263,6 +265,15 @@ pub struct Held {
     pub attempts: u32,
 }
 
+/// What a destination's feeder made of the events it read: the deliveries to make, and the
+/// subscriptions that could not build a payload, each with the event's source, messageId and
+/// receipt time.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Routed {
+    pub held: Vec<Held>,
+    pub refused: Vec<(String, String, Millis, Refused)>,
+}
+
 /// The event log's contract (`log.rs`): ingest appends every accepted event once; each
 /// destination reads it from its own durable cursor, routes what it reads, and moves the cursor
 /// on together with the deliveries that must wait (retries, events held for a user's order),
@@ -289,18 +300,26 @@ pub trait EventLog: Send + Sync + 'static {
     /// Up to `max` events after `after`, in order.
     fn read(&self, after: log::Seq, max: usize) -> QueueFuture<'_, Vec<log::LogEntry>>;
 
-    /// Moves the consumer's cursor to `through` and stores `held` in one step: an event is
-    /// either still ahead of the cursor or its waiting deliveries are stored.
+    /// Moves the consumer's cursor to `through` and stores what routing made of the events up
+    /// to it, in one step: an event is either still ahead of the cursor or its deliveries (and
+    /// dead letters) are stored.
     fn advance(
         &self,
         consumer: &str,
         through: log::Seq,
-        held: Vec<Held>,
+        routed: Routed,
         now: Millis,
     ) -> QueueFuture<'_, ()>;
 
     /// How far each consumer is behind.
     fn lag(&self) -> QueueFuture<'_, Vec<log::Lag>>;
+
+    /// Forgets every consumer not named (destinations removed or switched off), so the log can
+    /// be trimmed past what they never read.
+    fn keep_consumers(&self, consumers: Vec<String>) -> QueueFuture<'_, ()>;
+
+    /// The sequence number of the last event appended, changing with every append.
+    fn end(&self) -> tokio::sync::watch::Receiver<log::Seq>;
 }
 
 /// What operators read and manage in a queue backend (the admin API): the delivery log, dead
@@ -309,6 +328,9 @@ pub trait Records: Send + Sync + 'static {
     /// Per destination: deliveries waiting (leased ones included) and when the oldest was
     /// accepted.
     fn waiting(&self) -> QueueFuture<'_, Vec<(String, i64, Millis)>>;
+
+    /// Per destination: how far it is behind in the event log.
+    fn behind(&self) -> QueueFuture<'_, Vec<log::Lag>>;
 
     /// Delivery log entries matching the filter, newest last; `reason` filters the outcome.
     fn attempts(&self, filter: Filter) -> QueueFuture<'_, Vec<Attempt>>;

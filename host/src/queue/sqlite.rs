@@ -26,7 +26,7 @@
 use super::log::{self, Appended, Lag, LogEntry, LogEvent, LogRetention, Seq, Start};
 use super::{
     Attempt, DeadLetter, Enqueued, EventLog, Filter, Held, Leased, Leases, Millis, NewEvent, Queue,
-    QueueError, QueueFuture, Records, Settled, Verdict,
+    QueueError, QueueFuture, Records, Routed, Settled, Verdict,
 };
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, params, params_from_iter};
@@ -36,7 +36,9 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::{Notify, mpsc, oneshot};
 
 /// The schema version this build writes (`PRAGMA user_version`).
-const SCHEMA_VERSION: i64 = 2;
+/// 3 adds the event log (`log.rs`); a version-2 file gains its tables at open and keeps its
+/// queued deliveries.
+const SCHEMA_VERSION: i64 = 3;
 
 /// Requests waiting for the writer, at most; beyond it callers are told the queue is busy.
 const WAITING: usize = 4096;
@@ -274,25 +276,41 @@ pub fn enqueue(
             touched.insert(d.destination.clone());
         }
         for r in &event.refused {
-            conn.execute(
-                "INSERT INTO dead_letters (destination, subscription, action, source, message_id,
-                 payload, is_event, reason, error, attempts, accepted_at, dead_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, 'invalid-payload', ?7, 0, ?8, ?8)",
-                params![
-                    r.destination,
-                    r.subscription,
-                    r.action,
-                    event.source,
-                    event.message_id,
-                    r.event,
-                    r.error,
-                    now
-                ],
-            )
-            .map_err(unavailable)?;
+            dead_letter_event(conn, &event.source, &event.message_id, r, now, now)?;
         }
     }
     Ok(done)
+}
+
+/// Puts an event whose payload could not be built into dead letters, with the reason.
+fn dead_letter_event(
+    conn: &Connection,
+    source: &str,
+    message_id: &str,
+    r: &super::Refused,
+    accepted_at: Millis,
+    now: Millis,
+) -> Result<(), QueueError> {
+    conn.prepare_cached(
+        "INSERT INTO dead_letters (destination, subscription, action, source, message_id,
+         payload, is_event, reason, error, attempts, accepted_at, dead_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1, 'invalid-payload', ?7, 0, ?8, ?9)",
+    )
+    .and_then(|mut st| {
+        st.execute(params![
+            r.destination,
+            r.subscription,
+            r.action,
+            source,
+            message_id,
+            r.event,
+            r.error,
+            accepted_at,
+            now
+        ])
+    })
+    .map_err(unavailable)?;
+    Ok(())
 }
 
 /// Leases due deliveries of one destination (see [`Queue::lease`]).
@@ -672,11 +690,12 @@ enum Op {
     Advance(
         String,
         Seq,
-        Vec<Held>,
+        Routed,
         Millis,
         oneshot::Sender<Result<(), QueueError>>,
     ),
     Lag(oneshot::Sender<Result<Vec<Lag>, QueueError>>),
+    KeepConsumers(Vec<String>, oneshot::Sender<Result<(), QueueError>>),
 }
 
 /// The SQLite queue: a handle to the writer thread. Dropping every handle ends the thread once
@@ -686,6 +705,8 @@ pub struct SqliteQueue {
     records: RecordsFile,
     ops: mpsc::Sender<Op>,
     wakeups: Arc<Wakeups>,
+    /// The log's last sequence number, for the destinations' feeders to wait on.
+    end: tokio::sync::watch::Receiver<Seq>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
 }
 
@@ -726,9 +747,10 @@ impl SqliteQueue {
         let (ops, receiver) = mpsc::channel(WAITING);
         let wakeups = Arc::new(Wakeups::default());
         let wake = wakeups.clone();
+        let (ended, end) = tokio::sync::watch::channel(log::end(&conn)?);
         let writer = std::thread::Builder::new()
             .name("switchyard-queue".into())
-            .spawn(move || write(conn, receiver, &wake, &retention))
+            .spawn(move || write(conn, receiver, &wake, &ended, &retention))
             .map_err(|e| QueueError::Unavailable(format!("cannot start the queue writer: {e}")))?;
         Ok(SqliteQueue {
             records: RecordsFile {
@@ -736,6 +758,7 @@ impl SqliteQueue {
             },
             ops,
             wakeups,
+            end,
             writer: Mutex::new(Some(writer)),
         })
     }
@@ -814,15 +837,23 @@ impl EventLog for SqliteQueue {
         &self,
         consumer: &str,
         through: Seq,
-        held: Vec<Held>,
+        routed: Routed,
         now: Millis,
     ) -> QueueFuture<'_, ()> {
         let consumer = consumer.to_string();
-        self.send(|reply| Op::Advance(consumer, through, held, now, reply))
+        self.send(|reply| Op::Advance(consumer, through, routed, now, reply))
     }
 
     fn lag(&self) -> QueueFuture<'_, Vec<Lag>> {
         self.send(Op::Lag)
+    }
+
+    fn keep_consumers(&self, consumers: Vec<String>) -> QueueFuture<'_, ()> {
+        self.send(|reply| Op::KeepConsumers(consumers, reply))
+    }
+
+    fn end(&self) -> tokio::sync::watch::Receiver<Seq> {
+        self.end.clone()
     }
 }
 
@@ -910,6 +941,10 @@ impl Records for RecordsFile {
         self.on_own_connection(waiting)
     }
 
+    fn behind(&self) -> QueueFuture<'_, Vec<Lag>> {
+        self.on_own_connection(log::lag)
+    }
+
     fn attempts(&self, filter: Filter) -> QueueFuture<'_, Vec<Attempt>> {
         self.on_own_connection(move |conn| attempts(conn, &filter))
     }
@@ -943,6 +978,10 @@ impl Records for RecordsFile {
 impl Records for SqliteQueue {
     fn waiting(&self) -> QueueFuture<'_, Vec<(String, i64, Millis)>> {
         self.records.waiting()
+    }
+
+    fn behind(&self) -> QueueFuture<'_, Vec<Lag>> {
+        self.records.behind()
     }
 
     fn attempts(&self, filter: Filter) -> QueueFuture<'_, Vec<Attempt>> {
@@ -1041,15 +1080,26 @@ fn apply(
             Answer::Seq(log::open_consumer(conn, consumer, *start, *now)?)
         }
         Op::Read(after, max, _) => Answer::Entries(log::read_after(conn, *after, *max)?),
-        Op::Advance(consumer, through, held, now, _) => {
-            hold(conn, consumer, held, *now)?;
+        Op::Advance(consumer, through, routed, now, _) => {
+            hold(conn, consumer, &routed.held, *now)?;
+            for (source, message_id, accepted_at, r) in &routed.refused {
+                dead_letter_event(conn, source, message_id, r, *accepted_at, *now)?;
+            }
             log::advance(conn, consumer, *through)?;
-            if !held.is_empty() {
+            if !routed.held.is_empty() {
                 touched.insert(consumer.clone());
             }
             Answer::Settle
         }
         Op::Lag(_) => Answer::Lag(log::lag(conn)?),
+        Op::KeepConsumers(keep, _) => {
+            for (consumer, _) in log::consumers(conn)? {
+                if !keep.contains(&consumer) {
+                    log::remove_consumer(conn, &consumer)?;
+                }
+            }
+            Answer::Settle
+        }
     })
 }
 
@@ -1098,6 +1148,7 @@ fn reply(op: Op, answer: Result<Answer, QueueError>) {
         (Op::Read(_, _, to), Ok(Answer::Entries(e))) => drop(to.send(Ok(e))),
         (Op::Advance(_, _, _, _, to), Ok(Answer::Settle)) => drop(to.send(Ok(()))),
         (Op::Lag(to), Ok(Answer::Lag(l))) => drop(to.send(Ok(l))),
+        (Op::KeepConsumers(_, to), Ok(Answer::Settle)) => drop(to.send(Ok(()))),
         (op, answer) => {
             let e = answer.err().unwrap_or_else(|| {
                 QueueError::Unavailable("internal error: mismatched queue answer".into())
@@ -1111,6 +1162,7 @@ fn reply(op: Op, answer: Result<Answer, QueueError>) {
                 Op::Read(_, _, to) => drop(to.send(Err(e))),
                 Op::Advance(_, _, _, _, to) => drop(to.send(Err(e))),
                 Op::Lag(to) => drop(to.send(Err(e))),
+                Op::KeepConsumers(_, to) => drop(to.send(Err(e))),
             }
         }
     }
@@ -1155,11 +1207,32 @@ fn apply_all(
     Ok(answers)
 }
 
+/// Tells the feeders the log's new end after committed appends.
+fn announce_end(answers: &[Answer], ended: &tokio::sync::watch::Sender<Seq>) {
+    let last = answers
+        .iter()
+        .filter_map(|a| match a {
+            Answer::Append(done) if done.appended > 0 => Some(done.last),
+            _ => None,
+        })
+        .max();
+    if let Some(last) = last {
+        ended.send_if_modified(|end| {
+            let newer = last > *end;
+            if newer {
+                *end = last;
+            }
+            newer
+        });
+    }
+}
+
 /// The writer thread: group commits until every handle is gone.
 fn write(
     mut conn: Connection,
     mut receiver: mpsc::Receiver<Op>,
     wakeups: &Wakeups,
+    ended: &tokio::sync::watch::Sender<Seq>,
     retention: &Retention,
 ) {
     let mut last_prune = 0;
@@ -1177,9 +1250,7 @@ fn write(
         let mut touched = HashSet::new();
         match apply_all(&mut conn, &ops, retention, &mut touched, &mut synced) {
             Ok(answers) => {
-                if ops.iter().any(|op| matches!(op, Op::Append(..))) {
-                    wakeups.wake_all();
-                }
+                announce_end(&answers, ended);
                 wakeups.wake(&touched);
                 for (op, answer) in ops.drain(..).zip(answers) {
                     reply(op, Ok(answer));
@@ -1217,10 +1288,8 @@ fn write(
                             answer = Ok(Answer::Settle);
                         }
                     }
-                    if answer.is_ok() {
-                        if matches!(op, Op::Append(..)) {
-                            wakeups.wake_all();
-                        }
+                    if let Ok(a) = &answer {
+                        announce_end(std::slice::from_ref(a), ended);
                         wakeups.wake(&touched);
                     }
                     reply(op, answer);

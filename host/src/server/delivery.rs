@@ -5,17 +5,18 @@ use super::{GRACE, until_true};
 use crate::deliver;
 use crate::deliver::state::DestinationStates;
 use crate::live::Live;
-use crate::queue::Queue;
+use crate::queue::{EventLog, Queue};
 use std::sync::Arc;
 use tokio::sync::watch;
 
 /// Delivery on the snapshot in force: when a reload replaces it, the workers stop as they do
 /// at shutdown (attempts in flight finish, leases in hand go back) and start again on the new
-/// one. Nothing is lost in between: deliveries wait in the queue.
+/// one. Nothing is lost in between: deliveries wait in the queue, events in the log.
 pub async fn deliver_live(
     live: Arc<Live>,
     states: Arc<DestinationStates>,
     queue: Arc<dyn Queue>,
+    log: Arc<dyn EventLog>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut changes = live.changes();
@@ -29,6 +30,7 @@ pub async fn deliver_live(
             routes,
             states.clone(),
             queue.clone(),
+            log.clone(),
             stop.clone(),
             Some(changes.clone()),
             GRACE,

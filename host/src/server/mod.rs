@@ -29,8 +29,9 @@ use crate::live::hooks::HookStore;
 use crate::live::versions::Archive;
 use crate::live::{Live, Reloader, Snapshot, load_plugins};
 use crate::problems::Problems;
+use crate::queue::log::Start;
 use crate::queue::sqlite::{self, Retention, SqliteQueue};
-use crate::queue::{Queue, Records};
+use crate::queue::{EventLog, Queue, Records};
 use crate::runtime::{Runtime, RuntimeConfig};
 use anyhow::Context as _;
 use std::net::SocketAddr;
@@ -79,6 +80,10 @@ pub async fn serve(config: Config, path: Option<PathBuf>) -> Result<(), StartErr
     let retention = Retention {
         dedup_window: config.dedup_window.as_millis() as i64,
         max_bytes: config.queue_max_mb.map(|mb| mb << 20),
+        log: crate::queue::log::LogRetention {
+            max_age: config.log_retention.as_millis() as i64,
+            max_bytes: config.log_max_mb.map(|mb| (mb << 20) as i64),
+        },
         ..Retention::default()
     };
     let queue = Arc::new(
@@ -102,6 +107,7 @@ pub async fn serve(config: Config, path: Option<PathBuf>) -> Result<(), StartErr
         },
         store,
         hooks,
+        log: Some(queue.clone() as Arc<dyn EventLog>),
     });
     reloader.keep_versions(&config, &plugins);
     let (stop, stopping) = watch::channel(false);
@@ -118,10 +124,19 @@ pub async fn serve(config: Config, path: Option<PathBuf>) -> Result<(), StartErr
             tracing::warn!(error = %e, "Cannot read the last day's deliveries; the console's counts start from zero.")
         }
     }
+    // Every configured destination reads the log from here on, before ingest opens: none
+    // skips an event accepted at start.
+    for route in &routes.destinations {
+        queue
+            .open_consumer(&route.name, Start::End, crate::queue::now())
+            .await
+            .map_err(|e| StartError::Queue(e.to_string()))?;
+    }
     let delivery = tokio::spawn(deliver_live(
         live.clone(),
         states.clone(),
         queue.clone() as Arc<dyn Queue>,
+        queue.clone() as Arc<dyn EventLog>,
         stopping.clone(),
     ));
     let signalled = signals::stopped();
@@ -132,8 +147,7 @@ pub async fn serve(config: Config, path: Option<PathBuf>) -> Result<(), StartErr
     let watcher = tokio::spawn(hotload::watch_plugins(reloader.clone(), stopping.clone()));
     let recent = Arc::new(crate::recent::Recent::default());
     let intake = Intake {
-        live: live.clone(),
-        queue: queue.clone(),
+        log: queue.clone(),
         recent: recent.clone(),
     };
     let app = ingest::router(Arc::new(Ingest::new(&config.sources, Arc::new(intake))));

@@ -27,6 +27,11 @@ pub(super) fn report_waiting(data_dir: &std::path::Path, routes: &Routes) {
             );
         }
     }
+    for lag in crate::queue::log::lag(&conn).unwrap_or_default() {
+        if lag.events > 0 && routes.destinations.iter().any(|r| r.name == lag.consumer) {
+            tracing::info!(destination = %lag.consumer, events = lag.events, "Events accepted before are still to be routed.");
+        }
+    }
 }
 
 pub(super) fn print_summary(

@@ -297,6 +297,10 @@ async fn admin_answers_describe_plugins_destinations_and_the_queue_without_secre
     for d in queue["destinations"].as_array().unwrap() {
         assert!(d["oldest_age_ms"].as_i64().unwrap() >= 0, "{d}");
         assert_eq!(d["configured"], true);
+        // Routed: nothing is behind in the event log, and nothing was lost.
+        assert_eq!(d["log"]["behind"], 0, "{d}");
+        assert_eq!(d["log"]["oldest_age_ms"], Value::Null, "{d}");
+        assert_eq!(d["log"]["lost"], 0, "{d}");
     }
 
     // The secret is in no answer of the API.
@@ -353,6 +357,7 @@ async fn admin_answers_describe_plugins_destinations_and_the_queue_without_secre
     let (status, _, ready) = admin.get("/readyz", None).await;
     assert_eq!(status, 200, "{ready}");
     assert_eq!(ready["queue"]["writable"], true);
+    assert_eq!(ready["log_lost_events"], json!({}), "{ready}");
     s.child.kill().await.unwrap();
 }
 

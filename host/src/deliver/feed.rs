@@ -1,0 +1,162 @@
+//! Routing after the answer: one feeder per destination reads the event log from the
+//! destination's cursor, routes each event through that destination's subscriptions alone
+//! ([`Routes::route_to`]: triggers and mappings, no I/O), and stores what it made (deliveries,
+//! and dead letters for payloads that could not be built) together with the cursor's move, in
+//! one step ([`EventLog::advance`]). The destination's worker (`mod.rs`) leases and delivers the
+//! deliveries as before.
+//!
+//! Invariants, and why:
+//! - An event is routed once per destination: it is either still ahead of the cursor, or what
+//!   it made is stored. A crash in between reads it again, and nothing had been stored for it.
+//! - Events are routed in log order, so a user's deliveries keep their order.
+//! - A feeder routes with the routes of its round, and stops (before storing anything) once
+//!   they are replaced, so a changed mapping applies to every event not yet routed.
+//! - A destination made while the server runs starts at the end of the log: it gets the events
+//!   accepted from then on (`server/mod.rs` makes the consumers of the configured destinations
+//!   before ingest opens, so none is skipped at start).
+
+use super::Stop;
+use crate::queue::log::{LogEntry, Start};
+use crate::queue::{self, EventLog, Held, NewDelivery, Refused, Routed};
+use crate::routes::Routes;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Events routed and stored in one step, at most.
+const CHUNK: usize = 512;
+
+/// How long a feeder waits after the store failed before it tries again.
+const AFTER_FAILURE: Duration = Duration::from_secs(1);
+
+/// Feeds destination `r` until its round stops.
+pub(super) async fn feed(routes: Arc<Routes>, r: usize, log: Arc<dyn EventLog>, mut stop: Stop) {
+    let name = routes.destinations[r].name.clone();
+    let mut end = log.end();
+    let mut cursor = loop {
+        match log.open_consumer(&name, Start::End, queue::now()).await {
+            Ok(seq) => break seq,
+            Err(e) => {
+                tracing::warn!(destination = %name, "Cannot read the event log: {e}");
+                if pause(&mut stop, AFTER_FAILURE).await {
+                    return;
+                }
+            }
+        }
+    };
+    loop {
+        if stop.now() {
+            return;
+        }
+        // Marked before reading: an append after the read wakes the wait below.
+        end.borrow_and_update();
+        let entries = match log.read(cursor, CHUNK).await {
+            Ok(entries) => entries,
+            Err(e) => {
+                tracing::warn!(destination = %name, "Cannot read the event log: {e}");
+                if pause(&mut stop, AFTER_FAILURE).await {
+                    return;
+                }
+                continue;
+            }
+        };
+        let Some(through) = entries.last().map(|e| e.seq) else {
+            tokio::select! {
+                _ = end.changed() => {}
+                () = stop.changed() => {}
+                () = tokio::time::sleep(super::IDLE) => {}
+            }
+            continue;
+        };
+        let routed = route(&routes, r, &entries);
+        if stop.now() {
+            // Replaced while routing: the new round routes these with the new routes.
+            return;
+        }
+        match log.advance(&name, through, routed, queue::now()).await {
+            Ok(()) => cursor = through,
+            Err(e) => {
+                tracing::warn!(destination = %name, "Cannot store routed events: {e}");
+                if pause(&mut stop, AFTER_FAILURE).await {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Waits `time`, or less if the round stops; answers whether it stopped.
+async fn pause(stop: &mut Stop, time: Duration) -> bool {
+    tokio::select! {
+        () = stop.changed() => {}
+        () = tokio::time::sleep(time) => {}
+    }
+    stop.now()
+}
+
+/// What the entries make for destination `r`.
+fn route(routes: &Routes, r: usize, entries: &[LogEntry]) -> Routed {
+    let route = &routes.destinations[r];
+    let mut routed = Routed::default();
+    let (mut jobs, mut unmapped) = (Vec::new(), Vec::new());
+    for entry in entries {
+        let event: Value = match serde_json::from_str(&entry.body) {
+            Ok(v) => v,
+            Err(e) => {
+                // Ingest stored it from parsed JSON: this is a damaged row, reported once.
+                tracing::error!(destination = %route.name, seq = entry.seq, "An event in the log is not JSON, so it is skipped: {e}");
+                continue;
+            }
+        };
+        jobs.clear();
+        unmapped.clear();
+        routes.route_to(r, &entry.source, &event, &mut jobs, &mut unmapped);
+        let text = |key: &str| event.get(key).and_then(Value::as_str);
+        let order_key = route
+            .delivery
+            .ordered
+            .then(|| text("userId").or(text("anonymousId")).map(String::from))
+            .flatten();
+        for job in jobs.drain(..) {
+            let sub = &route.subscriptions[job.subscription];
+            routed.held.push(Held {
+                delivery: NewDelivery {
+                    destination: route.name.clone(),
+                    subscription: sub.name.clone(),
+                    action: sub.action.id.clone(),
+                    payload: job.payload,
+                    order_key: order_key.clone(),
+                },
+                source: entry.source.clone(),
+                message_id: entry.message_id.clone(),
+                accepted_at: entry.received_at,
+                due_at: entry.received_at,
+                attempts: 0,
+            });
+        }
+        for u in unmapped.drain(..) {
+            let sub = &route.subscriptions[u.subscription];
+            tracing::warn!(
+                destination = %route.name,
+                subscription = %sub.name,
+                "Event goes to dead letters: its payload is invalid: {}",
+                u.error
+            );
+            let mut shown = event.clone();
+            route.secrets.mask_json(&mut shown);
+            routed.refused.push((
+                entry.source.clone(),
+                entry.message_id.clone(),
+                entry.received_at,
+                Refused {
+                    destination: route.name.clone(),
+                    subscription: sub.name.clone(),
+                    action: sub.action.id.clone(),
+                    event: shown.to_string(),
+                    error: u.error,
+                },
+            ));
+        }
+    }
+    routed
+}
