@@ -142,6 +142,35 @@ pub fn end(conn: &Connection) -> Result<Seq, QueueError> {
     Ok(from_sequence.unwrap_or(0))
 }
 
+/// Whether this is the first time the event (source, messageId and client timestamp) is seen
+/// within the de-duplication window; it is noted as seen now either way. Ingest's one key, for
+/// the log and for deliveries queued directly.
+pub(super) fn first_seen(
+    conn: &Connection,
+    source: &str,
+    message_id: &str,
+    timestamp: Option<Millis>,
+    now: Millis,
+    dedup_window: Millis,
+) -> Result<bool, QueueError> {
+    let mut seen = conn
+        .prepare_cached(
+            "INSERT INTO seen (ts, source, message_id, at) VALUES (?4, ?1, ?2, ?3)
+             ON CONFLICT (ts, source, message_id) DO UPDATE SET at = excluded.at WHERE at < ?5",
+        )
+        .map_err(unavailable)?;
+    let changed = seen
+        .execute(params![
+            source,
+            message_id,
+            now,
+            timestamp.unwrap_or(0),
+            now - dedup_window
+        ])
+        .map_err(unavailable)?;
+    Ok(changed > 0)
+}
+
 /// Appends the events not seen before (see the module's notes), in order.
 pub fn append(
     conn: &Connection,
@@ -149,12 +178,6 @@ pub fn append(
     now: Millis,
     dedup_window: Millis,
 ) -> Result<Appended, QueueError> {
-    let mut seen = conn
-        .prepare_cached(
-            "INSERT INTO seen (ts, source, message_id, at) VALUES (?4, ?1, ?2, ?3)
-             ON CONFLICT (ts, source, message_id) DO UPDATE SET at = excluded.at WHERE at < ?5",
-        )
-        .map_err(unavailable)?;
     let mut insert = conn
         .prepare_cached(
             "INSERT INTO events (source, message_id, received_at, body) VALUES (?1, ?2, ?3, ?4)",
@@ -163,16 +186,14 @@ pub fn append(
     let mut done = Appended::default();
     let mut bytes = 0i64;
     for e in events {
-        let fresh = seen
-            .execute(params![
-                e.source,
-                e.message_id,
-                now,
-                e.timestamp.unwrap_or(0),
-                now - dedup_window
-            ])
-            .map_err(unavailable)?;
-        if fresh == 0 {
+        if !first_seen(
+            conn,
+            &e.source,
+            &e.message_id,
+            e.timestamp,
+            now,
+            dedup_window,
+        )? {
             done.duplicates += 1;
             continue;
         }

@@ -232,12 +232,6 @@ pub fn enqueue(
     retention: &Retention,
     touched: &mut HashSet<String>,
 ) -> Result<Enqueued, QueueError> {
-    let mut seen = conn
-        .prepare_cached(
-            "INSERT INTO seen (ts, source, message_id, at) VALUES (?5, ?1, ?2, ?3)
-             ON CONFLICT (ts, source, message_id) DO UPDATE SET at = excluded.at WHERE at < ?4",
-        )
-        .map_err(unavailable)?;
     let mut insert = conn
         .prepare_cached(
             "INSERT INTO deliveries (destination, subscription, action, source, message_id,
@@ -246,16 +240,15 @@ pub fn enqueue(
         .map_err(unavailable)?;
     let mut done = Enqueued::default();
     for event in events {
-        let fresh = seen
-            .execute(params![
-                event.source,
-                event.message_id,
-                now,
-                now - retention.dedup_window,
-                event.timestamp.unwrap_or(0)
-            ])
-            .map_err(unavailable)?;
-        if fresh == 0 {
+        let fresh = log::first_seen(
+            conn,
+            &event.source,
+            &event.message_id,
+            event.timestamp,
+            now,
+            retention.dedup_window,
+        )?;
+        if !fresh {
             done.duplicates += 1;
             continue;
         }
