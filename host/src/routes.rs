@@ -38,6 +38,18 @@ pub struct Route {
     pub options: InvokeOptions,
     pub delivery: Delivery,
     pub subscriptions: Vec<Subscription>,
+    /// Where the destination starts reading the event log when it is new (see
+    /// `config::Destination::start_from`).
+    pub start_from: Option<i64>,
+}
+
+impl Route {
+    /// Where the destination starts reading the event log the first time: at its
+    /// `start_from`, else at the end.
+    pub fn start(&self) -> crate::queue::log::Start {
+        self.start_from
+            .map_or(crate::queue::log::Start::End, crate::queue::log::Start::At)
+    }
 }
 
 /// One subscription: a trigger and the action it feeds.
@@ -52,6 +64,8 @@ pub struct Subscription {
     pub written: Vec<(String, Value)>,
     /// The most events one invocation takes, when the subscription is batched.
     pub batch: Option<u32>,
+    /// Backfill from this time (see `config::Subscription::start_from`).
+    pub start_from: Option<i64>,
 }
 
 /// One delivery to make: this payload to this destination's action.
@@ -150,6 +164,7 @@ struct Wanted {
     trigger: String,
     mapping: Option<serde_json::Map<String, Value>>,
     use_defaults: bool,
+    start_from: Option<i64>,
     /// Where it was written, for messages.
     place: String,
 }
@@ -200,6 +215,7 @@ fn route(
                 trigger: s.trigger.clone(),
                 mapping: with_hook_outputs(s),
                 use_defaults: s.use_defaults,
+                start_from: s.start_from,
                 place: if d.stored {
                     "admin API".into()
                 } else {
@@ -216,6 +232,7 @@ fn route(
                 trigger: p.trigger.clone(),
                 mapping: p.mapping.as_ref().and_then(Value::as_object).cloned(),
                 use_defaults: true,
+                start_from: None,
                 place: "plugin preset".into(),
             })
             .collect(),
@@ -227,6 +244,7 @@ fn route(
         trigger: trigger_text,
         mapping,
         use_defaults,
+        start_from,
         place,
     } in wanted
     {
@@ -264,6 +282,7 @@ fn route(
                 mapping,
                 written,
                 batch,
+                start_from,
             }),
             Err(e) => errors.push(format!("{at}: mapping: {e}")),
         }
@@ -293,6 +312,7 @@ fn route(
         },
         delivery: d.delivery.clone(),
         subscriptions,
+        start_from: d.start_from,
     })
 }
 

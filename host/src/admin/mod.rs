@@ -15,6 +15,7 @@
 mod destinations;
 mod error;
 mod records;
+mod replay;
 mod tester;
 #[cfg(test)]
 mod tests;
@@ -140,6 +141,7 @@ pub(crate) fn router(admin: Arc<Admin>) -> Router {
         .route("/admin/dead-letters", get(records::dead_letters))
         .route("/admin/dead-letters/replay", post(records::replay))
         .route("/admin/dead-letters/purge", post(records::purge))
+        .route("/admin/replay", post(replay::replay))
         .route("/admin/openapi.json", get(openapi))
         .route("/metrics", get(metrics))
         .route("/admin/reload", post(reload))

@@ -53,6 +53,8 @@ pub(super) struct DestinationView<'a> {
     allowed_hosts: &'a [String],
     allow_private: bool,
     redirect_outbound: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_from: Option<String>,
     breaker: Option<BreakerView>,
     subscriptions: Vec<SubscriptionView<'a>>,
 }
@@ -88,6 +90,8 @@ struct SubscriptionView<'a> {
     preset: Option<bool>,
     enabled: bool,
     batch_size: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start_from: Option<String>,
 }
 
 impl<'a> PluginView<'a> {
@@ -167,6 +171,7 @@ pub(super) fn destination(
                     preset: None,
                     enabled: s.enabled,
                     batch_size: running.and_then(|x| x.batch),
+                    start_from: s.start_from.map(crate::queue::shown_time),
                 }
             })
             .collect(),
@@ -182,6 +187,7 @@ pub(super) fn destination(
                 preset: Some(true),
                 enabled: true,
                 batch_size: s.batch,
+                start_from: None,
             })
             .collect(),
         (None, None) => Vec::new(),
@@ -211,6 +217,7 @@ pub(super) fn destination(
         allowed_hosts: &d.allowed_hosts,
         allow_private: d.allow_private,
         redirect_outbound: d.redirect_outbound.as_ref().map(|u| u.as_str()),
+        start_from: d.start_from.map(crate::queue::shown_time),
         breaker,
         subscriptions,
     };

@@ -57,6 +57,9 @@ pub enum Command {
     Dlq(queue::DlqCommand),
     /// Show the delivery log: every attempt, newest last.
     Deliveries(queue::DeliveriesArgs),
+    /// Run events from the event log again through a destination's subscriptions as they
+    /// are now (asks the running server): a backfill after adding a subscription, or a resend.
+    Replay(remote::ReplayArgs),
 }
 
 /// `switchyard plugin …`
@@ -168,6 +171,7 @@ pub async fn main(cli: Cli) -> anyhow::Result<Exit> {
         Command::Map(args) => tools::map(args),
         Command::Dlq(command) => queue::dlq(command).await.map(|()| Exit::Ok),
         Command::Deliveries(args) => queue::deliveries(args).await.map(|()| Exit::Ok),
+        Command::Replay(args) => remote::replay(&args).await.map(|()| Exit::Ok),
     }
 }
 

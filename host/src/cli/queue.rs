@@ -236,12 +236,13 @@ pub(super) async fn deliveries(args: DeliveriesArgs) -> anyhow::Result<()> {
     }
     for a in &log {
         println!(
-            "{} {} / {} / {} message {}: {}{} in {} ms{}",
+            "{} {} / {} / {} message {}{}: {}{} in {} ms{}",
             shown_time(a.at),
             a.destination,
             a.subscription,
             a.action,
             a.message_id,
+            if a.replayed { " (replayed)" } else { "" },
             a.outcome,
             a.status.map(|s| format!(" (HTTP {s})")).unwrap_or_default(),
             a.latency_ms,

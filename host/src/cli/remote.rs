@@ -1,5 +1,6 @@
-//! Commands that ask a running server, through its admin API: `switchyard plugin versions`
-//! and `switchyard plugin rollback`.
+//! Commands that ask a running server, through its admin API: `switchyard plugin versions`,
+//! `switchyard plugin rollback` and `switchyard replay` (which needs the subscriptions in
+//! force, so the server runs it).
 //!
 //! The server and its token come from the same configuration file the server runs (its
 //! `admin_listen`, and `admin_token` or the token kept in its data folder), so an operator on
@@ -187,6 +188,88 @@ pub(super) async fn rollback(id: &str, to: Option<&str>, server: &Server) -> any
         "Plugin {id} is now at {}; queued events go to it.",
         answer["hash"].as_str().unwrap_or_default()
     );
+    Ok(())
+}
+
+/// `switchyard replay`
+#[derive(Debug, clap::Args)]
+pub struct ReplayArgs {
+    /// The destination whose history to run again.
+    #[arg(long)]
+    destination: String,
+    /// Only this subscription (default: all of the destination's).
+    #[arg(long)]
+    subscription: Option<String>,
+    /// Events received at or after this time: RFC 3339 (2026-11-28T10:00:00Z) or an age (30m,
+    /// 2h, 7d).
+    #[arg(long, value_name = "TIME")]
+    from: String,
+    /// Events received before this time (same forms; default: now).
+    #[arg(long, value_name = "TIME")]
+    until: Option<String>,
+    /// Count what would be sent; send nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Print the server's answer as JSON.
+    #[arg(long)]
+    json: bool,
+    #[command(flatten)]
+    server: Server,
+}
+
+/// `switchyard replay`: asks the server to replay, and prints what it made, by subscription.
+pub(super) async fn replay(args: &ReplayArgs) -> anyhow::Result<()> {
+    let remote = args.server.remote()?;
+    let mut body = serde_json::json!({
+        "destination": args.destination,
+        "from": args.from,
+        "dry_run": args.dry_run,
+    });
+    if let Some(s) = &args.subscription {
+        body["subscription"] = s.as_str().into();
+    }
+    if let Some(t) = &args.until {
+        body["until"] = t.as_str().into();
+    }
+    let (status, answer) = remote.call("POST", "/admin/replay", Some(body)).await?;
+    if status != 200 {
+        return Err(failed(status, &answer));
+    }
+    if args.json {
+        println!("{answer}");
+        return Ok(());
+    }
+    let events = answer["events"].as_u64().unwrap_or_default();
+    let verb = if args.dry_run { "would make" } else { "made" };
+    println!(
+        "{} {events} events of destination {}: they {verb} these deliveries{}",
+        if args.dry_run {
+            "Dry run over"
+        } else {
+            "Replayed"
+        },
+        args.destination,
+        if args.dry_run {
+            " (nothing was sent)"
+        } else {
+            ""
+        }
+    );
+    println!("  {:<40} DELIVERIES", "SUBSCRIPTION");
+    for (name, count) in answer["deliveries"].as_object().into_iter().flatten() {
+        println!("  {name:<40} {}", count.as_u64().unwrap_or_default());
+    }
+    let refused = answer["refused"].as_u64().unwrap_or_default();
+    if refused > 0 {
+        println!(
+            "{refused} matching events could not be mapped; {}",
+            if args.dry_run {
+                "they would go to dead letters"
+            } else {
+                "they are in dead letters (switchyard dlq list)"
+            }
+        );
+    }
     Ok(())
 }
 

@@ -66,6 +66,9 @@ pub struct Destination {
     pub allow_private: bool,
     pub redirect_outbound: Option<url::Url>,
     pub enabled: bool,
+    /// Where a new destination starts reading the event log, in milliseconds since the Unix
+    /// epoch (`start_from`, RFC 3339); `None`: at its end, with the events accepted from then on.
+    pub start_from: Option<i64>,
     /// `None`: the plugin's presets.
     pub subscriptions: Option<Vec<Subscription>>,
 }
@@ -82,6 +85,10 @@ pub struct Subscription {
     pub mapping_line: usize,
     pub use_defaults: bool,
     pub enabled: bool,
+    /// A backfill: the events received from this time on (milliseconds since the Unix epoch)
+    /// that the destination read before the subscription existed are run through it once
+    /// (`deliver/replay.rs`). `None`: only events the destination reads from now on.
+    pub start_from: Option<i64>,
     /// The outputs of the action's hooks that the server ran for this subscription, by hook
     /// name (`live/hooks.rs` fills them in); never read from the file.
     pub hook_outputs: Vec<(String, serde_json::Map<String, Value>)>,
@@ -153,6 +160,7 @@ struct DestinationEntry {
     redirect_outbound: Option<Spanned<String>>,
     #[serde(default = "yes")]
     enabled: bool,
+    start_from: Option<Spanned<String>>,
     subscriptions: Option<Vec<Spanned<SubscriptionEntry>>>,
 }
 
@@ -167,10 +175,19 @@ struct SubscriptionEntry {
     use_defaults: bool,
     #[serde(default = "yes")]
     enabled: bool,
+    start_from: Option<Spanned<String>>,
 }
 
 fn yes() -> bool {
     true
+}
+
+/// A `start_from` time: RFC 3339, such as `2026-11-28T10:00:00Z`; milliseconds since the Unix
+/// epoch.
+pub fn start_time(text: &str) -> Result<i64, String> {
+    time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339)
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as i64)
+        .map_err(|e| format!("{text:?} is not an RFC 3339 time such as 2026-11-28T10:00:00Z ({e})"))
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8088";
@@ -344,11 +361,20 @@ impl Config {
                     })?,
                 ),
             };
+            let time = |v: &Option<Spanned<String>>, key: &str| {
+                v.as_ref()
+                    .map(|v| {
+                        start_time(v.get_ref())
+                            .map_err(|e| ConfigError(format!("{}: {e}", place(v.span(), key))))
+                    })
+                    .transpose()
+            };
+            let start_from = time(&d.start_from, &at("start_from"))?;
             let subscriptions = d.subscriptions.as_ref().map(|list| {
                 list.iter()
                     .map(|s| {
                         let sub = s.get_ref();
-                        Subscription {
+                        Ok(Subscription {
                             name: sub.name.clone(),
                             line: line_of(text, s.span().start),
                             action: sub.action.clone(),
@@ -362,10 +388,15 @@ impl Config {
                             use_defaults: sub.use_defaults,
                             hook_outputs: Vec::new(),
                             enabled: sub.enabled,
-                        }
+                            start_from: time(
+                                &sub.start_from,
+                                &at(&format!("subscription {:?} start_from", sub.name)),
+                            )?,
+                        })
                     })
-                    .collect()
+                    .collect::<Result<Vec<_>, ConfigError>>()
             });
+            let subscriptions = subscriptions.transpose()?;
             destinations.push(Destination {
                 name: d.name.clone(),
                 line: line_of(text, entry.span().start),
@@ -379,6 +410,7 @@ impl Config {
                 allow_private: d.allow_private,
                 redirect_outbound,
                 enabled: d.enabled,
+                start_from,
                 subscriptions,
             });
         }

@@ -41,6 +41,9 @@ pub struct DestinationSpec {
     pub redirect_outbound: Option<String>,
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// RFC 3339: where a new destination starts reading the event log (default: its end).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_from: Option<String>,
     /// Absent when creating: the plugin's presets are copied in, as Segment does, so they can
     /// be edited one by one afterwards.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -60,6 +63,9 @@ pub struct SubscriptionSpec {
     pub use_defaults: bool,
     #[serde(default = "yes")]
     pub enabled: bool,
+    /// RFC 3339: backfill the subscription from this time (see `config::Subscription`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_from: Option<String>,
 }
 
 fn yes() -> bool {
@@ -181,6 +187,14 @@ impl DestinationSpec {
                 use_defaults: s.use_defaults,
                 hook_outputs: Vec::new(),
                 enabled: s.enabled,
+                start_from: s
+                    .start_from
+                    .as_deref()
+                    .map(super::start_time)
+                    .transpose()
+                    .map_err(|e| {
+                        format!("{}: {e}", at(&format!("subscriptions[{i}].start_from")))
+                    })?,
             });
         }
         Ok(Destination {
@@ -196,6 +210,12 @@ impl DestinationSpec {
             allow_private: self.allow_private,
             redirect_outbound,
             enabled: self.enabled,
+            start_from: self
+                .start_from
+                .as_deref()
+                .map(super::start_time)
+                .transpose()
+                .map_err(|e| format!("{}: {e}", at("start_from")))?,
             subscriptions: self.subscriptions.as_ref().map(|_| subscriptions),
         })
     }

@@ -201,3 +201,43 @@ fn the_event_logs_retention_is_read_and_checked() {
         );
     }
 }
+
+#[test]
+fn start_times_are_read_and_a_bad_one_is_named() {
+    let text = |destination: &str, subscription: &str| {
+        format!(
+            "[[destinations]]\nname = \"crm\"\nplugin = \"webhook\"\nstart_from = \"{destination}\"\n\
+             [[destinations.subscriptions]]\nname = \"Bookings\"\naction = \"send\"\n\
+             trigger = 'type = \"track\"'\nstart_from = \"{subscription}\"\n"
+        )
+    };
+    let c = parse(&text("2026-11-28T10:00:00Z", "2026-11-28T11:00:00+01:00")).unwrap();
+    let crm = &c.destinations[0];
+    assert_eq!(crm.start_from, Some(1_795_860_000_000));
+    assert_eq!(
+        crm.subscriptions.as_ref().unwrap()[0].start_from,
+        Some(1_795_860_000_000)
+    );
+    let e = parse(&text("last week", "2026-11-28T10:00:00Z")).unwrap_err();
+    assert!(
+        e.contains("line 4") && e.contains("start_from") && e.contains("\"last week\""),
+        "{e}"
+    );
+    let e = parse(&text("2026-11-28T10:00:00Z", "2026-11-28")).unwrap_err();
+    assert!(
+        e.contains("subscription \"Bookings\" start_from") && e.contains("RFC 3339"),
+        "{e}"
+    );
+    // The admin API's form names the key too.
+    let spec: stored::DestinationSpec = serde_json::from_value(serde_json::json!({
+        "name": "crm", "plugin": "webhook",
+        "subscriptions": [{"name": "B", "action": "send", "trigger": "type = \"track\"",
+            "start_from": "soon"}]
+    }))
+    .unwrap();
+    let e = spec.to_destination(&[]).unwrap_err();
+    assert!(
+        e.contains("subscriptions[0].start_from") && e.contains("\"soon\""),
+        "{e}"
+    );
+}

@@ -103,6 +103,8 @@ struct AttemptRow {
     latency_ms: u64,
     request: String,
     error: String,
+    /// Made by a replay or a backfill from the event log.
+    replayed: bool,
 }
 
 impl From<Attempt> for AttemptRow {
@@ -118,6 +120,7 @@ impl From<Attempt> for AttemptRow {
             latency_ms: a.latency_ms,
             request: a.request.unwrap_or_default(),
             error: a.error.unwrap_or_default(),
+            replayed: a.replayed,
         }
     }
 }

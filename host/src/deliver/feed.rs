@@ -16,7 +16,7 @@
 //!   before ingest opens, so none is skipped at start).
 
 use super::Stop;
-use crate::queue::log::{LogEntry, Start};
+use crate::queue::log::LogEntry;
 use crate::queue::{self, EventLog, Held, NewDelivery, Refused, Routed};
 use crate::routes::Routes;
 use serde_json::Value;
@@ -34,7 +34,10 @@ pub(super) async fn feed(routes: Arc<Routes>, r: usize, log: Arc<dyn EventLog>, 
     let name = routes.destinations[r].name.clone();
     let mut end = log.end();
     let mut cursor = loop {
-        match log.open_consumer(&name, Start::End, queue::now()).await {
+        match log
+            .open_consumer(&name, routes.destinations[r].start(), queue::now())
+            .await
+        {
             Ok(seq) => break seq,
             Err(e) => {
                 tracing::warn!(destination = %name, "Cannot read the event log: {e}");
@@ -44,6 +47,9 @@ pub(super) async fn feed(routes: Arc<Routes>, r: usize, log: Arc<dyn EventLog>, 
             }
         }
     };
+    if !super::replay::backfill(&routes, r, log.as_ref(), &mut stop).await {
+        return;
+    }
     loop {
         if stop.now() {
             return;
@@ -68,7 +74,7 @@ pub(super) async fn feed(routes: Arc<Routes>, r: usize, log: Arc<dyn EventLog>, 
             }
             continue;
         };
-        let routed = route(&routes, r, &entries);
+        let routed = route(&routes, r, &entries, None, false);
         if stop.now() {
             // Replaced while routing: the new round routes these with the new routes.
             return;
@@ -86,7 +92,7 @@ pub(super) async fn feed(routes: Arc<Routes>, r: usize, log: Arc<dyn EventLog>, 
 }
 
 /// Waits `time`, or less if the round stops; answers whether it stopped.
-async fn pause(stop: &mut Stop, time: Duration) -> bool {
+pub(super) async fn pause(stop: &mut Stop, time: Duration) -> bool {
     tokio::select! {
         () = stop.changed() => {}
         () = tokio::time::sleep(time) => {}
@@ -94,8 +100,15 @@ async fn pause(stop: &mut Stop, time: Duration) -> bool {
     stop.now()
 }
 
-/// What the entries make for destination `r`.
-fn route(routes: &Routes, r: usize, entries: &[LogEntry]) -> Routed {
+/// What the entries make for destination `r`: through every subscription, or `only` the one
+/// at that index; `replayed` marks the deliveries as a replay's.
+pub(super) fn route(
+    routes: &Routes,
+    r: usize,
+    entries: &[LogEntry],
+    only: Option<usize>,
+    replayed: bool,
+) -> Routed {
     let route = &routes.destinations[r];
     let mut routed = Routed::default();
     let (mut jobs, mut unmapped) = (Vec::new(), Vec::new());
@@ -111,6 +124,10 @@ fn route(routes: &Routes, r: usize, entries: &[LogEntry]) -> Routed {
         jobs.clear();
         unmapped.clear();
         routes.route_to(r, &entry.source, &event, &mut jobs, &mut unmapped);
+        if let Some(only) = only {
+            jobs.retain(|j| j.subscription == only);
+            unmapped.retain(|u| u.subscription == only);
+        }
         let text = |key: &str| event.get(key).and_then(Value::as_str);
         let order_key = route
             .delivery
@@ -132,6 +149,7 @@ fn route(routes: &Routes, r: usize, entries: &[LogEntry]) -> Routed {
                 accepted_at: entry.received_at,
                 due_at: entry.received_at,
                 attempts: 0,
+                replayed,
             });
         }
         for u in unmapped.drain(..) {

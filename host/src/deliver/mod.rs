@@ -21,6 +21,7 @@ pub mod counts;
 pub mod dry_run;
 mod feed;
 pub mod policy;
+pub mod replay;
 pub mod state;
 #[cfg(test)]
 mod tests;
@@ -536,6 +537,7 @@ impl Worker {
                 latency_ms,
                 error,
                 request: last.map(|x| summary(x, &route.secrets)),
+                replayed: item.replayed,
             },
         }
     }

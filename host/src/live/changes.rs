@@ -53,6 +53,7 @@ pub fn presets(snapshot: &Snapshot, plugin: &str) -> Vec<SubscriptionSpec> {
                     mapping: p.mapping.as_ref().and_then(Value::as_object).cloned(),
                     use_defaults: true,
                     enabled: true,
+                    start_from: None,
                 })
                 .collect()
         })

@@ -11,7 +11,6 @@ use crate::config::stored::{self, DestinationSpec, Store};
 use crate::config::{Config, ConfigError};
 use crate::problems::Problems;
 use crate::queue::EventLog;
-use crate::queue::log::Start;
 use crate::runtime::{Plugin, Runtime};
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -152,7 +151,7 @@ impl Reloader {
             return Ok(());
         };
         for route in &next.routes.destinations {
-            log.open_consumer(&route.name, Start::End, crate::queue::now())
+            log.open_consumer(&route.name, route.start(), crate::queue::now())
                 .await
                 .map_err(|e| {
                     Problems::from(format!(

@@ -45,6 +45,14 @@ CREATE TABLE IF NOT EXISTS log_size (
     bytes INTEGER NOT NULL
 );
 INSERT OR IGNORE INTO log_size (one, bytes) VALUES (1, 0);
+CREATE TABLE IF NOT EXISTS backfills (
+    consumer TEXT NOT NULL,
+    subscription TEXT NOT NULL,
+    start_from INTEGER NOT NULL,
+    after INTEGER NOT NULL,
+    through INTEGER NOT NULL,
+    PRIMARY KEY (consumer, subscription, start_from)
+) WITHOUT ROWID;
 ";
 
 /// An accepted event, validated and completed, as ingest appends it.
@@ -84,6 +92,24 @@ pub enum Start {
     End,
     /// At the first event received at or after this time.
     At(Millis),
+}
+
+/// A subscription's backfill from its `start_from`: the events it replays are those received
+/// at or after `start_from` with sequence numbers in `(after, through]`. `through` is where
+/// the destination's cursor stood when the backfill began (what comes later the destination
+/// routes through the subscription anyway); `after` moves on as chunks are stored, so a
+/// restart resumes instead of sending a chunk twice. Done when `after >= through`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backfill {
+    pub start_from: Millis,
+    pub after: Seq,
+    pub through: Seq,
+}
+
+impl Backfill {
+    pub fn done(&self) -> bool {
+        self.after >= self.through
+    }
 }
 
 /// How far one consumer is behind.
@@ -260,6 +286,8 @@ pub fn open_consumer(
 pub fn remove_consumer(conn: &Connection, consumer: &str) -> Result<(), QueueError> {
     conn.execute("DELETE FROM cursors WHERE consumer = ?1", [consumer])
         .map_err(unavailable)?;
+    conn.execute("DELETE FROM backfills WHERE consumer = ?1", [consumer])
+        .map_err(unavailable)?;
     Ok(())
 }
 
@@ -303,21 +331,88 @@ pub fn read_after(conn: &Connection, after: Seq, max: usize) -> Result<Vec<LogEn
     entries(&mut stmt, params![after, max as i64])
 }
 
-/// Up to `max` events received in `[from, until)` after `after`, in order: what a replay reads.
+/// Up to `max` events received in `[from, until)` with sequence numbers in `(after, through]`,
+/// in order: what a replay reads.
 pub fn read_between(
     conn: &Connection,
-    from: Millis,
-    until: Millis,
-    after: Seq,
+    (from, until): (Millis, Millis),
+    (after, through): (Seq, Seq),
     max: usize,
 ) -> Result<Vec<LogEntry>, QueueError> {
     let mut stmt = conn
         .prepare_cached(
             "SELECT seq, source, message_id, received_at, body FROM events
-             WHERE seq > ?1 AND received_at >= ?2 AND received_at < ?3 ORDER BY seq LIMIT ?4",
+             WHERE seq > ?1 AND seq <= ?2 AND received_at >= ?3 AND received_at < ?4
+             ORDER BY seq LIMIT ?5",
         )
         .map_err(unavailable)?;
-    entries(&mut stmt, params![after, from, until, max as i64])
+    entries(&mut stmt, params![after, through, from, until, max as i64])
+}
+
+/// The backfill of `subscription` of `consumer` from `start_from`, begun now (up to the
+/// consumer's cursor) if it was never begun. The consumer must exist.
+pub fn backfill(
+    conn: &Connection,
+    consumer: &str,
+    subscription: &str,
+    start_from: Millis,
+) -> Result<Backfill, QueueError> {
+    let found: Option<(Seq, Seq)> = conn
+        .query_row(
+            "SELECT after, through FROM backfills
+             WHERE consumer = ?1 AND subscription = ?2 AND start_from = ?3",
+            params![consumer, subscription, start_from],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()
+        .map_err(unavailable)?;
+    if let Some((after, through)) = found {
+        return Ok(Backfill {
+            start_from,
+            after,
+            through,
+        });
+    }
+    let cursor: Seq = conn
+        .query_row(
+            "SELECT seq FROM cursors WHERE consumer = ?1",
+            [consumer],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(unavailable)?
+        .ok_or_else(|| {
+            QueueError::Unavailable(format!("the event log has no consumer {consumer:?}"))
+        })?;
+    conn.execute(
+        "INSERT INTO backfills (consumer, subscription, start_from, after, through)
+         VALUES (?1, ?2, ?3, 0, ?4)",
+        params![consumer, subscription, start_from, cursor],
+    )
+    .map_err(unavailable)?;
+    Ok(Backfill {
+        start_from,
+        after: 0,
+        through: cursor,
+    })
+}
+
+/// Records that `subscription`'s backfill from `start_from` has stored what it read up to
+/// `after`.
+pub fn backfilled(
+    conn: &Connection,
+    consumer: &str,
+    subscription: &str,
+    start_from: Millis,
+    after: Seq,
+) -> Result<(), QueueError> {
+    conn.execute(
+        "UPDATE backfills SET after = MAX(after, ?4)
+         WHERE consumer = ?1 AND subscription = ?2 AND start_from = ?3",
+        params![consumer, subscription, start_from, after],
+    )
+    .map_err(unavailable)?;
+    Ok(())
 }
 
 /// Moves the consumer's cursor to `through`, never backwards and never past the end.

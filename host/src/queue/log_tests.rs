@@ -245,8 +245,35 @@ fn a_sequence_number_is_never_reused_after_the_log_is_trimmed_empty() {
     let read = log::read_after(&conn, at, 10).unwrap();
     assert_eq!(read.len(), 1);
     assert_eq!(read[0].message_id, "c");
-    let between = log::read_between(&conn, 0, 101, 0, 10).unwrap();
+    let between = log::read_between(&conn, (0, 101), (0, Seq::MAX), 10).unwrap();
     assert_eq!(between.len(), 1);
+    // A replay reads no further than `through`, and only what was received in the window.
+    assert!(
+        log::read_between(&conn, (0, 101), (0, 2), 10)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        log::read_between(&conn, (0, 100), (0, 3), 10)
+            .unwrap()
+            .is_empty()
+    );
+    // A backfill is made once, up to the consumer's cursor then, and resumes where it stopped.
+    let made = in_tx(&mut conn, |c| log::backfill(c, "d", "s", 0)).unwrap();
+    assert_eq!((made.after, made.through, made.done()), (0, 2, false));
+    in_tx(&mut conn, |c| log::advance(c, "d", 3)).unwrap();
+    in_tx(&mut conn, |c| log::backfilled(c, "d", "s", 0, 2)).unwrap();
+    let again = in_tx(&mut conn, |c| log::backfill(c, "d", "s", 0)).unwrap();
+    assert_eq!((again.after, again.through, again.done()), (2, 2, true));
+    // Another start is another backfill, up to where the cursor is now.
+    let later = in_tx(&mut conn, |c| log::backfill(c, "d", "s", 50)).unwrap();
+    assert_eq!((later.after, later.through), (0, 3));
+    assert!(in_tx(&mut conn, |c| log::backfill(c, "gone", "s", 0)).is_err());
+    in_tx(&mut conn, |c| log::remove_consumer(c, "d")).unwrap();
+    let count: i64 = conn
+        .query_row("SELECT COUNT(*) FROM backfills", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(count, 0, "a removed consumer's backfills go with it");
 }
 
 /// The contract through the queue's writer thread: appends wake the destinations, a cursor moves
@@ -305,6 +332,7 @@ async fn the_sqlite_queue_serves_the_event_log_contract() {
         accepted_at: 10,
         due_at: 500,
         attempts: 1,
+        replayed: false,
     };
     let routed = Routed {
         held: vec![held],

@@ -119,6 +119,8 @@ pub struct Leased {
     /// Attempts made before this one.
     pub attempts: u32,
     pub accepted_at: Millis,
+    /// Made by a replay or a backfill rather than when the destination first read the event.
+    pub replayed: bool,
 }
 
 /// The answer to [`Queue::lease`].
@@ -166,6 +168,8 @@ pub struct Attempt {
     pub error: Option<String>,
     /// A redacted summary of the last request: method, URL and the answer's status.
     pub request: Option<String>,
+    /// The delivery was made by a replay or a backfill (`switchyard replay`, `start_from`).
+    pub replayed: bool,
 }
 
 /// A delivery that was given up on.
@@ -263,6 +267,8 @@ pub struct Held {
     pub due_at: Millis,
     /// Attempts already made.
     pub attempts: u32,
+    /// Made by a replay or a backfill: the delivery log marks its attempts.
+    pub replayed: bool,
 }
 
 /// What a destination's feeder made of the events it read: the deliveries to make, and the
@@ -283,7 +289,9 @@ pub struct Routed {
 /// de-duplication) and returns once the stream acknowledged; a consumer is a durable pull
 /// consumer with "ack all"; `read` fetches; `advance` publishes the held deliveries to the
 /// destination's delivery subject, then acks through `through`; `lag` is the consumer's
-/// pending count and the oldest pending message's time.
+/// pending count and the oldest pending message's time. A replay (`read_between`, `requeue`)
+/// is an ordered ephemeral consumer started by time, whose results are published to the
+/// destination's delivery subject like `advance`'s; a backfill's progress is a key-value entry.
 pub trait EventLog: Send + Sync + 'static {
     /// Appends accepted events durably (answering only once they would survive a crash),
     /// skipping those seen from the same source within the de-duplication window.
@@ -313,6 +321,35 @@ pub trait EventLog: Send + Sync + 'static {
 
     /// How far each consumer is behind.
     fn lag(&self) -> QueueFuture<'_, Vec<log::Lag>>;
+
+    /// Up to `max` events received in `[from, until)` whose sequence numbers are in
+    /// `(after, through]`, in order: what a replay reads.
+    fn read_between(
+        &self,
+        received: (Millis, Millis),
+        seqs: (log::Seq, log::Seq),
+        max: usize,
+    ) -> QueueFuture<'_, Vec<log::LogEntry>>;
+
+    /// Stores what a replay routed for `consumer`'s destination, without moving its cursor;
+    /// with `backfilled`, also records how far that subscription's backfill got, in the same
+    /// step (see [`log::Backfill`]).
+    fn requeue(
+        &self,
+        consumer: &str,
+        routed: Routed,
+        backfilled: Option<(String, log::Backfill)>,
+        now: Millis,
+    ) -> QueueFuture<'_, ()>;
+
+    /// The backfill of `subscription` from `start_from`, begun (up to the consumer's cursor) if
+    /// it never was.
+    fn backfill(
+        &self,
+        consumer: &str,
+        subscription: &str,
+        start_from: Millis,
+    ) -> QueueFuture<'_, log::Backfill>;
 
     /// Forgets every consumer not named (destinations removed or switched off), so the log can
     /// be trimmed past what they never read.

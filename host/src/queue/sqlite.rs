@@ -23,7 +23,7 @@
 //! The functions over a plain [`Connection`] are the queue's logic; the writer thread, the CLI
 //! (`switchyard dlq`, `switchyard deliveries`) and the model test all use them.
 
-use super::log::{self, Appended, Lag, LogEntry, LogEvent, LogRetention, Seq, Start};
+use super::log::{self, Appended, Backfill, Lag, LogEntry, LogEvent, LogRetention, Seq, Start};
 use super::{
     Attempt, DeadLetter, Enqueued, EventLog, Filter, Held, Leased, Leases, Millis, NewEvent, Queue,
     QueueError, QueueFuture, Records, Routed, Settled, Verdict,
@@ -37,8 +37,9 @@ use tokio::sync::{Notify, mpsc, oneshot};
 
 /// The schema version this build writes (`PRAGMA user_version`).
 /// 3 adds the event log (`log.rs`); a version-2 file gains its tables at open and keeps its
-/// queued deliveries.
-const SCHEMA_VERSION: i64 = 3;
+/// queued deliveries. 4 marks replayed deliveries and their attempts (`replayed` columns, added
+/// to an older file at open).
+const SCHEMA_VERSION: i64 = 4;
 
 /// Requests waiting for the writer, at most; beyond it callers are told the queue is busy.
 const WAITING: usize = 4096;
@@ -59,7 +60,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
     accepted_at INTEGER NOT NULL,
     due_at INTEGER NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
-    leased INTEGER NOT NULL DEFAULT 0
+    leased INTEGER NOT NULL DEFAULT 0,
+    replayed INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS deliveries_due ON deliveries (destination, leased, due_at, id);
 CREATE INDEX IF NOT EXISTS deliveries_order ON deliveries (destination, order_key, id)
@@ -102,7 +104,8 @@ CREATE TABLE IF NOT EXISTS attempts (
     status INTEGER,
     latency_ms INTEGER NOT NULL,
     error TEXT,
-    request TEXT
+    request TEXT,
+    replayed INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS attempts_at ON attempts (at);
 -- Where recent events went (the console's events page) reads the log by message id.
@@ -197,6 +200,14 @@ pub fn attach(path: &Path) -> Result<Connection, QueueError> {
             .map_err(failed)?;
     }
     conn.execute_batch(SCHEMA).map_err(failed)?;
+    if (1..4).contains(&version) {
+        // Tables made by an older version lack the replay marks; their rows were not replayed.
+        conn.execute_batch(
+            "ALTER TABLE deliveries ADD COLUMN replayed INTEGER NOT NULL DEFAULT 0;
+             ALTER TABLE attempts ADD COLUMN replayed INTEGER NOT NULL DEFAULT 0;",
+        )
+        .map_err(failed)?;
+    }
     conn.execute_batch(super::log::SCHEMA).map_err(failed)?;
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(failed)?;
@@ -320,8 +331,8 @@ pub fn lease(
         AND e.order_key = d.order_key AND e.id < d.id))";
     let mut select = conn
         .prepare_cached(&format!(
-            "SELECT id, subscription, action, source, message_id, payload, attempts, accepted_at
-             FROM deliveries d WHERE {ELIGIBLE} AND due_at <= ?2 ORDER BY due_at, id LIMIT ?3"
+            "SELECT id, subscription, action, source, message_id, payload, attempts, accepted_at,
+             replayed FROM deliveries d WHERE {ELIGIBLE} AND due_at <= ?2 ORDER BY due_at, id LIMIT ?3"
         ))
         .map_err(unavailable)?;
     let items = select
@@ -335,6 +346,7 @@ pub fn lease(
                 payload: r.get(5)?,
                 attempts: r.get(6)?,
                 accepted_at: r.get(7)?,
+                replayed: r.get(8)?,
             })
         })
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
@@ -424,8 +436,8 @@ fn settle_with(
         let a = &s.attempt;
         conn.prepare_cached(
             "INSERT INTO attempts (at, source, destination, subscription, action, message_id,
-             outcome, status, latency_ms, error, request)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             outcome, status, latency_ms, error, request, replayed)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         )
         .and_then(|mut st| {
             st.execute(params![
@@ -439,7 +451,8 @@ fn settle_with(
                 a.status,
                 a.latency_ms as i64,
                 a.error,
-                a.request
+                a.request,
+                a.replayed
             ])
         })
         .map_err(unavailable)?;
@@ -599,7 +612,7 @@ pub fn attempts(conn: &Connection, filter: &Filter) -> Result<Vec<Attempt>, Queu
     let limit = filter.limit.map_or(-1, |l| l as i64);
     let sql = format!(
         "SELECT * FROM (SELECT id, at, source, destination, subscription, action, message_id,
-         outcome, status, latency_ms, error, request FROM attempts WHERE {clause}
+         outcome, status, latency_ms, error, request, replayed FROM attempts WHERE {clause}
          ORDER BY id DESC LIMIT {limit}) ORDER BY id"
     );
     let mut st = conn.prepare(&sql).map_err(unavailable)?;
@@ -616,6 +629,7 @@ pub fn attempts(conn: &Connection, filter: &Filter) -> Result<Vec<Attempt>, Queu
             latency_ms: r.get::<_, i64>(9)? as u64,
             error: r.get(10)?,
             request: r.get(11)?,
+            replayed: r.get(12)?,
         })
     })
     .and_then(|rows| rows.collect())
@@ -686,6 +700,25 @@ enum Op {
         Routed,
         Millis,
         oneshot::Sender<Result<(), QueueError>>,
+    ),
+    ReadBetween(
+        (Millis, Millis),
+        (Seq, Seq),
+        usize,
+        oneshot::Sender<Result<Vec<LogEntry>, QueueError>>,
+    ),
+    Requeue(
+        String,
+        Routed,
+        Option<(String, Backfill)>,
+        Millis,
+        oneshot::Sender<Result<(), QueueError>>,
+    ),
+    Backfill(
+        String,
+        String,
+        Millis,
+        oneshot::Sender<Result<Backfill, QueueError>>,
     ),
     Lag(oneshot::Sender<Result<Vec<Lag>, QueueError>>),
     KeepConsumers(Vec<String>, oneshot::Sender<Result<(), QueueError>>),
@@ -839,6 +872,36 @@ impl EventLog for SqliteQueue {
 
     fn lag(&self) -> QueueFuture<'_, Vec<Lag>> {
         self.send(Op::Lag)
+    }
+
+    fn read_between(
+        &self,
+        received: (Millis, Millis),
+        seqs: (Seq, Seq),
+        max: usize,
+    ) -> QueueFuture<'_, Vec<LogEntry>> {
+        self.send(|reply| Op::ReadBetween(received, seqs, max, reply))
+    }
+
+    fn requeue(
+        &self,
+        consumer: &str,
+        routed: Routed,
+        backfilled: Option<(String, Backfill)>,
+        now: Millis,
+    ) -> QueueFuture<'_, ()> {
+        let consumer = consumer.to_string();
+        self.send(|reply| Op::Requeue(consumer, routed, backfilled, now, reply))
+    }
+
+    fn backfill(
+        &self,
+        consumer: &str,
+        subscription: &str,
+        start_from: Millis,
+    ) -> QueueFuture<'_, Backfill> {
+        let (consumer, subscription) = (consumer.to_string(), subscription.to_string());
+        self.send(|reply| Op::Backfill(consumer, subscription, start_from, reply))
     }
 
     fn keep_consumers(&self, consumers: Vec<String>) -> QueueFuture<'_, ()> {
@@ -1025,6 +1088,7 @@ enum Answer {
     Seq(Seq),
     Entries(Vec<LogEntry>),
     Lag(Vec<Lag>),
+    Backfill(Backfill),
 }
 
 /// Refuses new events once the file is within an eighth (at least 4 pages) of its cap: leases,
@@ -1074,15 +1138,22 @@ fn apply(
         }
         Op::Read(after, max, _) => Answer::Entries(log::read_after(conn, *after, *max)?),
         Op::Advance(consumer, through, routed, now, _) => {
-            hold(conn, consumer, &routed.held, *now)?;
-            for (source, message_id, accepted_at, r) in &routed.refused {
-                dead_letter_event(conn, source, message_id, r, *accepted_at, *now)?;
-            }
+            store_routed(conn, consumer, routed, *now, touched)?;
             log::advance(conn, consumer, *through)?;
-            if !routed.held.is_empty() {
-                touched.insert(consumer.clone());
+            Answer::Settle
+        }
+        Op::ReadBetween(received, seqs, max, _) => {
+            Answer::Entries(log::read_between(conn, *received, *seqs, *max)?)
+        }
+        Op::Requeue(consumer, routed, backfilled, now, _) => {
+            store_routed(conn, consumer, routed, *now, touched)?;
+            if let Some((subscription, b)) = backfilled {
+                log::backfilled(conn, consumer, subscription, b.start_from, b.after)?;
             }
             Answer::Settle
+        }
+        Op::Backfill(consumer, subscription, start_from, _) => {
+            Answer::Backfill(log::backfill(conn, consumer, subscription, *start_from)?)
         }
         Op::Lag(_) => Answer::Lag(log::lag(conn)?),
         Op::KeepConsumers(keep, _) => {
@@ -1096,6 +1167,25 @@ fn apply(
     })
 }
 
+/// Stores what routing made for a destination: its deliveries, and dead letters for the
+/// payloads that could not be built.
+fn store_routed(
+    conn: &Connection,
+    consumer: &str,
+    routed: &Routed,
+    now: Millis,
+    touched: &mut HashSet<String>,
+) -> Result<(), QueueError> {
+    hold(conn, consumer, &routed.held, now)?;
+    for (source, message_id, accepted_at, r) in &routed.refused {
+        dead_letter_event(conn, source, message_id, r, *accepted_at, now)?;
+    }
+    if !routed.held.is_empty() {
+        touched.insert(consumer.to_string());
+    }
+    Ok(())
+}
+
 /// Writes the deliveries a destination's worker could not make at once (retries, events held
 /// behind an earlier one of the same user) into its waiting deliveries, due at their time.
 pub fn hold(
@@ -1107,8 +1197,8 @@ pub fn hold(
     let mut insert = conn
         .prepare_cached(
             "INSERT INTO deliveries (destination, subscription, action, source, message_id,
-             order_key, payload, accepted_at, due_at, attempts)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             order_key, payload, accepted_at, due_at, attempts, replayed)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
         )
         .map_err(unavailable)?;
     for h in held {
@@ -1123,7 +1213,8 @@ pub fn hold(
                 h.delivery.payload,
                 h.accepted_at,
                 h.due_at,
-                h.attempts
+                h.attempts,
+                h.replayed
             ])
             .map_err(unavailable)?;
     }
@@ -1140,6 +1231,9 @@ fn reply(op: Op, answer: Result<Answer, QueueError>) {
         (Op::OpenConsumer(_, _, _, to), Ok(Answer::Seq(s))) => drop(to.send(Ok(s))),
         (Op::Read(_, _, to), Ok(Answer::Entries(e))) => drop(to.send(Ok(e))),
         (Op::Advance(_, _, _, _, to), Ok(Answer::Settle)) => drop(to.send(Ok(()))),
+        (Op::ReadBetween(_, _, _, to), Ok(Answer::Entries(e))) => drop(to.send(Ok(e))),
+        (Op::Requeue(_, _, _, _, to), Ok(Answer::Settle)) => drop(to.send(Ok(()))),
+        (Op::Backfill(_, _, _, to), Ok(Answer::Backfill(b))) => drop(to.send(Ok(b))),
         (Op::Lag(to), Ok(Answer::Lag(l))) => drop(to.send(Ok(l))),
         (Op::KeepConsumers(_, to), Ok(Answer::Settle)) => drop(to.send(Ok(()))),
         (op, answer) => {
@@ -1154,6 +1248,9 @@ fn reply(op: Op, answer: Result<Answer, QueueError>) {
                 Op::OpenConsumer(_, _, _, to) => drop(to.send(Err(e))),
                 Op::Read(_, _, to) => drop(to.send(Err(e))),
                 Op::Advance(_, _, _, _, to) => drop(to.send(Err(e))),
+                Op::ReadBetween(_, _, _, to) => drop(to.send(Err(e))),
+                Op::Requeue(_, _, _, _, to) => drop(to.send(Err(e))),
+                Op::Backfill(_, _, _, to) => drop(to.send(Err(e))),
                 Op::Lag(to) => drop(to.send(Err(e))),
                 Op::KeepConsumers(_, to) => drop(to.send(Err(e))),
             }

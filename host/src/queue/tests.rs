@@ -475,3 +475,56 @@ async fn a_full_file_still_records_delivery_results() {
     assert!(again.items.iter().all(|l| l.attempts == 1));
     queue.close();
 }
+
+/// A queue file written before the event log (schema 2: no log tables, no replay marks) opens
+/// as the current schema, its queued delivery kept and delivered, and its attempts recorded.
+#[test]
+fn a_version_2_file_is_migrated_and_keeps_its_queued_deliveries() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("queue.db");
+    {
+        let old = Connection::open(&path).unwrap();
+        old.execute_batch(
+            "CREATE TABLE deliveries (id INTEGER PRIMARY KEY, destination TEXT NOT NULL,
+                subscription TEXT NOT NULL, action TEXT NOT NULL, source TEXT NOT NULL,
+                message_id TEXT NOT NULL, order_key TEXT, payload TEXT NOT NULL,
+                accepted_at INTEGER NOT NULL, due_at INTEGER NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0, leased INTEGER NOT NULL DEFAULT 0);
+             CREATE TABLE attempts (id INTEGER PRIMARY KEY, at INTEGER NOT NULL,
+                source TEXT NOT NULL, destination TEXT NOT NULL, subscription TEXT NOT NULL,
+                action TEXT NOT NULL, message_id TEXT NOT NULL, outcome TEXT NOT NULL,
+                status INTEGER, latency_ms INTEGER NOT NULL, error TEXT, request TEXT);
+             INSERT INTO deliveries (destination, subscription, action, source, message_id,
+                payload, accepted_at, due_at, leased)
+                VALUES ('d', 's', 'a', 'app', 'm-old', '{\"id\":\"m-old\"}', 5, 5, 1);
+             INSERT INTO attempts (at, source, destination, subscription, action, message_id,
+                outcome, latency_ms) VALUES (4, 'app', 'd', 's', 'a', 'm-older', 'delivered', 1);
+             PRAGMA user_version = 2;",
+        )
+        .unwrap();
+    }
+    let mut conn = sqlite::open(&path).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 4);
+    let leases = in_tx(&mut conn, |c| sqlite::lease(c, "d", 10, 10));
+    assert_eq!(ids(&leases), ["m-old"], "the queued delivery was kept");
+    assert!(!leases.items[0].replayed);
+    let settled = Settled {
+        id: leases.items[0].id,
+        verdict: Verdict::Delivered,
+        attempt: attempt("d", "delivered"),
+    };
+    in_tx(&mut conn, |c| {
+        sqlite::settle(c, &[settled], 11, &mut HashSet::new())
+    });
+    let log = sqlite::attempts(&conn, &Filter::default()).unwrap();
+    assert_eq!(log.len(), 2);
+    assert!(log.iter().all(|a| !a.replayed));
+    // The event log's tables are there, empty.
+    assert_eq!(super::log::end(&conn).unwrap(), 0);
+    drop(conn);
+    // Opening it again changes nothing.
+    sqlite::open(&path).unwrap();
+}

@@ -29,7 +29,6 @@ use crate::live::hooks::HookStore;
 use crate::live::versions::Archive;
 use crate::live::{Live, Reloader, Snapshot, load_plugins};
 use crate::problems::Problems;
-use crate::queue::log::Start;
 use crate::queue::sqlite::{self, Retention, SqliteQueue};
 use crate::queue::{EventLog, Queue, Records};
 use crate::runtime::{Runtime, RuntimeConfig};
@@ -128,7 +127,7 @@ pub async fn serve(config: Config, path: Option<PathBuf>) -> Result<(), StartErr
     // skips an event accepted at start.
     for route in &routes.destinations {
         queue
-            .open_consumer(&route.name, Start::End, crate::queue::now())
+            .open_consumer(&route.name, route.start(), crate::queue::now())
             .await
             .map_err(|e| StartError::Queue(e.to_string()))?;
     }

@@ -10,5 +10,6 @@ mod layout;
 mod manage;
 mod mock;
 mod reload;
+mod replay;
 mod serve;
 mod tools;

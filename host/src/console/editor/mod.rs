@@ -181,6 +181,7 @@ fn subscriptions_of(d: &Destination, manifest: &Manifest) -> Vec<Subscription> {
                 use_defaults: true,
                 hook_outputs: Vec::new(),
                 enabled: true,
+                start_from: None,
             })
             .collect()
     })
@@ -745,6 +746,7 @@ pub(super) async fn submit(
         mapping: Some(mapping),
         use_defaults: false,
         enabled: e.enabled,
+        start_from: None,
     };
     let done = if e.original.is_empty() {
         console.reloader.add_subscription(&name, spec).await
