@@ -473,7 +473,8 @@ async fn a_hanging_destination_does_not_hold_up_another() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn every_event_answered_200_arrives_after_kill_9() {
-    const BATCHES: usize = 100;
+    // 20,000 events streamed in; the server is killed halfway.
+    const BATCHES: usize = 200;
     const PER: usize = 100;
     let mock = Mock::start().await;
     let dir = tempfile::tempdir().unwrap();
@@ -530,6 +531,7 @@ async fn every_event_answered_200_arrives_after_kill_9() {
     let acked: std::collections::HashSet<String> = acked.lock().unwrap().iter().cloned().collect();
     assert!(acked.len() >= BATCHES * PER / 2);
 
+    let before_restart = events(&mock).len();
     let (mut server, _) = start_server(&config).await;
     let started = Instant::now();
     loop {
@@ -542,12 +544,31 @@ async fn every_event_answered_200_arrives_after_kill_9() {
             break;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(120),
+            started.elapsed() < Duration::from_secs(180),
             "{missing} of {} events answered 200 never arrived",
             acked.len()
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Duplicates come only from attempts in flight at the kill: the 16 running, and results
+    // made but not yet recorded (a settle gathers at most 512). Everything routed, every
+    // result recorded, and every event the log held but nobody had read is not sent again.
+    let all = events(&mock);
+    let mut seen = std::collections::HashSet::new();
+    let duplicates = all
+        .iter()
+        .filter(|e| !seen.insert(e["id"].as_str().unwrap().to_string()))
+        .count();
+    eprintln!(
+        "kill -9: {} events answered 200, {before_restart} arrived before the kill, {duplicates} \
+         delivered twice",
+        acked.len()
+    );
+    assert!(
+        duplicates <= 16 + 512,
+        "{duplicates} events were delivered twice ({before_restart} had arrived before the kill)"
+    );
     stop(&mut server).await;
 }
 
@@ -732,4 +753,115 @@ async fn a_destination_that_keeps_failing_is_paused_then_resumes() {
         .await;
     assert_eq!(flaky["breaker"]["state"], "closed", "{flaky}");
     server.child.kill().await.unwrap();
+}
+
+/// How long the lag test streams events with one destination down: 20 s in CI;
+/// `SWITCHYARD_LAG_TEST_S=600` is the ten-minute run (README, Tests).
+fn lag_test_seconds() -> u64 {
+    std::env::var("SWITCHYARD_LAG_TEST_S")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(20)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_destination_down_for_a_while_falls_behind_alone_and_loses_nothing() {
+    const PER_TICK: u64 = 40;
+    const TICK: Duration = Duration::from_millis(100);
+    let seconds = lag_test_seconds();
+    let down = Mock::start().await;
+    down.set_fallback(Some(Reply::new(503, "{}")));
+    let (b, c) = (Mock::start().await, Mock::start().await);
+    let dir = tempfile::tempdir().unwrap();
+    let config = config(
+        dir.path(),
+        &[
+            ("down", down.url(""), FAST_RETRIES),
+            ("b", b.url(""), FAST_RETRIES),
+            ("c", c.url(""), FAST_RETRIES),
+        ],
+    );
+    let mut server = crate::serve::start(&config, &[]).await;
+    let token = std::fs::read_to_string(dir.path().join("data/admin-token")).unwrap();
+    let admin = Client::new(&server.admin);
+    let client = Client::new(&server.ingest);
+    // Events stream in at 400 a second while `down` answers every request with a 503.
+    let started = Instant::now();
+    let mut sent = 0u64;
+    let mut worst_share = 1.0f64;
+    while started.elapsed() < Duration::from_secs(seconds) {
+        let tick = Instant::now();
+        let batch: Vec<Value> = (sent..sent + PER_TICK)
+            .map(|n| {
+                json!({"type": "track", "event": "Tick", "userId": format!("u{}", n % 10),
+                    "messageId": format!("m-{n}"), "properties": {"id": format!("m-{n}")}})
+            })
+            .collect();
+        let (status, body) = client
+            .post("/v1/batch", Some("key-123"), json!({"batch": batch}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        sent += PER_TICK;
+        // From the third second on, each healthy destination has received at least 90 % of
+        // what was sent more than a second ago: it keeps pace while the other is down.
+        let elapsed = started.elapsed().as_secs_f64();
+        if elapsed > 3.0 {
+            let due = (sent as f64 - 400.0).max(1.0);
+            for mock in [&b, &c] {
+                worst_share = worst_share.min(events(mock).len() as f64 / due);
+            }
+        }
+        tokio::time::sleep(TICK.saturating_sub(tick.elapsed())).await;
+    }
+    eprintln!(
+        "lag: {sent} events in {seconds} s; the healthy destinations kept at least {:.1} % of \
+         them",
+        worst_share * 100.0
+    );
+    assert!(
+        worst_share >= 0.9,
+        "a healthy destination fell to {:.0} % of the events sent",
+        worst_share * 100.0
+    );
+    // The lag is the down destination's alone, and shown.
+    let (status, _, queue) = admin.get("/admin/queue", Some(token.trim())).await;
+    assert_eq!(status, 200);
+    let depth = |name: &str| {
+        queue["destinations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["destination"] == name)
+            .map(|d| d["depth"].as_i64().unwrap() + d["log"]["behind"].as_i64().unwrap())
+            .unwrap()
+    };
+    assert!(depth("down") > (sent / 2) as i64, "{queue}");
+    assert!(depth("b") < 400 && depth("c") < 400, "{queue}");
+    // It comes back: every event arrives, none is lost or dead-lettered.
+    down.set_fallback(None);
+    let wanted: std::collections::HashSet<String> = (0..sent).map(|n| format!("m-{n}")).collect();
+    let recovered = Instant::now();
+    loop {
+        let arrived: std::collections::HashSet<String> = down
+            .received()
+            .iter()
+            .filter(|r| r.answered == 200)
+            .map(|r| r.json()["id"].as_str().unwrap().to_string())
+            .collect();
+        let missing = wanted.difference(&arrived).count();
+        if missing == 0 {
+            break;
+        }
+        assert!(
+            recovered.elapsed() < Duration::from_secs(120),
+            "{missing} of {sent} events never reached the destination that was down"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, _, letters) = admin.get("/admin/dead-letters", Some(token.trim())).await;
+    assert_eq!(letters["dead_letters"], json!([]), "{letters}");
+    for mock in [&b, &c] {
+        assert_eq!(events(mock).len() as u64, sent, "each event once");
+    }
+    stop(&mut server.child).await;
 }

@@ -46,6 +46,8 @@ pub(crate) struct Received {
     pub(crate) path: String,
     pub(crate) headers: HeaderMap,
     pub(crate) body: Bytes,
+    /// The status the mock answered it with.
+    pub(crate) answered: u16,
 }
 
 impl Received {
@@ -83,15 +85,20 @@ impl Mock {
                 async move {
                     let reply = {
                         let mut s = state.lock().unwrap();
+                        let reply = s
+                            .script
+                            .pop_front()
+                            .or_else(|| s.fallback.clone())
+                            .unwrap_or_else(|| Reply::new(200, "{}"));
                         s.received.push(Received {
                             method: method.to_string(),
                             path: uri.to_string(),
                             headers,
                             body,
+                            answered: reply.status,
                         });
-                        s.script.pop_front().or_else(|| s.fallback.clone())
-                    }
-                    .unwrap_or_else(|| Reply::new(200, "{}"));
+                        reply
+                    };
                     tokio::time::sleep(reply.delay).await;
                     let mut response =
                         axum::response::Response::new(axum::body::Body::from(reply.body));

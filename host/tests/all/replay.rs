@@ -2,7 +2,7 @@
 //! `start_from` backfills exactly the matching events the destination had read, and
 //! `switchyard replay` (dry or not) runs history through the subscriptions in force.
 
-use crate::mock::Mock;
+use crate::mock::{Mock, Reply};
 use crate::serve::reqwest_like::Client;
 use crate::serve::{start, stop};
 use serde_json::{Value, json};
@@ -14,6 +14,11 @@ const TOKEN: &str = "admin-token-for-replay-tests-0123";
 /// Destination `crm` (webhook to the mock): "Viewed" events, plus "Trip Booked" ones when
 /// `bookings` names a start time (the subscription added later).
 fn config(dir: &Path, mock: &Mock, bookings: Option<&str>) -> PathBuf {
+    config_with(dir, mock, bookings, "batch_wait_ms = 0")
+}
+
+/// [`config`] with these `[destinations.delivery]` settings.
+fn config_with(dir: &Path, mock: &Mock, bookings: Option<&str>, delivery: &str) -> PathBuf {
     let mut text = format!(
         r#"
 [server]
@@ -32,7 +37,7 @@ plugin = "webhook"
 allowed_hosts = ["https://hooks.example"]
 redirect_outbound = "{mock}"
   [destinations.delivery]
-  batch_wait_ms = 0
+  {delivery}
 
   [[destinations.subscriptions]]
   name = "Views"
@@ -293,5 +298,108 @@ async fn a_subscription_added_later_backfills_exactly_the_matching_events_and_re
             "{body}: {answer}"
         );
     }
+    stop(&mut server.child).await;
+}
+
+/// Scripts `count` answers: every fifth fails with a 500.
+fn script_failures(mock: &Mock, count: usize) -> usize {
+    for i in 0..count {
+        mock.push(Reply::new(if i % 5 == 2 { 500 } else { 200 }, "{}"));
+    }
+    count / 5
+}
+
+/// Each user's event numbers in the order they were delivered (the successful requests from
+/// the `skip`th on), checked to be `0..each` in order, each once.
+fn check_order(mock: &Mock, skip: usize, users: u64, each: u64, what: &str) {
+    let mut per_user: Vec<Vec<u64>> = vec![Vec::new(); users as usize];
+    let mut failed = 0;
+    for (i, r) in mock.received().iter().enumerate().skip(skip) {
+        // Which requests were scripted to fail is known by their place in arrival order.
+        if (i - skip) % 5 == 2 && i < skip + 500 {
+            failed += 1;
+            continue;
+        }
+        let e = r.json();
+        let n = e["n"].as_u64().unwrap();
+        per_user[(n % users) as usize].push(n / users);
+    }
+    assert!(failed > 0);
+    let expected: Vec<u64> = (0..each).collect();
+    for (u, ks) in per_user.iter().enumerate() {
+        assert_eq!(
+            ks, &expected,
+            "{what}: user {u}'s events in order, each once"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_users_order_holds_across_a_restart_and_a_replay() {
+    const USERS: u64 = 50;
+    const EACH: u64 = 40;
+    let mock = Mock::start().await;
+    let failed = script_failures(&mock, 500);
+    let dir = tempfile::tempdir().unwrap();
+    let ordered = "ordered = true
+  batch_wait_ms = 0
+  initial_backoff_ms = 5
+  max_backoff_ms = 50";
+    let config_path = config_with(dir.path(), &mock, None, ordered);
+    let mut server = start(&config_path, &[]).await;
+    let started_at = time::OffsetDateTime::now_utc() - time::Duration::minutes(1);
+    let started_at = started_at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    // Event n belongs to user n % 50 and is that user's (n / 50)th; all are "Viewed" events.
+    let send_round = |client: Client, k: u64| async move {
+        let batch: Vec<Value> = (0..USERS)
+            .map(|u| {
+                let n = k * USERS + u;
+                json!({"type": "track", "event": "Viewed", "userId": format!("u{u}"),
+                    "messageId": format!("m-{n}"), "properties": {"n": n}})
+            })
+            .collect();
+        let (status, body) = client
+            .post("/v1/batch", Some("key-123"), json!({"batch": batch}))
+            .await;
+        assert_eq!(status, 200, "{body}");
+    };
+    for k in 0..EACH / 2 {
+        send_round(Client::new(&server.ingest), k).await;
+    }
+    // A restart while the first half is being delivered (and retried).
+    stop(&mut server.child).await;
+    let mut server = start(&config_path, &[]).await;
+    for k in EACH / 2..EACH {
+        send_round(Client::new(&server.ingest), k).await;
+    }
+    let total = (USERS * EACH) as usize;
+    settle_at(&mock, "/views", total + failed).await;
+    assert_eq!(
+        mock.received().len(),
+        total + failed,
+        "no event delivered twice"
+    );
+    check_order(&mock, 0, USERS, EACH, "across a restart");
+
+    // A replay of everything, again with failures, keeps each user's order too.
+    let failed_again = script_failures(&mock, 500);
+    let admin = Client::new(&server.admin);
+    let body = json!({"destination": "crm", "from": started_at});
+    let (status, answer) = admin
+        .call(
+            "POST",
+            "/admin/replay",
+            TOKEN,
+            body.to_string().into_bytes(),
+        )
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["deliveries"]["Views"], total as u64, "{answer}");
+    let skip = total + failed;
+    settle_at(&mock, "/views", skip + total + failed_again).await;
+    assert_eq!(mock.received().len(), skip + total + failed_again);
+    check_order(&mock, skip, USERS, EACH, "in a replay");
     stop(&mut server.child).await;
 }
