@@ -13,8 +13,17 @@
 //!   each new snapshot; attempts in flight finish on the old version). Compared with the plain
 //!   unbatched figure of the same run; every event must arrive exactly once.
 //!
-//! `cargo bench -p switchyard --bench delivery [-- unbatched|batched|latency|swaps]` (bounded:
-//! 20,000 + 100,000 + 5,000 + 20,000 events).
+//! - sustained: ingest and delivery at once for 60 s (`SWITCHYARD_BENCH_SECONDS`), as fast as
+//!   each goes: realistic 1.6 KB events appended in batches of 100 by 4 tasks (the server's
+//!   intake, without HTTP: `ingest` and `BENCHMARKS.md`'s external run cover that), one batched
+//!   webhook subscription delivering to the mock. Prints events accepted and delivered per
+//!   second, what was still behind at the end, and the bytes this process wrote to disk per
+//!   accepted event (`/proc/self/io`) against the event's size;
+//! - fanout: the same with five batched webhook destinations, for 30 s; each one's delivered
+//!   rate against the ingest rate.
+//!
+//! `cargo bench -p switchyard --bench delivery [-- unbatched|batched|latency|swaps|sustained|fanout]`
+//! (bounded: 20,000 + 100,000 + 5,000 + 20,000 events, then 60 s and 30 s).
 
 use axum::body::Bytes;
 use serde_json::{Value, json};
@@ -255,6 +264,160 @@ async fn latency() {
     );
 }
 
+/// The mock for the sustained runs: counts the events of each path (a JSON array per request),
+/// reading only the array's outline.
+async fn counting_mock(paths: usize) -> (String, Arc<Vec<AtomicU64>>) {
+    let counts: Arc<Vec<AtomicU64>> = Arc::new((0..paths).map(|_| AtomicU64::new(0)).collect());
+    let shared = counts.clone();
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri, body: Bytes| {
+        let counts = shared.clone();
+        async move {
+            let items: Vec<&serde_json::value::RawValue> =
+                serde_json::from_slice(&body).unwrap_or_default();
+            let which: usize = uri.path().trim_start_matches("/d").parse().unwrap_or(0);
+            counts[which.min(counts.len() - 1)].fetch_add(items.len() as u64, Ordering::Relaxed);
+            "{}"
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}"), counts)
+}
+
+/// Bytes this process has had written to disk so far (`write_bytes` of `/proc/self/io`).
+fn written_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("write_bytes: "))
+                .and_then(|n| n.trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The realistic 1.6 KB event, as a client sends it (with a fresh messageId per copy).
+fn order_completed() -> Value {
+    serde_json::from_str(include_str!("data/track-order-completed.json")).unwrap()
+}
+
+/// Ingest (4 tasks appending batches of 100 as fast as they can) and delivery at once, for
+/// `seconds`, to `destinations` batched webhook destinations; prints the rates.
+async fn sustained(destinations: usize, seconds: u64) {
+    let (target, counts) = counting_mock(destinations).await;
+    let lines: Vec<(String, String)> = (0..destinations)
+        .map(|d| {
+            (
+                format!("d{d}"),
+                format!(
+                    r#"
+        redirect_outbound = "{target}"
+          [destinations.delivery]
+          concurrency = 16
+          batch_wait_ms = 50
+          [[destinations.subscriptions]]
+          name = "All tracks"
+          action = "send"
+          trigger = 'type = "track"'
+            [destinations.subscriptions.mapping]
+            url = "https://hooks.example/d{d}"
+            data = {{ "@path" = "$.properties" }}
+            enable_batching = true
+            batch_size = 1000
+        "#
+                ),
+            )
+        })
+        .collect();
+    let named: Vec<(&str, &str)> = lines
+        .iter()
+        .map(|(n, l)| (n.as_str(), l.as_str()))
+        .collect();
+    let s = Arc::new(common::pipeline_of(&named).await);
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let workers = tokio::spawn(switchyard::deliver::run(
+        s.routes.clone(),
+        Arc::default(),
+        s.queue.clone() as Arc<dyn Queue>,
+        s.queue.clone() as Arc<dyn EventLog>,
+        stopping,
+        None,
+        Duration::from_secs(10),
+    ));
+    let template = order_completed();
+    let event_size = template.to_string().len();
+    let accepted = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let until = started + Duration::from_secs(seconds);
+    let written_before = written_bytes();
+    let mut senders = Vec::new();
+    for task in 0..4u64 {
+        let (s, accepted, template) = (s.clone(), accepted.clone(), template.clone());
+        senders.push(tokio::spawn(async move {
+            let mut n = 0u64;
+            while Instant::now() < until {
+                // As ingest completes them: the client's clock as `originalTimestamp`.
+                let stamp = time::OffsetDateTime::now_utc()
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap();
+                let events: Vec<Value> = (0..100)
+                    .map(|_| {
+                        let mut e = template.clone();
+                        e["originalTimestamp"] = json!(stamp);
+                        e["messageId"] = json!(format!("m-{task}-{n}"));
+                        n += 1;
+                        e
+                    })
+                    .collect();
+                if s.intake.take("bench".into(), events).await.is_ok() {
+                    accepted.fetch_add(100, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for t in senders {
+        t.await.unwrap();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let total = accepted.load(Ordering::Relaxed);
+    let delivered: Vec<u64> = counts.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+    // What was still to deliver, then the time to catch up.
+    let catch_up = Instant::now();
+    while counts.iter().any(|c| c.load(Ordering::Relaxed) < total)
+        && catch_up.elapsed() < Duration::from_secs(300)
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let caught_up = catch_up.elapsed().as_secs_f64();
+    let written = written_bytes().saturating_sub(written_before);
+    let _ = stop.send(true);
+    workers.await.unwrap();
+    println!(
+        "{} for {seconds} s: ingest {:.0} events/s ({total} events of {event_size} bytes)",
+        if destinations == 1 {
+            "sustained, one batched webhook".to_string()
+        } else {
+            format!("fan-out to {destinations} batched webhooks")
+        },
+        total as f64 / elapsed
+    );
+    for (d, got) in delivered.iter().enumerate() {
+        println!(
+            "  d{d}: delivered {:.0} events/s during the run ({:.0} % of ingest), {} behind at \
+             its end, caught up {caught_up:.1} s later",
+            *got as f64 / elapsed,
+            100.0 * *got as f64 / total.max(1) as f64,
+            total - got
+        );
+    }
+    println!(
+        "  disk writes: {:.0} bytes per accepted event, {:.2} times the event's size",
+        written as f64 / total.max(1) as f64,
+        written as f64 / total.max(1) as f64 / event_size as f64
+    );
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -287,6 +450,15 @@ fn main() {
         }
         if wanted("batched") {
             throughput(100_000, true).await;
+        }
+        let seconds = std::env::var("SWITCHYARD_BENCH_SECONDS")
+            .ok()
+            .and_then(|s| s.parse().ok());
+        if wanted("sustained") {
+            sustained(1, seconds.unwrap_or(60)).await;
+        }
+        if wanted("fanout") {
+            sustained(5, seconds.unwrap_or(30)).await;
         }
     });
 }

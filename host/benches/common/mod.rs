@@ -25,18 +25,28 @@ pub(crate) struct Pipeline {
 /// A source `bench` (write key `bench-key`) and a webhook destination `hook` whose TOML lines
 /// (delivery settings, subscriptions) are `destination`.
 pub(crate) async fn pipeline(destination: &str) -> Pipeline {
-    let text = format!(
-        r#"
+    pipeline_of(&[("hook", destination)]).await
+}
+
+/// [`pipeline`] with a webhook destination per `(name, TOML lines)`.
+pub(crate) async fn pipeline_of(destinations: &[(&str, &str)]) -> Pipeline {
+    let mut text = r#"
         [[sources]]
         name = "bench"
         write_key = "bench-key"
+        "#
+    .to_string();
+    for (name, lines) in destinations {
+        text.push_str(&format!(
+            r#"
         [[destinations]]
-        name = "hook"
+        name = "{name}"
         plugin = "webhook"
         allowed_hosts = ["https://hooks.example"]
-        {destination}
+        {lines}
         "#
-    );
+        ));
+    }
     let config = Config::parse(&text, "bench", |_| Err::<String, _>("no environment"))
         .expect("a valid configuration");
     let runtime = switchyard::runtime::Runtime::new(&Default::default()).expect("runtime");

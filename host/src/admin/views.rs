@@ -53,7 +53,6 @@ pub(super) struct DestinationView<'a> {
     allowed_hosts: &'a [String],
     allow_private: bool,
     redirect_outbound: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     start_from: Option<String>,
     breaker: Option<BreakerView>,
     subscriptions: Vec<SubscriptionView<'a>>,
@@ -90,7 +89,6 @@ struct SubscriptionView<'a> {
     preset: Option<bool>,
     enabled: bool,
     batch_size: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     start_from: Option<String>,
 }
 

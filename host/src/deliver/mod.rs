@@ -1,7 +1,9 @@
-//! Delivery: per destination, a feeder (`feed.rs`) that routes the event log into the
-//! destination's deliveries, and a worker that leases them from the queue,
+//! Delivery: per destination, a feeder (`feed.rs`) that routes the event log, and a worker that
+//! takes what it routed straight from it (in memory) and what waits in the destination's
+//! deliveries (retries, replays; every delivery of an `ordered` destination) from the queue,
 //! running them in the sandbox (a bounded number at a time, optionally rate limited) and
-//! settling each one as [`policy::classify`] decides.
+//! recording each one's result as [`policy::classify`] decides, together with how far the
+//! destination's cursor in the log may move (one [`EventLog::ack`] per group of results).
 //!
 //! Destinations share nothing but the queue's writer: a destination that times out holds only
 //! its own concurrency slots, so the others keep their pace. A worker keeps about two rounds of
@@ -26,14 +28,18 @@ pub mod state;
 #[cfg(test)]
 mod tests;
 
-use crate::queue::{self, Attempt, EventLog, Leased, Millis, Queue, Settled, Verdict};
+use crate::queue::log::Seq;
+use crate::queue::{
+    self, Acked, Attempt, EventLog, FreshResult, Held, Leased, Millis, NewDelivery, Queue, Refused,
+    Settled, Verdict,
+};
 use crate::redact::Secrets;
 use crate::routes::{Route, Routes};
 use crate::runtime::{Exchange, Failure, InvokeOptions};
 use breaker::{Admit, Outcome};
 use policy::Next;
 use state::{DestinationState, DestinationStates};
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -43,6 +49,10 @@ use tokio::task::JoinSet;
 
 /// The most leased deliveries a worker holds before it starts them.
 const MAX_IN_HAND: usize = 4096;
+
+/// Chunks of routed events (up to 512 events each) a feeder may have handed over that its
+/// worker has not taken yet.
+const FED_CHUNKS: usize = 2;
 
 /// The longest an idle worker waits before looking at the queue again.
 const IDLE: Duration = Duration::from_secs(5);
@@ -72,10 +82,22 @@ pub async fn run(
         tracing::warn!("Cannot forget the event log's old readers: {e}");
     }
     let mut workers = JoinSet::new();
-    for r in 0..routes.destinations.len() {
-        workers.spawn(feed::feed(routes.clone(), r, log.clone(), signal.clone()));
-    }
     for (r, route) in routes.destinations.iter().enumerate() {
+        // An ordered destination's deliveries wait in the queue, where a lease hands out one
+        // per user at a time; the others go from the feeder to the worker in memory.
+        let (store, fed) = if route.delivery.ordered {
+            (feed::Store::Table, None)
+        } else {
+            let (to_worker, fed) = mpsc::channel(FED_CHUNKS);
+            (feed::Store::Worker(to_worker), Some(fed))
+        };
+        workers.spawn(feed::feed(
+            routes.clone(),
+            r,
+            log.clone(),
+            signal.clone(),
+            store,
+        ));
         let state = states.of(route);
         let options = InvokeOptions {
             kv: state.kv.clone(),
@@ -85,6 +107,8 @@ pub async fn run(
             routes: routes.clone(),
             route: r,
             queue: queue.clone(),
+            log: log.clone(),
+            fed,
             state,
             states: states.clone(),
             options,
@@ -135,6 +159,10 @@ struct Worker {
     routes: Arc<Routes>,
     route: usize,
     queue: Arc<dyn Queue>,
+    /// Where results are recorded and the cursor moves.
+    log: Arc<dyn EventLog>,
+    /// What the feeder routed, handed over in memory (`None` for an ordered destination).
+    fed: Option<mpsc::Receiver<feed::Fed>>,
     /// The destination's breaker and key-value store, kept across rounds of workers.
     state: Arc<DestinationState>,
     /// Every destination's state, for the 24-hour counts.
@@ -154,11 +182,12 @@ impl Worker {
         &self.routes.destinations[self.route]
     }
 
-    async fn run(self, mut stop: Stop, grace: Duration) {
+    async fn run(mut self, mut stop: Stop, grace: Duration) {
+        let mut fed = self.fed.take();
         let this = Arc::new(self);
         let (results, settling) = mpsc::unbounded_channel();
         let settler = tokio::spawn(settler(
-            this.queue.clone(),
+            this.log.clone(),
             this.route().name.clone(),
             settling,
         ));
@@ -196,8 +225,21 @@ impl Worker {
                 break;
             }
             while running.try_join_next().is_some() {}
-            let in_hand: usize = ready.iter().map(|g| g.items.len()).sum::<usize>()
-                + filling.values().map(Vec::len).sum::<usize>();
+            // Deliveries in hand, counted apart by where they came from: the feeder's never
+            // crowd out the leases of retries.
+            let (mut from_log, mut leased) = (0, 0);
+            for item in ready
+                .iter()
+                .flat_map(|g| &g.items)
+                .chain(filling.values().flatten())
+            {
+                if item.seq.is_some() {
+                    from_log += 1;
+                } else {
+                    leased += 1;
+                }
+            }
+            let in_hand = leased;
             // After a lease that found less than it asked for, the next waits for a sign of new
             // work (`changed`) or a due time.
             if leasing.is_none() && !exhausted && in_hand <= want / 2 {
@@ -268,6 +310,35 @@ impl Worker {
                         }
                     }
                 }
+                got = maybe_recv(fed.as_mut()), if fed.is_some() && from_log < want => {
+                    let mut taken = 0;
+                    let mut next = got;
+                    loop {
+                        let Some(chunk) = next else {
+                            fed = None;
+                            break;
+                        };
+                        taken += chunk.items.len();
+                        // Registered with the settler before any of them can end.
+                        let _ = results.send(ToSettle::Fed {
+                            seqs: chunk.items.iter().filter_map(|i| i.seq).collect(),
+                            through: chunk.through,
+                            refused: chunk.refused,
+                        });
+                        for group in this.group(chunk.items, &mut filling) {
+                            ready.push_back(group);
+                        }
+                        // What else is waiting joins now, so batches fill before they go.
+                        if from_log + taken >= want {
+                            break;
+                        }
+                        next = match fed.as_mut().map(mpsc::Receiver::try_recv) {
+                            Some(Ok(chunk)) => Some(chunk),
+                            Some(Err(mpsc::error::TryRecvError::Disconnected)) => None,
+                            _ => break,
+                        };
+                    }
+                }
                 Some(_) = running.join_next(), if !running.is_empty() => {}
                 _ = tokio::time::sleep_until(
                     paused_until.map_or_else(tokio::time::Instant::now, tokio::time::Instant::from_std)
@@ -293,7 +364,7 @@ impl Worker {
             .chain(filling.drain().flat_map(|(_, items)| items))
             .collect();
         if !left.is_empty() {
-            this.release(left).await;
+            this.release(left, &results);
         }
         if tokio::time::timeout(grace, async {
             while running.join_next().await.is_some() {}
@@ -361,17 +432,21 @@ impl Worker {
         out
     }
 
-    /// Hands leased deliveries back untouched.
-    async fn release(&self, items: Vec<Leased>) {
+    /// Hands deliveries back untouched: leased ones to the queue as they were, ones from the
+    /// log into the destination's deliveries, due now.
+    fn release(&self, items: Vec<Leased>, results: &mpsc::UnboundedSender<ToSettle>) {
         let settled = items
             .into_iter()
-            .map(|item| Settled {
-                id: item.id,
-                verdict: Verdict::Release,
-                attempt: Attempt::default(),
+            .map(|item| {
+                let s = Settled {
+                    id: item.id,
+                    verdict: Verdict::Release,
+                    attempt: Attempt::default(),
+                };
+                (s, item)
             })
             .collect();
-        settle(&*self.queue, &self.route().name, settled).await;
+        let _ = results.send(ToSettle::Done(settled));
     }
 
     /// One invocation (one delivery, or one batch) and the settling of its deliveries.
@@ -382,7 +457,7 @@ impl Worker {
         &self,
         group: Group,
         slot: OwnedSemaphorePermit,
-        results: mpsc::UnboundedSender<Vec<Settled>>,
+        results: mpsc::UnboundedSender<ToSettle>,
     ) {
         let route = self.route();
         let started = Instant::now();
@@ -395,10 +470,13 @@ impl Worker {
             let gone = Next::DeadLetter("subscription-removed".into());
             let settled = group
                 .items
-                .iter()
-                .map(|item| self.settled(item, &error, Some(gone.clone()), None, 0))
+                .into_iter()
+                .map(|item| {
+                    let s = self.settled(&item, &error, Some(gone.clone()), None, 0);
+                    (s, item)
+                })
                 .collect();
-            let _ = results.send(settled);
+            let _ = results.send(ToSettle::Done(settled));
             return;
         };
         let sub = &route.subscriptions[s];
@@ -454,11 +532,14 @@ impl Worker {
         let last = done.exchanges.last();
         let settled = group
             .items
-            .iter()
+            .into_iter()
             .zip(&done.results)
-            .map(|(item, result)| self.settled(item, result, None, last, latency))
+            .map(|(item, result)| {
+                let s = self.settled(&item, result, None, last, latency);
+                (s, item)
+            })
             .collect();
-        let _ = results.send(settled);
+        let _ = results.send(ToSettle::Done(settled));
     }
 
     /// The verdict and log entry for one delivery's result.
@@ -543,39 +624,153 @@ impl Worker {
     }
 }
 
-/// The most results recorded in one settle, and the longest the first of them waits for
-/// others to join it. One commit per attempt would cost an fsync and a dozen page writes for
-/// each delivery; a few milliseconds' wait lets one commit carry dozens. Until its settle
-/// lands, a delivery stays leased: a crash in between makes it again (at least once).
+/// The most results recorded in one ack, and the longest the first of them waits for others
+/// to join it. One commit per attempt would cost a dozen page writes for each delivery; a few
+/// milliseconds' wait lets one commit carry dozens. Until its ack lands, a leased delivery
+/// stays leased and an event from the log stays ahead of the cursor: a crash in between makes
+/// it again (at least once).
 const SETTLE_MAX: usize = 512;
 const SETTLE_WAIT: Duration = Duration::from_millis(5);
 
-/// Records the results the worker's attempts send, gathered into settles of up to
-/// [`SETTLE_MAX`]. Ends when every sender is gone and what they sent is recorded.
-async fn settler(
-    queue: Arc<dyn Queue>,
-    destination: String,
-    mut results: mpsc::UnboundedReceiver<Vec<Settled>>,
-) {
-    while let Some(mut gathered) = results.recv().await {
-        let deadline = tokio::time::Instant::now() + SETTLE_WAIT;
-        while gathered.len() < SETTLE_MAX {
-            match tokio::time::timeout_at(deadline, results.recv()).await {
-                Ok(Some(more)) => gathered.extend(more),
-                Ok(None) | Err(_) => break,
+/// What the settler is told, in the order things happen.
+enum ToSettle {
+    /// The worker took a chunk from the feeder: one entry per delivery (its event's sequence
+    /// number), the last sequence number routed, and the payloads that could not be built.
+    Fed {
+        seqs: Vec<Seq>,
+        through: Seq,
+        refused: Vec<(String, String, Millis, Refused)>,
+    },
+    /// Deliveries that ended (or were handed back), each with its result.
+    Done(Vec<(Settled, Leased)>),
+}
+
+/// How far a destination's cursor may move: past every event the worker took whose
+/// deliveries all have their results, and no further than the first that has one waiting.
+#[derive(Default)]
+struct Floor {
+    /// Deliveries still without a result, by their event's sequence number.
+    waiting: BTreeMap<Seq, usize>,
+    /// The last sequence number the worker took.
+    read: Seq,
+}
+
+impl Floor {
+    fn fed(&mut self, seqs: Vec<Seq>, through: Seq) {
+        for seq in seqs {
+            *self.waiting.entry(seq).or_default() += 1;
+        }
+        self.read = self.read.max(through);
+    }
+
+    fn done(&mut self, seq: Seq) {
+        if let Some(n) = self.waiting.get_mut(&seq) {
+            *n -= 1;
+            if *n == 0 {
+                self.waiting.remove(&seq);
             }
         }
-        settle(&*queue, &destination, gathered).await;
+    }
+
+    fn through(&self) -> Seq {
+        self.waiting
+            .keys()
+            .next()
+            .map_or(self.read, |first| first - 1)
     }
 }
 
-/// Settles, retrying while the queue is busy or failing: a settle that never lands leaves
-/// the deliveries leased until the next start, when they are made again.
-async fn settle(queue: &dyn Queue, destination: &str, settled: Vec<Settled>) {
+/// Records the results the worker's attempts send, gathered into acks of up to
+/// [`SETTLE_MAX`], each moving the cursor as far as [`Floor`] allows. Ends when every sender is
+/// gone and what they sent is recorded.
+async fn settler(
+    log: Arc<dyn EventLog>,
+    destination: String,
+    mut inbox: mpsc::UnboundedReceiver<ToSettle>,
+) {
+    let mut floor = Floor::default();
+    let mut acked_through: Seq = 0;
+    // After an ack that could not be recorded, the cursor stays where it is for the rest of
+    // the round: moving it on would skip the events whose results were lost.
+    let mut stuck = false;
+    while let Some(first) = inbox.recv().await {
+        let mut acked = Acked::default();
+        let mut results = take(&mut floor, &destination, first, &mut acked);
+        let deadline = tokio::time::Instant::now() + SETTLE_WAIT;
+        while results < SETTLE_MAX {
+            match tokio::time::timeout_at(deadline, inbox.recv()).await {
+                Ok(Some(more)) => results += take(&mut floor, &destination, more, &mut acked),
+                Ok(None) | Err(_) => break,
+            }
+        }
+        let through = floor.through();
+        if !stuck && through > acked_through {
+            acked.through = Some(through);
+        }
+        if acked == Acked::default() {
+            continue;
+        }
+        if ack(&*log, &destination, acked).await {
+            acked_through = acked_through.max(through);
+        } else {
+            stuck = true;
+        }
+    }
+}
+
+/// Adds one message to the ack being gathered; answers how many results it held.
+fn take(floor: &mut Floor, destination: &str, message: ToSettle, acked: &mut Acked) -> usize {
+    match message {
+        ToSettle::Fed {
+            seqs,
+            through,
+            refused,
+        } => {
+            floor.fed(seqs, through);
+            acked.refused.extend(refused);
+            0
+        }
+        ToSettle::Done(done) => {
+            let n = done.len();
+            for (settled, item) in done {
+                let Some(seq) = item.seq else {
+                    acked.settled.push(settled);
+                    continue;
+                };
+                floor.done(seq);
+                acked.fresh.push(FreshResult {
+                    delivery: Held {
+                        delivery: NewDelivery {
+                            destination: destination.to_string(),
+                            subscription: item.subscription,
+                            action: item.action,
+                            payload: item.payload,
+                            order_key: None,
+                        },
+                        source: item.source,
+                        message_id: item.message_id,
+                        accepted_at: item.accepted_at,
+                        due_at: item.accepted_at,
+                        attempts: item.attempts,
+                        replayed: item.replayed,
+                    },
+                    verdict: settled.verdict,
+                    attempt: settled.attempt,
+                });
+            }
+            n
+        }
+    }
+}
+
+/// Records an ack, retrying while the queue is busy or failing; answers whether it landed.
+/// One that never lands leaves its leased deliveries leased and its events ahead of the
+/// cursor until the next start, when they are made again.
+async fn ack(log: &dyn EventLog, destination: &str, acked: Acked) -> bool {
     let mut wait = Duration::from_millis(10);
     for _ in 0..10 {
-        match queue.settle(settled.clone(), queue::now()).await {
-            Ok(()) => return,
+        match log.ack(destination, acked.clone(), queue::now()).await {
+            Ok(()) => return true,
             Err(e) => {
                 tracing::warn!(destination = %destination, "Cannot record delivery results yet: {e}");
                 tokio::time::sleep(wait).await;
@@ -585,9 +780,18 @@ async fn settle(queue: &dyn Queue, destination: &str, settled: Vec<Settled>) {
     }
     tracing::error!(
         destination = %destination,
-        deliveries = settled.len(),
+        deliveries = acked.settled.len() + acked.fresh.len(),
         "Could not record delivery results; these deliveries will be made again at the next start."
     );
+    false
+}
+
+/// Receives from a channel that may not be there.
+async fn maybe_recv<T>(rx: Option<&mut mpsc::Receiver<T>>) -> Option<T> {
+    match rx {
+        Some(rx) => rx.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Awaits a future that may not be there (a `select!` branch is built even when disabled).

@@ -143,7 +143,7 @@ pub async fn replay(
         let Some(last) = entries.last().map(|e| e.seq) else {
             break;
         };
-        let routed = route(routes, r, &entries, only, true);
+        let (routed, _) = route(routes, r, &entries, only, true);
         done.events += entries.len() as u64;
         done.refused += routed.refused.len() as u64;
         for h in &routed.held {
@@ -222,7 +222,7 @@ async fn backfill_one(
         let routed = match entries.last() {
             Some(last) => {
                 state.after = last.seq;
-                route(routes, r, &entries, Some(i), true)
+                route(routes, r, &entries, Some(i), true).0
             }
             None => {
                 state.after = state.through;

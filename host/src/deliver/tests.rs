@@ -196,3 +196,35 @@ async fn workers_of_replaced_routes_take_nothing_accepted_after_the_replacement(
         "the event waits in the log for the next round"
     );
 }
+
+/// The cursor moves past an event only once every delivery it made has a result, and past
+/// events that made none.
+#[test]
+fn the_floor_waits_for_every_delivery_of_an_event() {
+    let mut floor = super::Floor::default();
+    assert_eq!(floor.through(), 0);
+    // Events 1 (two deliveries) and 3 (one); 2, 4 and 5 made none.
+    floor.fed(vec![1, 1, 3], 5);
+    assert_eq!(floor.through(), 0);
+    floor.done(1);
+    assert_eq!(
+        floor.through(),
+        0,
+        "one of event 1's deliveries has no result yet"
+    );
+    floor.done(3);
+    assert_eq!(
+        floor.through(),
+        0,
+        "a later event's result does not move it"
+    );
+    floor.done(1);
+    assert_eq!(floor.through(), 5);
+    floor.fed(vec![8], 9);
+    assert_eq!(floor.through(), 7);
+    floor.done(8);
+    assert_eq!(floor.through(), 9);
+    // A result for something never fed changes nothing.
+    floor.done(42);
+    assert_eq!(floor.through(), 9);
+}

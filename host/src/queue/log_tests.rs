@@ -372,3 +372,138 @@ async fn the_sqlite_queue_serves_the_event_log_contract() {
     assert_eq!(queue.lag().await.unwrap().len(), 1);
     queue.close();
 }
+
+/// Results of deliveries made straight from the log: a delivered one leaves only its attempt,
+/// a retry and a handed-back one wait in the deliveries, a dead one is a dead letter, and the
+/// cursor moves in the same step; a leased delivery's result goes in the same ack.
+#[tokio::test]
+async fn an_ack_records_results_from_the_log_and_moves_the_cursor() {
+    use super::{
+        Acked, Attempt, EventLog, Filter, FreshResult, Held, NewDelivery, Queue, Records, Verdict,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let queue = sqlite::SqliteQueue::open(&dir.path().join("q.db"), Default::default()).unwrap();
+    queue.open_consumer("hook", Start::End, 1).await.unwrap();
+    let events: Vec<LogEvent> = ["a", "b", "c", "d"]
+        .iter()
+        .map(|id| LogEvent {
+            source: "app".into(),
+            message_id: id.to_string(),
+            timestamp: None,
+            body: format!(r#"{{"messageId":"{id}"}}"#),
+        })
+        .collect();
+    queue.append(events, 10).await.unwrap();
+    let fresh = |id: &str, verdict: Verdict| FreshResult {
+        delivery: Held {
+            delivery: NewDelivery {
+                destination: "hook".into(),
+                subscription: "s".into(),
+                action: "send".into(),
+                payload: format!(r#"{{"id":"{id}"}}"#),
+                order_key: None,
+            },
+            source: "app".into(),
+            message_id: id.into(),
+            accepted_at: 10,
+            due_at: 10,
+            attempts: 0,
+            replayed: false,
+        },
+        verdict,
+        attempt: Attempt {
+            destination: "hook".into(),
+            message_id: id.into(),
+            outcome: "x".into(),
+            ..Attempt::default()
+        },
+    };
+    let acked = Acked {
+        settled: Vec::new(),
+        fresh: vec![
+            fresh("a", Verdict::Delivered),
+            fresh("b", Verdict::Retry { due_at: 700 }),
+            fresh(
+                "c",
+                Verdict::DeadLetter {
+                    reason: "permanent".into(),
+                },
+            ),
+            fresh("d", Verdict::Release),
+        ],
+        refused: Vec::new(),
+        through: Some(4),
+    };
+    queue.ack("hook", acked, 20).await.unwrap();
+    assert_eq!(queue.lag().await.unwrap()[0].events, 0, "the cursor moved");
+    // The handed-back one is due now, the retry at 700 with one attempt made.
+    let now = queue.lease("hook", 10, 30).await.unwrap();
+    assert_eq!(
+        now.items
+            .iter()
+            .map(|i| (i.message_id.as_str(), i.attempts, i.seq))
+            .collect::<Vec<_>>(),
+        [("d", 0, None)]
+    );
+    let later = queue.lease("hook", 10, 700).await.unwrap();
+    assert_eq!(
+        later
+            .items
+            .iter()
+            .map(|i| (i.message_id.as_str(), i.attempts, i.payload.as_str()))
+            .collect::<Vec<_>>(),
+        [("b", 1, r#"{"id":"b"}"#)]
+    );
+    let letters = queue.dead_letters(Filter::default()).await.unwrap();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(
+        (
+            letters[0].message_id.as_str(),
+            letters[0].reason.as_str(),
+            letters[0].attempts,
+            letters[0].payload.as_str()
+        ),
+        ("c", "permanent", 1, r#"{"id":"c"}"#)
+    );
+    // Three attempts were made (a, b, c); the handed-back one made none.
+    let log = queue.attempts(Filter::default()).await.unwrap();
+    assert_eq!(
+        log.iter()
+            .map(|a| a.message_id.as_str())
+            .collect::<Vec<_>>(),
+        ["a", "b", "c"]
+    );
+    // A leased delivery's result and a cursor that stays put go in one ack too.
+    let leased = now.items[0].id;
+    let acked = Acked {
+        settled: vec![super::Settled {
+            id: leased,
+            verdict: Verdict::Delivered,
+            attempt: Attempt {
+                message_id: "d".into(),
+                ..Attempt::default()
+            },
+        }],
+        ..Acked::default()
+    };
+    queue.ack("hook", acked, 40).await.unwrap();
+    assert_eq!(
+        queue.waiting().await.unwrap()[0].1,
+        1,
+        "only the retry waits"
+    );
+    assert!(
+        queue
+            .ack(
+                "nobody",
+                Acked {
+                    through: Some(1),
+                    ..Acked::default()
+                },
+                50
+            )
+            .await
+            .is_err()
+    );
+    queue.close();
+}

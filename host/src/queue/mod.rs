@@ -4,9 +4,12 @@
 //!
 //! An event is stored once, in the log. Each destination's feeder (`deliver/feed.rs`) reads the
 //! log from its own cursor and turns events into *deliveries*: one event's payload for one
-//! subscription of the destination. Keeping deliveries per destination keeps every later step
-//! local to it: a destination's worker leases only its own rows, and a slow or failing
-//! destination falls behind on its own cursor without holding up ingest or another.
+//! subscription of the destination. Most are delivered straight from there and acked
+//! ([`EventLog::ack`]); only those that must wait (retries, deliveries handed back at a stop,
+//! replays, and every delivery of a destination that keeps each user's order) are stored as
+//! rows the destination's worker leases ([`Queue`]). Keeping them per destination keeps every
+//! later step local to it: a slow or failing destination falls behind on its own cursor without
+//! holding up ingest or another.
 //!
 //! [`Queue`] and [`EventLog`] are the contracts a backend meets; [`sqlite`] is the embedded default (one file in
 //! the data folder, WAL, one writer thread that commits concurrent requests together). A
@@ -121,6 +124,10 @@ pub struct Leased {
     pub accepted_at: Millis,
     /// Made by a replay or a backfill rather than when the destination first read the event.
     pub replayed: bool,
+    /// Routed straight from the event log (this is the event's sequence number) rather than
+    /// leased from the deliveries: nothing of it is stored until its result is acked
+    /// ([`EventLog::ack`]), and `id` means nothing.
+    pub seq: Option<log::Seq>,
 }
 
 /// The answer to [`Queue::lease`].
@@ -271,6 +278,31 @@ pub struct Held {
     pub replayed: bool,
 }
 
+/// How a delivery made straight from the event log ended (see [`Leased::seq`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FreshResult {
+    /// The delivery; `attempts` counts those made before this one.
+    pub delivery: Held,
+    pub verdict: Verdict,
+    pub attempt: Attempt,
+}
+
+/// What a destination's worker records in one step ([`EventLog::ack`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Acked {
+    /// Results of deliveries leased from the deliveries, as [`Queue::settle`] takes them.
+    pub settled: Vec<Settled>,
+    /// Results of deliveries made straight from the log: a delivered one leaves only its
+    /// attempt in the delivery log; a retry, or one handed back at a stop, is written to the
+    /// deliveries (due at its time); a dead one to dead letters.
+    pub fresh: Vec<FreshResult>,
+    /// Subscriptions that could not build a payload, as [`Routed::refused`].
+    pub refused: Vec<(String, String, Millis, Refused)>,
+    /// The destination's cursor moves to this (never backwards): every delivery of the
+    /// events up to it has its result in this step or an earlier one.
+    pub through: Option<log::Seq>,
+}
+
 /// What a destination's feeder made of the events it read: the deliveries to make, and the
 /// subscriptions that could not build a payload, each with the event's source, messageId and
 /// receipt time.
@@ -318,6 +350,12 @@ pub trait EventLog: Send + Sync + 'static {
         routed: Routed,
         now: Millis,
     ) -> QueueFuture<'_, ()>;
+
+    /// Records a worker's results and moves the consumer's cursor, in one step (see [`Acked`]).
+    /// On JetStream: retries are published to the destination's delivery subject with their
+    /// due time, dead letters to the dead-letter stream, then the log's messages are acked
+    /// through `through`.
+    fn ack(&self, consumer: &str, acked: Acked, now: Millis) -> QueueFuture<'_, ()>;
 
     /// How far each consumer is behind.
     fn lag(&self) -> QueueFuture<'_, Vec<log::Lag>>;

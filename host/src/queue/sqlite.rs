@@ -2,7 +2,7 @@
 //!
 //! Two kinds of commit. A commit that stores new events waits for fsync (`synchronous = FULL`):
 //! ingest answers 200 only once the events are on disk. A commit of the workers' bookkeeping
-//! alone (leases, results, retry times, dead letters) does not wait (`NORMAL`): it survives a
+//! alone (leases, results, retry times, dead letters, cursor moves) does not wait (`NORMAL`): it survives a
 //! crash or kill of the process, as every commit is in the WAL file before it returns, and the
 //! next fsync (the next ingest commit, or a checkpoint) takes it to disk with all before it.
 //! What a power cut can take is the last moments of bookkeeping, never an event: a result lost
@@ -25,8 +25,8 @@
 
 use super::log::{self, Appended, Backfill, Lag, LogEntry, LogEvent, LogRetention, Seq, Start};
 use super::{
-    Attempt, DeadLetter, Enqueued, EventLog, Filter, Held, Leased, Leases, Millis, NewEvent, Queue,
-    QueueError, QueueFuture, Records, Routed, Settled, Verdict,
+    Acked, Attempt, DeadLetter, Enqueued, EventLog, Filter, Held, Leased, Leases, Millis, NewEvent,
+    Queue, QueueError, QueueFuture, Records, Routed, Settled, Verdict,
 };
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, params, params_from_iter};
@@ -347,6 +347,7 @@ pub fn lease(
                 attempts: r.get(6)?,
                 accepted_at: r.get(7)?,
                 replayed: r.get(8)?,
+                seq: None,
             })
         })
         .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
@@ -430,33 +431,37 @@ fn settle_with(
                     .map_err(unavailable)?;
             }
         }
-        if !log {
-            continue;
+        if log {
+            record_attempt(conn, &s.attempt)?;
         }
-        let a = &s.attempt;
-        conn.prepare_cached(
-            "INSERT INTO attempts (at, source, destination, subscription, action, message_id,
+    }
+    Ok(())
+}
+
+/// Writes one attempt to the delivery log.
+fn record_attempt(conn: &Connection, a: &Attempt) -> Result<(), QueueError> {
+    conn.prepare_cached(
+        "INSERT INTO attempts (at, source, destination, subscription, action, message_id,
              outcome, status, latency_ms, error, request, replayed)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-        )
-        .and_then(|mut st| {
-            st.execute(params![
-                a.at,
-                a.source,
-                a.destination,
-                a.subscription,
-                a.action,
-                a.message_id,
-                a.outcome,
-                a.status,
-                a.latency_ms as i64,
-                a.error,
-                a.request,
-                a.replayed
-            ])
-        })
-        .map_err(unavailable)?;
-    }
+    )
+    .and_then(|mut st| {
+        st.execute(params![
+            a.at,
+            a.source,
+            a.destination,
+            a.subscription,
+            a.action,
+            a.message_id,
+            a.outcome,
+            a.status,
+            a.latency_ms as i64,
+            a.error,
+            a.request,
+            a.replayed
+        ])
+    })
+    .map_err(unavailable)?;
     Ok(())
 }
 
@@ -720,6 +725,12 @@ enum Op {
         Millis,
         oneshot::Sender<Result<Backfill, QueueError>>,
     ),
+    Ack(
+        String,
+        Acked,
+        Millis,
+        oneshot::Sender<Result<(), QueueError>>,
+    ),
     Lag(oneshot::Sender<Result<Vec<Lag>, QueueError>>),
     KeepConsumers(Vec<String>, oneshot::Sender<Result<(), QueueError>>),
 }
@@ -872,6 +883,11 @@ impl EventLog for SqliteQueue {
 
     fn lag(&self) -> QueueFuture<'_, Vec<Lag>> {
         self.send(Op::Lag)
+    }
+
+    fn ack(&self, consumer: &str, acked: Acked, now: Millis) -> QueueFuture<'_, ()> {
+        let consumer = consumer.to_string();
+        self.send(|reply| Op::Ack(consumer, acked, now, reply))
     }
 
     fn read_between(
@@ -1152,6 +1168,10 @@ fn apply(
             }
             Answer::Settle
         }
+        Op::Ack(consumer, acked, now, _) => {
+            ack(conn, consumer, acked, *now, touched, true)?;
+            Answer::Settle
+        }
         Op::Backfill(consumer, subscription, start_from, _) => {
             Answer::Backfill(log::backfill(conn, consumer, subscription, *start_from)?)
         }
@@ -1165,6 +1185,74 @@ fn apply(
             Answer::Settle
         }
     })
+}
+
+/// Applies a worker's [`Acked`] (see [`EventLog::ack`]); `log` as for [`settle_with`].
+fn ack(
+    conn: &Connection,
+    consumer: &str,
+    acked: &Acked,
+    now: Millis,
+    touched: &mut HashSet<String>,
+    log: bool,
+) -> Result<(), QueueError> {
+    settle_with(conn, &acked.settled, now, touched, log)?;
+    for f in &acked.fresh {
+        let d = &f.delivery;
+        match &f.verdict {
+            Verdict::Delivered => {}
+            Verdict::Retry { due_at } => {
+                let retry = Held {
+                    due_at: *due_at,
+                    attempts: d.attempts + 1,
+                    ..d.clone()
+                };
+                hold(conn, consumer, std::slice::from_ref(&retry), now)?;
+                touched.insert(consumer.to_string());
+            }
+            Verdict::Release => {
+                hold(conn, consumer, std::slice::from_ref(d), now)?;
+                touched.insert(consumer.to_string());
+                continue;
+            }
+            Verdict::DeadLetter { reason } => {
+                conn.prepare_cached(
+                    "INSERT INTO dead_letters (destination, subscription, action, source,
+                     message_id, order_key, payload, reason, error, attempts, accepted_at,
+                     dead_at, request)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                )
+                .and_then(|mut st| {
+                    st.execute(params![
+                        consumer,
+                        d.delivery.subscription,
+                        d.delivery.action,
+                        d.source,
+                        d.message_id,
+                        d.delivery.order_key,
+                        d.delivery.payload,
+                        reason,
+                        f.attempt.error,
+                        d.attempts + 1,
+                        d.accepted_at,
+                        now,
+                        f.attempt.request
+                    ])
+                })
+                .map_err(unavailable)?;
+            }
+        }
+        if log {
+            record_attempt(conn, &f.attempt)?;
+        }
+    }
+    for (source, message_id, accepted_at, r) in &acked.refused {
+        dead_letter_event(conn, source, message_id, r, *accepted_at, now)?;
+    }
+    if let Some(through) = acked.through {
+        log::advance(conn, consumer, through)?;
+    }
+    Ok(())
 }
 
 /// Stores what routing made for a destination: its deliveries, and dead letters for the
@@ -1234,6 +1322,7 @@ fn reply(op: Op, answer: Result<Answer, QueueError>) {
         (Op::ReadBetween(_, _, _, to), Ok(Answer::Entries(e))) => drop(to.send(Ok(e))),
         (Op::Requeue(_, _, _, _, to), Ok(Answer::Settle)) => drop(to.send(Ok(()))),
         (Op::Backfill(_, _, _, to), Ok(Answer::Backfill(b))) => drop(to.send(Ok(b))),
+        (Op::Ack(_, _, _, to), Ok(Answer::Settle)) => drop(to.send(Ok(()))),
         (Op::Lag(to), Ok(Answer::Lag(l))) => drop(to.send(Ok(l))),
         (Op::KeepConsumers(_, to), Ok(Answer::Settle)) => drop(to.send(Ok(()))),
         (op, answer) => {
@@ -1251,6 +1340,7 @@ fn reply(op: Op, answer: Result<Answer, QueueError>) {
                 Op::ReadBetween(_, _, _, to) => drop(to.send(Err(e))),
                 Op::Requeue(_, _, _, _, to) => drop(to.send(Err(e))),
                 Op::Backfill(_, _, _, to) => drop(to.send(Err(e))),
+                Op::Ack(_, _, _, to) => drop(to.send(Err(e))),
                 Op::Lag(to) => drop(to.send(Err(e))),
                 Op::KeepConsumers(_, to) => drop(to.send(Err(e))),
             }
@@ -1317,6 +1407,30 @@ fn announce_end(answers: &[Answer], ended: &tokio::sync::watch::Sender<Seq>) {
     }
 }
 
+/// Records a settle's or an ack's results without their delivery-log entries, in a
+/// transaction of its own (a full file: the deliveries' state matters more than their log
+/// entries, and a delivered one frees its row); `None` for other requests. Answers how many
+/// results it recorded.
+fn record_unlogged(
+    conn: &mut Connection,
+    op: &Op,
+    touched: &mut HashSet<String>,
+) -> Option<Result<usize, QueueError>> {
+    let tx = match conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => return Some(Err(unavailable(e))),
+    };
+    let results = match op {
+        Op::Settle(settled, now, _) => {
+            settle_with(&tx, settled, *now, touched, false).map(|()| settled.len())
+        }
+        Op::Ack(consumer, acked, now, _) => ack(&tx, consumer, acked, *now, touched, false)
+            .map(|()| acked.settled.len() + acked.fresh.len()),
+        _ => return None,
+    };
+    Some(results.and_then(|n| tx.commit().map(|()| n).map_err(unavailable)))
+}
+
 /// The writer thread: group commits until every handle is gone.
 fn write(
     mut conn: Connection,
@@ -1360,19 +1474,13 @@ fn write(
                         &mut synced,
                     )
                     .map(|mut a| a.remove(0));
-                    if let (Err(e), Op::Settle(settled, now, _)) = (&answer, &op) {
+                    if let Err(e) = &answer {
                         // A full file: the deliveries' state matters more than their log
                         // entries, and a delivered one frees its row.
-                        let unlogged = conn
-                            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-                            .map_err(unavailable)
-                            .and_then(|tx| {
-                                settle_with(&tx, settled, *now, &mut touched, false)?;
-                                tx.commit().map_err(unavailable)
-                            });
-                        if unlogged.is_ok() {
+                        let recorded = record_unlogged(&mut conn, &op, &mut touched);
+                        if let Some(Ok(results)) = recorded {
                             tracing::warn!(
-                                results = settled.len(),
+                                results,
                                 "Delivery results recorded without their delivery-log entries: {e}"
                             );
                             answer = Ok(Answer::Settle);
