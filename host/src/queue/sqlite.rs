@@ -2,11 +2,12 @@
 //!
 //! Two kinds of commit. A commit that stores new events waits for fsync (`synchronous = FULL`):
 //! ingest answers 200 only once the events are on disk. A commit of the workers' bookkeeping
-//! alone (leases, results, retry times, dead letters, cursor moves) does not wait (`NORMAL`): it survives a
-//! crash or kill of the process, as every commit is in the WAL file before it returns, and the
-//! next fsync (the next ingest commit, or a checkpoint) takes it to disk with all before it.
-//! What a power cut can take is the last moments of bookkeeping, never an event: a result lost
-//! so means the delivery is made again (at least once), a lease lost is due again anyway.
+//! alone (leases, results, retry times, dead letters, cursor moves) does not wait (`NORMAL`):
+//! it survives a crash or kill of the process, as every commit is in the WAL file before it
+//! returns, and the next fsync (the next ingest commit, or a checkpoint) takes it to disk with
+//! all before it. What a power cut can take is the last moments of bookkeeping, never an event:
+//! a result or cursor move lost so means the delivery is made again (at least once), a lease
+//! lost is due again anyway.
 //! Waiting for the disk for every result took a fsync per worker round and stood between every
 //! lease and its delivery.
 //!
