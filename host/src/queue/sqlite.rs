@@ -159,6 +159,25 @@ pub fn open(path: &Path) -> Result<Connection, QueueError> {
     Ok(conn)
 }
 
+/// A connection that only reads the queue file (the event log's readers), opened by the
+/// process that owns it, after [`open`] made the schema.
+fn reader(path: &Path) -> Result<Connection, QueueError> {
+    let failed = |e: rusqlite::Error| {
+        QueueError::Unavailable(format!("queue file {}: {}", path.display(), explain(&e)))
+    };
+    let conn = Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(failed)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(failed)?;
+    conn.pragma_update(None, "cache_size", -16384)
+        .map_err(failed)?;
+    conn.set_prepared_statement_cache_capacity(16);
+    Ok(conn)
+}
+
 /// Opens the queue file from another process (the `dlq` and `deliveries` commands) without
 /// touching leases: a server may be running and its attempts in flight are its own.
 pub fn attach(path: &Path) -> Result<Connection, QueueError> {
@@ -695,23 +714,12 @@ enum Op {
         Millis,
         oneshot::Sender<Result<Seq, QueueError>>,
     ),
-    Read(
-        Seq,
-        usize,
-        oneshot::Sender<Result<Vec<LogEntry>, QueueError>>,
-    ),
     Advance(
         String,
         Seq,
         Routed,
         Millis,
         oneshot::Sender<Result<(), QueueError>>,
-    ),
-    ReadBetween(
-        (Millis, Millis),
-        (Seq, Seq),
-        usize,
-        oneshot::Sender<Result<Vec<LogEntry>, QueueError>>,
     ),
     Requeue(
         String,
@@ -741,6 +749,9 @@ enum Op {
 pub struct SqliteQueue {
     /// The records, read on connections of their own.
     records: RecordsFile,
+    /// Connections that read the event log for the feeders, beside the writer (WAL lets them
+    /// read while it writes), kept open between reads; as many as read at once.
+    readers: Arc<Mutex<Vec<Connection>>>,
     ops: mpsc::Sender<Op>,
     wakeups: Arc<Wakeups>,
     /// The log's last sequence number, for the destinations' feeders to wait on.
@@ -794,10 +805,33 @@ impl SqliteQueue {
             records: RecordsFile {
                 path: path.to_path_buf(),
             },
+            readers: Arc::default(),
             ops,
             wakeups,
             end,
             writer: Mutex::new(Some(writer)),
+        })
+    }
+
+    /// Runs `f` on one of the log's reader connections, off the async threads.
+    fn on_reader<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, QueueError> + Send + 'static,
+    ) -> QueueFuture<'_, T> {
+        let (readers, path) = (self.readers.clone(), self.records.path.clone());
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || {
+                let kept = readers.lock().unwrap_or_else(|e| e.into_inner()).pop();
+                let conn = match kept {
+                    Some(conn) => conn,
+                    None => reader(&path)?,
+                };
+                let out = f(&conn);
+                readers.lock().unwrap_or_else(|e| e.into_inner()).push(conn);
+                out
+            })
+            .await
+            .map_err(|e| QueueError::Unavailable(format!("queue reader failed: {e}")))?
         })
     }
 
@@ -868,7 +902,7 @@ impl EventLog for SqliteQueue {
     }
 
     fn read(&self, after: Seq, max: usize) -> QueueFuture<'_, Vec<LogEntry>> {
-        self.send(|reply| Op::Read(after, max, reply))
+        self.on_reader(move |conn| log::read_after(conn, after, max))
     }
 
     fn advance(
@@ -897,7 +931,7 @@ impl EventLog for SqliteQueue {
         seqs: (Seq, Seq),
         max: usize,
     ) -> QueueFuture<'_, Vec<LogEntry>> {
-        self.send(|reply| Op::ReadBetween(received, seqs, max, reply))
+        self.on_reader(move |conn| log::read_between(conn, received, seqs, max))
     }
 
     fn requeue(
@@ -1103,7 +1137,6 @@ enum Answer {
     Settle,
     Append(Appended),
     Seq(Seq),
-    Entries(Vec<LogEntry>),
     Lag(Vec<Lag>),
     Backfill(Backfill),
 }
@@ -1153,14 +1186,10 @@ fn apply(
         Op::OpenConsumer(consumer, start, now, _) => {
             Answer::Seq(log::open_consumer(conn, consumer, *start, *now)?)
         }
-        Op::Read(after, max, _) => Answer::Entries(log::read_after(conn, *after, *max)?),
         Op::Advance(consumer, through, routed, now, _) => {
             store_routed(conn, consumer, routed, *now, touched)?;
             log::advance(conn, consumer, *through)?;
             Answer::Settle
-        }
-        Op::ReadBetween(received, seqs, max, _) => {
-            Answer::Entries(log::read_between(conn, *received, *seqs, *max)?)
         }
         Op::Requeue(consumer, routed, backfilled, now, _) => {
             store_routed(conn, consumer, routed, *now, touched)?;
@@ -1318,9 +1347,7 @@ fn reply(op: Op, answer: Result<Answer, QueueError>) {
         (Op::Settle(_, _, to), Ok(Answer::Settle)) => drop(to.send(Ok(()))),
         (Op::Append(_, _, to), Ok(Answer::Append(a))) => drop(to.send(Ok(a))),
         (Op::OpenConsumer(_, _, _, to), Ok(Answer::Seq(s))) => drop(to.send(Ok(s))),
-        (Op::Read(_, _, to), Ok(Answer::Entries(e))) => drop(to.send(Ok(e))),
         (Op::Advance(_, _, _, _, to), Ok(Answer::Settle)) => drop(to.send(Ok(()))),
-        (Op::ReadBetween(_, _, _, to), Ok(Answer::Entries(e))) => drop(to.send(Ok(e))),
         (Op::Requeue(_, _, _, _, to), Ok(Answer::Settle)) => drop(to.send(Ok(()))),
         (Op::Backfill(_, _, _, to), Ok(Answer::Backfill(b))) => drop(to.send(Ok(b))),
         (Op::Ack(_, _, _, to), Ok(Answer::Settle)) => drop(to.send(Ok(()))),
@@ -1336,9 +1363,7 @@ fn reply(op: Op, answer: Result<Answer, QueueError>) {
                 Op::Settle(_, _, to) => drop(to.send(Err(e))),
                 Op::Append(_, _, to) => drop(to.send(Err(e))),
                 Op::OpenConsumer(_, _, _, to) => drop(to.send(Err(e))),
-                Op::Read(_, _, to) => drop(to.send(Err(e))),
                 Op::Advance(_, _, _, _, to) => drop(to.send(Err(e))),
-                Op::ReadBetween(_, _, _, to) => drop(to.send(Err(e))),
                 Op::Requeue(_, _, _, _, to) => drop(to.send(Err(e))),
                 Op::Backfill(_, _, _, to) => drop(to.send(Err(e))),
                 Op::Ack(_, _, _, to) => drop(to.send(Err(e))),

@@ -268,7 +268,7 @@ async fn admin_answers_describe_plugins_destinations_and_the_queue_without_secre
         chat["subscriptions"],
         json!([{"name": "Trips", "trigger": "type = \"track\" and event = \"Trip Booked\"",
             "action": "postToChannel", "batch_size": null, "enabled": true, "use_defaults": true,
-            "mapping": {"url": "https://hooks.slack.com/services/T1/B2/C3",
+            "start_from": null, "mapping": {"url": "https://hooks.slack.com/services/T1/B2/C3",
                 "text": {"@template": "{{userId}} booked"}}}])
     );
 
