@@ -188,6 +188,24 @@ test('Fly Inc. sends bookings and pricing views to Braze, set up in the console 
   assert.ok(log.some((r) => /Viewed Pricing/.test(r) && /delivered/.test(r)), log.join('\n'))
   assert.deepEqual(await axe(page), [], 'the deliveries page: no serious or critical accessibility violations')
 
+  // Ann's booking came before Braze was set up: count, then send past bookings again.
+  await page.goto(CONSOLE_URL + '/destinations/braze')
+  await page.select('#replay-subscription', 'Trip Booked is a purchase')
+  await fill(page, '#replay-from', '1h')
+  await click(page, 'button[name=send][value=no]')
+  assert.match(await page.$eval('.notice', (n) => n.textContent),
+    /Counted, nothing sent: \d+ event\(s\) received from .* would make 2 deliveries \(Trip Booked is a purchase 2\)/)
+  assert.equal(await page.$eval('#replay-from', (i) => i.value), '1h', 'the form keeps what was counted')
+  assert.deepEqual(await axe(page), [], 'the replay form: no serious or critical accessibility violations')
+  await page.screenshot({ path: `${SHOTS}/replay.png`, fullPage: true })
+  await click(page, 'button[name=send][value=yes]')
+  assert.match(await page.$eval('.notice', (n) => n.textContent), /Sent again: .* made 2 deliveries/)
+  await page.waitForFunction(async () => {
+    const answer = await fetch('/deliveries?destination=braze&outcome=delivered')
+    const text = await answer.text()
+    return (text.match(/replayed/g) || []).length >= 2
+  }, { timeout: 30000, polling: 500 })
+
   // The overview: where does Trip Booked go? Who receives traits.email?
   await page.goto(CONSOLE_URL + '/')
   await page.type('#event', 'Trip Booked')

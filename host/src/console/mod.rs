@@ -21,6 +21,7 @@ mod editor;
 mod events;
 mod overview;
 mod plugins;
+mod replay;
 mod session;
 #[cfg(test)]
 mod tests;
@@ -86,6 +87,7 @@ pub(crate) fn router(console: Arc<Console>) -> Router {
             get(destinations::edit_form).post(destinations::update),
         )
         .route("/destinations/{name}/switch", post(destinations::switch))
+        .route("/destinations/{name}/replay", post(replay::replay))
         .route("/destinations/{name}", get(editor::show))
         .route("/destinations/{name}/subscriptions", post(editor::submit))
         .route(

@@ -85,6 +85,13 @@ pub(super) async fn setup_with(idle: Duration, folder: bool) -> Setup {
         plugins,
         routes,
     }));
+    let log = Arc::new(
+        crate::queue::sqlite::SqliteQueue::open(
+            &crate::queue::sqlite::path_in(dir.path()),
+            crate::queue::sqlite::Retention::default(),
+        )
+        .unwrap(),
+    );
     let reloader = Arc::new(crate::live::Reloader {
         path: None,
         runtime,
@@ -96,15 +103,8 @@ pub(super) async fn setup_with(idle: Duration, folder: bool) -> Setup {
         },
         store: crate::config::stored::Store::in_dir(dir.path()),
         hooks: crate::live::hooks::HookStore::in_dir(dir.path()),
-        log: None,
+        log: Some(log.clone()),
     });
-    let log = Arc::new(
-        crate::queue::sqlite::SqliteQueue::open(
-            &crate::queue::sqlite::path_in(dir.path()),
-            crate::queue::sqlite::Retention::default(),
-        )
-        .unwrap(),
-    );
     let console = Arc::new(Console {
         token: TOKEN.into(),
         live,
@@ -1186,4 +1186,125 @@ async fn a_plugin_is_uploaded_and_rolled_back_from_the_plugins_page() {
         outside.body
     );
     assert_eq!(webhook_hash(&setup), v1);
+}
+
+#[tokio::test]
+async fn past_events_are_counted_then_sent_again_from_the_destination_page() {
+    use crate::queue::log::{LogEvent, Start};
+    use crate::queue::{EventLog as _, Routed};
+    let setup = setup(session::IDLE).await;
+    let log = setup.reloader.log.clone().unwrap();
+    let now = crate::queue::now();
+    // The destination has read three events: two trips booked and a page view.
+    log.open_consumer("hook", Start::End, now).await.unwrap();
+    let events = [
+        ("m-1", "Trip Booked"),
+        ("m-2", "Viewed"),
+        ("m-3", "Trip Booked"),
+    ]
+    .iter()
+    .map(|(id, event)| LogEvent {
+        source: "app".into(),
+        message_id: id.to_string(),
+        timestamp: None,
+        body: json!({"type": "track", "event": event, "userId": "u1", "messageId": id,
+                "properties": {"trip": "Lisbon"}, "traits": {"email": "<b>a@example.com</b>"}})
+        .to_string(),
+    })
+    .collect();
+    let appended = log.append(events, now).await.unwrap();
+    log.advance("hook", appended.last, Routed::default(), now)
+        .await
+        .unwrap();
+    let conn =
+        crate::queue::sqlite::attach(&crate::queue::sqlite::path_in(setup._dir.path())).unwrap();
+    let cookie = sign_in(&setup).await;
+    let page = get(&setup, "/destinations/hook", Some(&cookie)).await;
+    assert!(
+        page.body.contains("Send past events again"),
+        "{}",
+        page.body
+    );
+    let token = csrf(&page.body);
+    let send = |form: String| {
+        let (setup, cookie) = (&setup, &cookie);
+        async move {
+            post_form(
+                setup,
+                "/destinations/hook/replay",
+                &form,
+                Some(cookie),
+                "127.0.0.1:1",
+            )
+            .await
+        }
+    };
+    // Counting sends nothing and keeps the form as filled in.
+    let counted = send(format!(
+        "csrf={token}&subscription=Bookings&from=1h&until=&send=no"
+    ))
+    .await;
+    assert_eq!(counted.status, StatusCode::OK, "{}", counted.body);
+    assert!(
+        counted
+            .body
+            .contains("Counted, nothing sent: 3 event(s) received from"),
+        "{}",
+        counted.body
+    );
+    assert!(
+        counted
+            .body
+            .contains("would make 2 deliveries (Bookings 2)"),
+        "{}",
+        counted.body
+    );
+    assert!(
+        counted
+            .body
+            .contains(r#"<option value="Bookings" selected>"#)
+    );
+    assert_eq!(count(&conn, "deliveries"), 0);
+    // Sending queues them, marked as replayed.
+    let sent = send(format!(
+        "csrf={token}&subscription=Bookings&from=1h&until=&send=yes"
+    ))
+    .await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.body);
+    let after = get(
+        &setup,
+        sent.headers[header::LOCATION].to_str().unwrap(),
+        Some(&cookie),
+    )
+    .await;
+    assert!(
+        after.body.contains("Sent again: 3 event(s)")
+            && after.body.contains("made 2 deliveries (Bookings 2)"),
+        "{}",
+        after.body
+    );
+    let replayed: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM deliveries WHERE destination = 'hook' AND replayed = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(replayed, 2);
+    // A bad time or an unknown subscription is named, and nothing is sent.
+    for (form, says) in [
+        ("subscription=&from=yesterday&until=", "Received since:"),
+        (
+            "subscription=Nope&from=1h&until=",
+            "no enabled subscription",
+        ),
+        ("subscription=&from=1h&until=2h", "must be after"),
+    ] {
+        let refused = send(format!("csrf={token}&{form}&send=yes")).await;
+        assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{form}");
+        assert!(refused.body.contains(says), "{form}: {}", refused.body);
+    }
+    let forged = send("csrf=forged&subscription=&from=1h&until=&send=yes".into()).await;
+    assert_ne!(forged.status, StatusCode::SEE_OTHER);
+    assert_eq!(count(&conn, "deliveries"), 2);
 }

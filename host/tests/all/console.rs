@@ -162,25 +162,44 @@ async fn the_fly_inc_walkthrough_in_a_real_browser() {
         run.status.success(),
         "the walkthrough failed (output above)"
     );
-    // What Braze received: Bob's booking as two purchases, and his pricing view as an event.
+    // What Braze received: Bob's booking as two purchases, and his pricing view as an event;
+    // then, sent again from the console, Ann's earlier booking and Bob's once more.
     let received = braze.received();
     let bodies: Vec<serde_json::Value> = received
         .iter()
         .filter(|r| r.path == "/users/track")
         .map(|r| r.json())
         .collect();
-    let purchases: Vec<&serde_json::Value> = bodies
-        .iter()
-        .filter_map(|b| b["purchases"].as_array())
-        .flatten()
-        .filter(|p| p["external_id"] == "bob")
-        .collect();
-    let products: Vec<&str> = purchases
-        .iter()
-        .filter_map(|p| p["product_id"].as_str())
-        .collect();
-    assert_eq!(products, ["LIS-JFK", "JFK-SFO"], "{bodies:?}");
-    assert_eq!(purchases[1]["quantity"], 2);
+    let purchases_of = |who: &str| -> Vec<(String, serde_json::Value)> {
+        bodies
+            .iter()
+            .filter_map(|b| b["purchases"].as_array())
+            .flatten()
+            .filter(|p| p["external_id"] == who)
+            .map(|p| {
+                (
+                    p["product_id"].as_str().unwrap().to_string(),
+                    p["quantity"].clone(),
+                )
+            })
+            .collect()
+    };
+    let trip = |product: &str, quantity: u64| (product.to_string(), serde_json::json!(quantity));
+    assert_eq!(
+        purchases_of("bob"),
+        [
+            trip("LIS-JFK", 1),
+            trip("JFK-SFO", 2),
+            trip("LIS-JFK", 1),
+            trip("JFK-SFO", 2)
+        ],
+        "{bodies:?}"
+    );
+    assert_eq!(
+        purchases_of("ann"),
+        [trip("LIS-JFK", 1), trip("JFK-SFO", 2)],
+        "{bodies:?}"
+    );
     let events: Vec<&serde_json::Value> = bodies
         .iter()
         .filter_map(|b| b["events"].as_array())

@@ -824,6 +824,31 @@ struct DestinationPage {
     actions: Vec<(String, String)>,
     notice: Option<String>,
     problems: Vec<String>,
+    /// The running subscriptions a replay can name; empty when the destination does not run.
+    replay_subscriptions: Vec<String>,
+    /// The replay form as last sent.
+    replay: ReplayFields,
+}
+
+/// What the replay form holds (`console/replay.rs`).
+#[derive(Debug, Clone, Deserialize)]
+pub(in crate::console) struct ReplayFields {
+    #[serde(default)]
+    pub(in crate::console) subscription: String,
+    #[serde(default)]
+    pub(in crate::console) from: String,
+    #[serde(default)]
+    pub(in crate::console) until: String,
+}
+
+impl Default for ReplayFields {
+    fn default() -> Self {
+        ReplayFields {
+            subscription: String::new(),
+            from: "24h".into(),
+            until: String::new(),
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -839,7 +864,31 @@ fn destination_page(
     problems: Vec<String>,
     status: StatusCode,
 ) -> Response {
+    destination_page_with(
+        console,
+        session,
+        name,
+        (notice, problems, status),
+        ReplayFields::default(),
+    )
+}
+
+/// The destination's page with this notice or these problems, and the replay form as given.
+pub(in crate::console) fn destination_page_with(
+    console: &Console,
+    session: &SignedIn,
+    name: &str,
+    (notice, problems, status): (Option<String>, Vec<String>, StatusCode),
+    replay: ReplayFields,
+) -> Response {
     let snapshot = console.live.current();
+    let replay_subscriptions = snapshot
+        .routes
+        .destinations
+        .iter()
+        .find(|r| r.name == name)
+        .map(|r| r.subscriptions.iter().map(|s| s.name.clone()).collect())
+        .unwrap_or_default();
     let (d, manifest) = match destination(&snapshot, name) {
         Ok(found) => found,
         Err(r) => return r.into_response(),
@@ -883,6 +932,8 @@ fn destination_page(
                 .collect(),
             notice,
             problems,
+            replay_subscriptions,
+            replay,
         },
         status,
     )
