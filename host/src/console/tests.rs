@@ -1191,7 +1191,7 @@ async fn a_plugin_is_uploaded_and_rolled_back_from_the_plugins_page() {
 #[tokio::test]
 async fn past_events_are_counted_then_sent_again_from_the_destination_page() {
     use crate::queue::log::{LogEvent, Start};
-    use crate::queue::{EventLog as _, Routed};
+    use crate::queue::Routed;
     let setup = setup(session::IDLE).await;
     let log = setup.reloader.log.clone().unwrap();
     let now = crate::queue::now();
