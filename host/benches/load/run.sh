@@ -7,7 +7,8 @@
 #   host/benches/load/run.sh fanout  [SECONDS]  # the same, five batched webhook destinations
 #   host/benches/load/run.sh latency [SECONDS]  # 1,000 events/s (paced.py), one unbatched webhook: ingest -> arrival
 #
-# Needs wrk (apt-get install wrk) and python3. Prints events/s accepted and delivered, what was
+# Needs wrk (apt-get install wrk) and python3. SWITCHYARD_LOAD_KEEP=1 keeps the run's folder
+# (configuration, data, the server's log). Prints events/s accepted and delivered, what was
 # behind when the load stopped and how long it took to catch up, the server's bytes written to
 # disk per accepted event (/proc/PID/io) against the event's size, and for latency p50/p99.
 set -euo pipefail
@@ -31,7 +32,11 @@ pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2> /dev/null || true; done
   wait 2> /dev/null || true
-  rm -rf "$work"
+  if [ -n "${SWITCHYARD_LOAD_KEEP:-}" ]; then
+    echo "kept: $work (the server's log is server.err)"
+  else
+    rm -rf "$work"
+  fi
 }
 trap cleanup EXIT
 

@@ -47,10 +47,20 @@ pub(super) async fn build(recent: &Recent, records: &dyn Records) -> Result<Vec<
     // is newest last), what still waits in the queue, and dead letters.
     let mut latest: HashMap<(String, String, String), Attempt> = HashMap::new();
     let mut placed: HashMap<(String, String, String), &'static str> = HashMap::new();
+    // No attempt of an event comes before it was received: the delivery log is read from the
+    // oldest receipt on (by time, which its index serves), then by message id.
+    let since = samples
+        .iter()
+        .filter_map(|s| s.event.get("receivedAt").and_then(Value::as_str))
+        .filter_map(crate::ingest::message::parse_time)
+        .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as crate::queue::Millis)
+        .min()
+        .map(|oldest| oldest - 1_000);
     if !ids.is_empty() {
         let attempts = records
             .attempts(Filter {
                 message_ids: ids.clone(),
+                since,
                 ..Filter::default()
             })
             .await
