@@ -796,7 +796,7 @@ async fn the_events_page_shows_where_each_recent_event_went() {
     );
     // The queue and its log, as delivery leaves them: m-1 delivered; m-2 failed once and
     // waits for its retry; m-4 waits for its first attempt; m-5 went to dead letters; m-3
-    // went nowhere.
+    // went nowhere. The attempts were made half a second after m-1 was received.
     let conn =
         crate::queue::sqlite::open(&crate::queue::sqlite::path_in(setup._dir.path())).unwrap();
     for (id, destination, subscription, outcome, status) in [
@@ -805,7 +805,8 @@ async fn the_events_page_shows_where_each_recent_event_went() {
     ] {
         conn.execute(
             "INSERT INTO attempts (at, source, destination, subscription, action, message_id, \
-             outcome, status, latency_ms, error) VALUES (1, 'app', ?1, ?2, 'a', ?3, ?4, ?5, 3, ?6)",
+             outcome, status, latency_ms, error) \
+             VALUES (1796288400500, 'app', ?1, ?2, 'a', ?3, ?4, ?5, 3, ?6)",
             rusqlite::params![
                 destination,
                 subscription,
@@ -1190,8 +1191,8 @@ async fn a_plugin_is_uploaded_and_rolled_back_from_the_plugins_page() {
 
 #[tokio::test]
 async fn past_events_are_counted_then_sent_again_from_the_destination_page() {
-    use crate::queue::log::{LogEvent, Start};
     use crate::queue::Routed;
+    use crate::queue::log::{LogEvent, Start};
     let setup = setup(session::IDLE).await;
     let log = setup.reloader.log.clone().unwrap();
     let now = crate::queue::now();
