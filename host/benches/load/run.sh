@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # External load runs against a real `switchyard serve` (release build) over real sockets, with
-# a real HTTP receiver (receiver.py) as the vendor. Loopback only, bounded in time.
+# a real HTTP receiver (receiver.mjs, Node's http) as the vendor. Loopback only, bounded in time.
 #
 #   host/benches/load/run.sh ingest  [SECONDS]  # durable ingest: wrk posting /v1/batch of 100 1.6 KB events, no destination
 #   host/benches/load/run.sh e2e     [SECONDS]  # the same, one batched webhook subscription delivering to the receiver
 #   host/benches/load/run.sh fanout  [SECONDS]  # the same, five batched webhook destinations
 #   host/benches/load/run.sh latency [SECONDS]  # 1,000 events/s (paced.py), one unbatched webhook: ingest -> arrival
 #
-# Needs wrk (apt-get install wrk) and python3. SWITCHYARD_LOAD_KEEP=1 keeps the run's folder
+# Needs wrk (apt-get install wrk), node and python3. SWITCHYARD_LOAD_KEEP=1 keeps the run's folder
 # (configuration, data, the server's log). Prints events/s accepted and delivered, what was
 # behind when the load stopped and how long it took to catch up, the server's bytes written to
 # disk per accepted event (/proc/PID/io) against the event's size, and for latency p50/p99.
@@ -43,7 +43,7 @@ trap cleanup EXIT
 # The vendor.
 latency_flag=""
 [ "$what" = latency ] && latency_flag="--latency"
-python3 "$here/receiver.py" $latency_flag > "$work/receiver.out" &
+node "$here/receiver.mjs" $latency_flag > "$work/receiver.out" &
 pids+=($!)
 until [ -s "$work/receiver.out" ]; do sleep 0.1; done
 vendor="http://127.0.0.1:$(head -1 "$work/receiver.out")"
