@@ -79,13 +79,15 @@ async fn mock(received: Arc<Received>) -> String {
     format!("http://{addr}")
 }
 
-async fn setup(target: &str, batched: bool) -> common::Pipeline {
+/// A webhook destination's TOML lines: to `target`, every track event's properties to
+/// `https://hooks.example{path}`, batched (up to 1,000) or not.
+fn webhook(target: &str, path: &str, batched: bool) -> String {
     let batching = if batched {
         "enable_batching = true\n    batch_size = 1000"
     } else {
         ""
     };
-    common::pipeline(&format!(
+    format!(
         r#"
         redirect_outbound = "{target}"
           [destinations.delivery]
@@ -96,12 +98,15 @@ async fn setup(target: &str, batched: bool) -> common::Pipeline {
           action = "send"
           trigger = 'type = "track"'
             [destinations.subscriptions.mapping]
-            url = "https://hooks.example/in"
+            url = "https://hooks.example{path}"
             data = {{ "@path" = "$.properties" }}
             {batching}
         "#
-    ))
-    .await
+    )
+}
+
+async fn setup(target: &str, batched: bool) -> common::Pipeline {
+    common::pipeline(&webhook(target, "/in", batched)).await
 }
 
 fn event(n: u64) -> Value {
@@ -307,28 +312,7 @@ fn order_completed() -> Value {
 async fn sustained(destinations: usize, seconds: u64) {
     let (target, counts) = counting_mock(destinations).await;
     let lines: Vec<(String, String)> = (0..destinations)
-        .map(|d| {
-            (
-                format!("d{d}"),
-                format!(
-                    r#"
-        redirect_outbound = "{target}"
-          [destinations.delivery]
-          concurrency = 16
-          batch_wait_ms = 50
-          [[destinations.subscriptions]]
-          name = "All tracks"
-          action = "send"
-          trigger = 'type = "track"'
-            [destinations.subscriptions.mapping]
-            url = "https://hooks.example/d{d}"
-            data = {{ "@path" = "$.properties" }}
-            enable_batching = true
-            batch_size = 1000
-        "#
-                ),
-            )
-        })
+        .map(|d| (format!("d{d}"), webhook(&target, &format!("/d{d}"), true)))
         .collect();
     let named: Vec<(&str, &str)> = lines
         .iter()
