@@ -109,6 +109,27 @@ async fn setup(target: &str, batched: bool) -> common::Pipeline {
     common::pipeline(&webhook(target, "/in", batched)).await
 }
 
+/// Starts the pipeline's delivery workers; they run until `true` is sent on the answer's
+/// sender.
+fn start_workers(
+    s: &common::Pipeline,
+) -> (
+    tokio::sync::watch::Sender<bool>,
+    tokio::task::JoinHandle<()>,
+) {
+    let (stop, stopping) = tokio::sync::watch::channel(false);
+    let workers = tokio::spawn(switchyard::deliver::run(
+        s.routes.clone(),
+        Arc::default(),
+        s.queue.clone() as Arc<dyn Queue>,
+        s.queue.clone() as Arc<dyn EventLog>,
+        stopping,
+        None,
+        Duration::from_secs(10),
+    ));
+    (stop, workers)
+}
+
 fn event(n: u64) -> Value {
     json!({"type": "track", "event": "Order Completed", "userId": format!("user-{}", n % 500),
         "messageId": format!("m-{n}"), "properties": {"n": n, "t": micros(), "total": 99.5,
@@ -125,17 +146,8 @@ async fn throughput(n: u64, batched: bool) -> f64 {
         let events = chunk.iter().map(|&i| event(i)).collect();
         s.intake.take("bench".into(), events).await.unwrap();
     }
-    let (stop, stopping) = tokio::sync::watch::channel(false);
     let started = Instant::now();
-    let workers = tokio::spawn(switchyard::deliver::run(
-        s.routes.clone(),
-        Arc::default(),
-        s.queue.clone() as Arc<dyn Queue>,
-        s.queue.clone() as Arc<dyn EventLog>,
-        stopping,
-        None,
-        Duration::from_secs(10),
-    ));
+    let (stop, workers) = start_workers(&s);
     while received.events.load(Ordering::Relaxed) < n {
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
@@ -234,16 +246,7 @@ async fn latency() {
     let received = Arc::new(Received::default());
     let target = mock(received.clone()).await;
     let s = Arc::new(setup(&target, false).await);
-    let (stop, stopping) = tokio::sync::watch::channel(false);
-    let workers = tokio::spawn(switchyard::deliver::run(
-        s.routes.clone(),
-        Arc::default(),
-        s.queue.clone() as Arc<dyn Queue>,
-        s.queue.clone() as Arc<dyn EventLog>,
-        stopping,
-        None,
-        Duration::from_secs(10),
-    ));
+    let (stop, workers) = start_workers(&s);
     let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / RATE));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let total = RATE * SECONDS;
@@ -319,16 +322,7 @@ async fn sustained(destinations: usize, seconds: u64) {
         .map(|(n, l)| (n.as_str(), l.as_str()))
         .collect();
     let s = Arc::new(common::pipeline_of(&named).await);
-    let (stop, stopping) = tokio::sync::watch::channel(false);
-    let workers = tokio::spawn(switchyard::deliver::run(
-        s.routes.clone(),
-        Arc::default(),
-        s.queue.clone() as Arc<dyn Queue>,
-        s.queue.clone() as Arc<dyn EventLog>,
-        stopping,
-        None,
-        Duration::from_secs(10),
-    ));
+    let (stop, workers) = start_workers(&s);
     let template = order_completed();
     let event_size = template.to_string().len();
     let accepted = Arc::new(AtomicU64::new(0));
