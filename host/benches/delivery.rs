@@ -31,6 +31,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use switchyard::ingest::Sink;
+use switchyard::ingest::message::Accepted;
 use switchyard::queue::{EventLog, Queue};
 
 mod common;
@@ -130,10 +131,12 @@ fn start_workers(
     (stop, workers)
 }
 
-fn event(n: u64) -> Value {
-    json!({"type": "track", "event": "Order Completed", "userId": format!("user-{}", n % 500),
+fn event(n: u64) -> Accepted {
+    Accepted::of(
+        &json!({"type": "track", "event": "Order Completed", "userId": format!("user-{}", n % 500),
         "messageId": format!("m-{n}"), "properties": {"n": n, "t": micros(), "total": 99.5,
-        "currency": "EUR", "products": [{"sku": "A-1", "price": 49.75, "quantity": 2}]}})
+        "currency": "EUR", "products": [{"sku": "A-1", "price": 49.75, "quantity": 2}]}}),
+    )
 }
 
 /// Stores `n` events, then starts the workers and times the delivery of all of them; returns
@@ -293,18 +296,6 @@ async fn counting_mock(paths: usize) -> (String, Arc<Vec<AtomicU64>>) {
     (format!("http://{addr}"), counts)
 }
 
-/// Bytes this process has had written to disk so far (`write_bytes` of `/proc/self/io`).
-fn written_bytes() -> u64 {
-    std::fs::read_to_string("/proc/self/io")
-        .ok()
-        .and_then(|t| {
-            t.lines()
-                .find_map(|l| l.strip_prefix("write_bytes: "))
-                .and_then(|n| n.trim().parse().ok())
-        })
-        .unwrap_or(0)
-}
-
 /// The realistic 1.6 KB event, as a client sends it (with a fresh messageId per copy).
 fn order_completed() -> Value {
     serde_json::from_str(include_str!("data/track-order-completed.json")).unwrap()
@@ -328,7 +319,7 @@ async fn sustained(destinations: usize, seconds: u64) {
     let accepted = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let until = started + Duration::from_secs(seconds);
-    let written_before = written_bytes();
+    let written_before = common::written_bytes();
     let mut senders = Vec::new();
     for task in 0..4u64 {
         let (s, accepted, template) = (s.clone(), accepted.clone(), template.clone());
@@ -339,13 +330,13 @@ async fn sustained(destinations: usize, seconds: u64) {
                 let stamp = time::OffsetDateTime::now_utc()
                     .format(&time::format_description::well_known::Rfc3339)
                     .unwrap();
-                let events: Vec<Value> = (0..100)
+                let events: Vec<Accepted> = (0..100)
                     .map(|_| {
                         let mut e = template.clone();
                         e["originalTimestamp"] = json!(stamp);
                         e["messageId"] = json!(format!("m-{task}-{n}"));
                         n += 1;
-                        e
+                        Accepted::of(&e)
                     })
                     .collect();
                 if s.intake.take("bench".into(), events).await.is_ok() {
@@ -368,7 +359,7 @@ async fn sustained(destinations: usize, seconds: u64) {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let caught_up = catch_up.elapsed().as_secs_f64();
-    let written = written_bytes().saturating_sub(written_before);
+    let written = common::written_bytes().saturating_sub(written_before);
     let _ = stop.send(true);
     workers.await.unwrap();
     println!(

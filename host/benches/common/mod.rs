@@ -94,3 +94,15 @@ pub(crate) fn webhook_version(n: u64) -> Vec<u8> {
     bytes.extend_from_slice(&section);
     bytes
 }
+
+/// Bytes this process has had written to disk so far (`write_bytes` of `/proc/self/io`, Linux).
+pub(crate) fn written_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find_map(|l| l.strip_prefix("write_bytes: "))
+                .and_then(|n| n.trim().parse().ok())
+        })
+        .unwrap_or(0)
+}

@@ -122,21 +122,37 @@ delivered_min() {
   counts | python3 -c 'import json,sys; c=json.load(sys.stdin)["counts"]; n=int(sys.argv[1]); print(min([c.get(f"/d{d}",0) for d in range(n)] or [0]))' "$1"
 }
 
-# The body: 100 copies of the realistic event, without messageId (the server gives each one),
-# each with its own property, the client timestamp stamped per request by batch.lua.
+# The body: 100 realistic events that differ as a shop's do (users, devices, orders, products,
+# amounts, pages; random ids do not compress), without messageId (the server gives each one),
+# the client timestamp stamped per request by batch.lua.
 python3 - "$root/host/benches/data/track-order-completed.json" > "$work/body.json" << 'PY'
-import json, sys
+import json, random, sys
 event = json.load(open(sys.argv[1]))
 event.pop("messageId", None)
 event["timestamp"] = "CLIENT_TIMESTAMP"
+draw = random.Random(7)
+hexs = lambda n: "".join(draw.choice("0123456789abcdef") for _ in range(n))
 batch = []
 for i in range(100):
     e = json.loads(json.dumps(event))
-    e["properties"]["bench"] = f"b-{i}"
+    e["event"] = draw.choice(["Order Completed", "Product Viewed", "Checkout Started", "Cart Viewed", "Product Added", "Trip Booked"])
+    e["userId"] = "user-" + hexs(10)
+    e["anonymousId"] = f"{hexs(8)}-{hexs(4)}-{hexs(12)}"
+    p = e["properties"]
+    p.update(order_id=hexs(24), total=draw.randrange(50000) / 100, revenue=draw.randrange(45000) / 100,
+             quantity=draw.randrange(1, 6), coupon=draw.choice(["", "hasbros", "WINTER10"]), bench=f"b-{i}")
+    for product in p["products"]:
+        product.update(productId=hexs(24), sku=f"{draw.randrange(99999)}-{draw.randrange(99)}",
+                       name=draw.choice(["Catan", "Azul", "Dixit", "Uno Card Game", "Splendor"]),
+                       price=draw.randrange(9000) / 100)
+    c = e["context"]
+    c["ip"] = ".".join(str(draw.randrange(1, 255)) for _ in range(4))
+    c["page"]["path"] = draw.choice(["/checkout", "/cart", "/pricing", "/"])
+    c["device"]["id"] = hexs(32).upper()
     batch.append(e)
 print(json.dumps({"batch": batch, "sentAt": "2026-12-03T12:00:00.000Z"}))
 PY
-event_size=$(python3 -c 'import json,sys; print(len(json.dumps(json.load(open(sys.argv[1]))["batch"][0], separators=(",", ":"))))' "$work/body.json")
+event_size=$(python3 -c 'import json,sys; b=json.load(open(sys.argv[1]))["batch"]; print(sum(len(json.dumps(e, separators=(",", ":"))) for e in b) // len(b))' "$work/body.json")
 
 before=$(written)
 if [ "$what" = latency ]; then

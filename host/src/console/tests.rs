@@ -369,10 +369,12 @@ async fn where_does_this_event_go_marks_its_routes_with_their_payloads() {
     let setup = setup(session::IDLE).await;
     setup.recent.keep(
         &Arc::from("app"),
-        vec![
+        [
             json!({"type": "track", "event": "Trip Booked", "userId": "u1",
             "traits": {"email": "ann@example.com"}, "properties": {"trip": "LIS-NYC"}}),
-        ],
+        ]
+        .map(|e| e.to_string())
+        .to_vec(),
     );
     let cookie = sign_in(&setup).await;
     let page = get(&setup, "/?event=Trip+Booked", Some(&cookie)).await.body;
@@ -426,10 +428,12 @@ async fn event_data_is_shown_as_text_never_as_markup() {
     let evil = "<img src=x onerror=alert(1)></script><script>alert(2)</script>";
     setup.recent.keep(
         &Arc::from("app"),
-        vec![
+        [
             json!({"type": "track", "event": evil, "userId": "javascript:alert(3)",
             "properties": {evil: evil}}),
-        ],
+        ]
+        .map(|e| e.to_string())
+        .to_vec(),
     );
     let cookie = sign_in(&setup).await;
     let query: String = url::form_urlencoded::Serializer::new(String::new())
@@ -785,14 +789,16 @@ async fn the_events_page_shows_where_each_recent_event_went() {
     let setup = setup(session::IDLE).await;
     setup.recent.keep(
         &Arc::from("app"),
-        vec![
+        [
             json!({"type": "track", "event": "Trip Booked", "userId": "u1", "messageId": "m-1",
                 "receivedAt": "2026-12-03T09:00:00.000Z"}),
             json!({"type": "page", "name": "Pricing", "anonymousId": "a9", "messageId": "m-2"}),
             json!({"type": "track", "event": "Trip Booked", "userId": "u2", "messageId": "m-4"}),
             json!({"type": "track", "event": "Trip Booked", "userId": "u3", "messageId": "m-5"}),
             json!({"type": "track", "event": "Nobody Wants This", "userId": "u1", "messageId": "m-3"}),
-        ],
+        ]
+        .map(|e| e.to_string())
+        .to_vec(),
     );
     // The queue and its log, as delivery leaves them: m-1 delivered; m-2 failed once and
     // waits for its retry; m-4 waits for its first attempt; m-5 went to dead letters; m-3

@@ -95,9 +95,9 @@ fn intake(setup: &Setup) -> Intake {
     }
 }
 
-fn event(id: &str) -> serde_json::Value {
-    serde_json::json!({"type": "track", "event": "E", "userId": "u", "messageId": id,
-        "properties": {}})
+fn event(id: &str) -> crate::ingest::message::Accepted {
+    crate::ingest::message::Accepted::of(&serde_json::json!({"type": "track", "event": "E",
+        "userId": "u", "messageId": id, "properties": {}}))
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -9,10 +9,10 @@
 //!   routing time and fan-out no longer limit what ingest accepts, and a slow destination never
 //!   holds ingest back.
 
+use crate::ingest::message::Accepted;
 use crate::ingest::{Refusal, Sink};
 use crate::queue::log::LogEvent;
 use crate::queue::{self, EventLog, QueueError};
-use serde_json::Value;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -26,15 +26,14 @@ pub struct Intake {
 
 impl Intake {
     /// The log's record of one event.
-    fn entry(source: &str, event: &Value) -> LogEvent {
-        let text = |key: &str| event.get(key).and_then(Value::as_str);
+    fn entry(source: &str, event: Accepted) -> LogEvent {
         LogEvent {
             source: source.to_string(),
-            message_id: text("messageId").unwrap_or_default().to_string(),
-            timestamp: text("originalTimestamp")
-                .and_then(crate::ingest::message::parse_time)
+            message_id: event.message_id,
+            timestamp: event
+                .client_time
                 .map(|t| (t.unix_timestamp_nanos() / 1_000_000) as queue::Millis),
-            body: event.to_string(),
+            body: event.text,
         }
     }
 }
@@ -43,13 +42,19 @@ impl Sink for Intake {
     fn take(
         &self,
         source: Arc<str>,
-        events: Vec<Value>,
+        events: Vec<Accepted>,
     ) -> Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send + '_>> {
         Box::pin(async move {
-            let entries: Vec<LogEvent> = events.iter().map(|e| Intake::entry(&source, e)).collect();
+            // The samples are copied before the events move into the log (only the newest
+            // few: at most `recent::KEPT` texts).
+            let samples = crate::recent::newest_texts(&events, |e| &e.text);
+            let entries: Vec<LogEvent> = events
+                .into_iter()
+                .map(|e| Intake::entry(&source, e))
+                .collect();
             match self.log.append(entries, queue::now()).await {
                 Ok(_) => {
-                    self.recent.keep(&source, events);
+                    self.recent.keep(&source, samples);
                     Ok(())
                 }
                 Err(QueueError::Busy) => Err(Refusal::Busy),

@@ -2,7 +2,8 @@
 //! Segment completes it (`messageId`, `receivedAt`, clock-skew-corrected `timestamp`,
 //! `context.ip`).
 
-use serde_json::{Map, Value};
+use super::shallow::{self, Shallow, string_text};
+use serde_json::Value;
 use std::net::IpAddr;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -21,30 +22,73 @@ pub struct Received {
     pub ip: IpAddr,
 }
 
+/// What a batch gives each of its messages: its `context` and `integrations`, whose keys a
+/// message's own keys override.
+#[derive(Default)]
+pub struct Shared<'a> {
+    pub context: Option<Shallow<'a>>,
+    pub integrations: Option<Shallow<'a>>,
+}
+
+/// A checked and completed message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Accepted {
+    /// Its type, one of [`TYPES`].
+    pub kind: &'static str,
+    /// Its `messageId` when that is a string (the de-duplication key), else empty.
+    pub message_id: String,
+    /// The client's own `timestamp` (kept as `originalTimestamp`), when it reads as a time.
+    pub client_time: Option<OffsetDateTime>,
+    /// The completed message as JSON text.
+    pub text: String,
+}
+
+impl Accepted {
+    /// An already completed event (tests, benchmarks and tools that feed a sink directly).
+    pub fn of(event: &Value) -> Accepted {
+        let text = |key: &str| event.get(key).and_then(Value::as_str);
+        Accepted {
+            kind: text("type")
+                .and_then(|t| TYPES.iter().find(|k| **k == t).copied())
+                .unwrap_or("track"),
+            message_id: text("messageId").unwrap_or_default().to_string(),
+            client_time: text("originalTimestamp").and_then(parse_time),
+            text: event.to_string(),
+        }
+    }
+}
+
 /// Checks a message and completes it. `kind` is the type the endpoint implies (`None` for a
 /// batch, where each message names its own). `size` is its size in bytes as received.
+///
+/// Only the top level of the message is read, and `context` when it must be completed: every
+/// other value is kept as the text the client sent ([`Shallow`]).
 pub fn accept(
-    mut message: Map<String, Value>,
+    mut message: Shallow<'_>,
     kind: Option<&str>,
     size: usize,
+    shared: &Shared<'_>,
     received: &Received,
-) -> Result<Map<String, Value>, String> {
+) -> Result<Accepted, String> {
     if size > MAX_MESSAGE_BYTES {
         return Err(format!(
             "the message is {size} bytes; the limit is {MAX_MESSAGE_BYTES} bytes (32 KB) per \
              message"
         ));
     }
-    let kind = match kind {
-        Some(k) => k.to_string(),
+    let known = |t: &str| TYPES.iter().find(|k| **k == t).copied();
+    let kind: &'static str = match kind {
+        Some(k) => known(k).ok_or_else(|| format!("{k:?} is not a message type"))?,
         None => match message.get("type") {
-            Some(Value::String(t)) if TYPES.contains(&t.as_str()) => t.clone(),
-            Some(other) => {
-                return Err(format!(
-                    "\"type\" must be one of {}, not {other}",
-                    TYPES.join(", ")
-                ));
-            }
+            Some(t) => match shallow::string_of(t).and_then(|t| known(&t)) {
+                Some(k) => k,
+                None => {
+                    return Err(format!(
+                        "\"type\" must be one of {}, not {t}",
+                        TYPES.join(", ")
+                    ));
+                }
+            },
             None => {
                 return Err(format!(
                     "\"type\" is missing; it is one of {}",
@@ -53,11 +97,11 @@ pub fn accept(
             }
         },
     };
-    message.insert("type".into(), Value::String(kind.clone()));
+    message.set("type", string_text(kind));
     // The write key authenticated the request; it is a secret and not part of the event.
     message.remove("writeKey");
 
-    let required = match kind.as_str() {
+    let required = match kind {
         "track" => Some("event"),
         "group" => Some("groupId"),
         "alias" => Some("previousId"),
@@ -65,12 +109,17 @@ pub fn accept(
     };
     // Ids sent as numbers are read as their text, as Segment does.
     for key in ["userId", "anonymousId"].into_iter().chain(required) {
-        if let Some(Value::Number(n)) = message.get(key) {
-            let text = n.to_string();
-            message.insert(key.into(), Value::String(text));
+        if let Some(text) = message.get(key)
+            && shallow::kind_of(text) == "a number"
+            && let Ok(n) = serde_json::from_str::<serde_json::Number>(text)
+        {
+            message.set(key, string_text(&n.to_string()));
         }
     }
-    let present = |m: &Map<String, Value>, key: &str| matches!(m.get(key), Some(Value::String(s)) if !s.is_empty());
+    let present = |m: &Shallow<'_>, key: &str| {
+        m.get(key)
+            .is_some_and(|t| t.starts_with('"') && t != "\"\"")
+    };
     if !present(&message, "userId") && !present(&message, "anonymousId") {
         return Err("\"userId\" or \"anonymousId\" is required".into());
     }
@@ -82,60 +131,97 @@ pub fn accept(
         ));
     }
     for key in ["properties", "traits", "context", "integrations"] {
-        match message.get(key) {
-            None | Some(Value::Object(_)) => {}
-            Some(Value::Null) => {
-                message.remove(key);
-            }
-            Some(other) => {
-                return Err(format!(
-                    "\"{key}\" must be an object, not {}",
-                    crate::mapping::kind_of(other)
-                ));
-            }
+        match message.get(key).map(shallow::kind_of) {
+            None | Some("an object") => {}
+            Some("null") => message.remove(key),
+            Some(other) => return Err(format!("\"{key}\" must be an object, not {other}")),
         }
     }
 
-    if !message.contains_key("messageId") {
-        let id = format!("switchyard-{}", uuid::Uuid::new_v4());
-        message.insert("messageId".into(), Value::String(id));
+    if !message.contains("messageId") {
+        message.set(
+            "messageId",
+            string_text(&format!("switchyard-{}", uuid::Uuid::new_v4())),
+        );
     }
-    complete_times(&mut message, received);
-    let context = message
-        .entry("context")
-        .or_insert_with(|| Value::Object(Map::new()));
-    if let Value::Object(context) = context
-        && !context.contains_key("ip")
-    {
-        context.insert("ip".into(), Value::String(received.ip.to_string()));
+    let message_id = message.string("messageId").unwrap_or_default().into_owned();
+    let client_time = complete_times(&mut message, received);
+    complete_context(&mut message, shared.context.as_ref(), received)?;
+    if let Some(shared) = &shared.integrations {
+        let merged = match message.get("integrations") {
+            Some(own) => {
+                let mut own = object(own, "integrations")?;
+                own.fill_from(shared);
+                own.to_text()
+            }
+            None => shared.to_text(),
+        };
+        message.set("integrations", merged);
     }
-    Ok(message)
+    Ok(Accepted {
+        kind,
+        message_id,
+        client_time,
+        text: message.to_text(),
+    })
+}
+
+/// An object value of the message, read one level deep.
+fn object<'a>(text: &'a str, key: &str) -> Result<Shallow<'a>, String> {
+    Shallow::parse(text).map_err(|_| format!("\"{key}\" must be an object"))
+}
+
+/// `context` gets the batch's shared keys it lacks, and `ip`, the address the request came
+/// from, unless the client set one. Left as sent when there is nothing to add.
+fn complete_context(
+    message: &mut Shallow<'_>,
+    shared: Option<&Shallow<'_>>,
+    received: &Received,
+) -> Result<(), String> {
+    let completed = match message.get("context") {
+        Some(own) => {
+            let mut own = object(own, "context")?;
+            if let Some(shared) = shared {
+                own.fill_from(shared);
+            } else if own.contains("ip") {
+                return Ok(());
+            }
+            if !own.contains("ip") {
+                own.set("ip", string_text(&received.ip.to_string()));
+            }
+            own.to_text()
+        }
+        None => {
+            let mut own = shared.cloned().unwrap_or_default();
+            if !own.contains("ip") {
+                own.set("ip", string_text(&received.ip.to_string()));
+            }
+            own.to_text()
+        }
+    };
+    message.set("context", completed);
+    Ok(())
 }
 
 /// `receivedAt` is now; `timestamp` is corrected for the client's clock as Segment does:
 /// `receivedAt − (sentAt − timestamp)`. The client's own timestamp stays in
-/// `originalTimestamp`. A missing or unreadable timestamp becomes `receivedAt`.
-fn complete_times(message: &mut Map<String, Value>, received: &Received) {
-    let own_sent_at = message
-        .get("sentAt")
-        .and_then(Value::as_str)
-        .and_then(parse_time);
+/// `originalTimestamp`. A missing or unreadable timestamp becomes `receivedAt`. Returns the
+/// client's own timestamp when it reads as a time.
+fn complete_times(message: &mut Shallow<'_>, received: &Received) -> Option<OffsetDateTime> {
+    let own_sent_at = message.string("sentAt").as_deref().and_then(parse_time);
     let sent_at = own_sent_at.or(received.sent_at);
-    let original = message.get("timestamp").cloned();
-    let client_time = original
-        .as_ref()
-        .and_then(Value::as_str)
-        .and_then(parse_time);
+    let client_time = message.string("timestamp").as_deref().and_then(parse_time);
     let timestamp = match (client_time, sent_at) {
         (Some(t), Some(sent)) => received.at - (sent - t),
         (Some(t), None) => t,
         (None, _) => received.at,
     };
-    if let Some(original) = original {
-        message.insert("originalTimestamp".into(), original);
+    if let Some(original) = message.get("timestamp").map(str::to_string) {
+        message.set("originalTimestamp", original);
     }
-    message.insert("timestamp".into(), Value::String(format_time(timestamp)));
-    message.insert("receivedAt".into(), Value::String(format_time(received.at)));
+    message.set("timestamp", string_text(&format_time(timestamp)));
+    message.set("receivedAt", string_text(&format_time(received.at)));
+    client_time
 }
 
 pub fn parse_time(text: &str) -> Option<OffsetDateTime> {
@@ -165,8 +251,81 @@ mod tests {
     }
 
     fn accept_json(v: Value, kind: Option<&str>, r: &Received) -> Result<Value, String> {
-        let size = v.to_string().len();
-        accept(v.as_object().unwrap().clone(), kind, size, r).map(Value::Object)
+        let text = v.to_string();
+        let message = Shallow::parse(&text).unwrap();
+        let accepted = accept(message, kind, text.len(), &Shared::default(), r)?;
+        let out: Value = serde_json::from_str(&accepted.text).unwrap();
+        assert_eq!(accepted.kind, out["type"]);
+        assert_eq!(accepted.message_id, out["messageId"].as_str().unwrap_or(""));
+        Ok(out)
+    }
+
+    #[test]
+    fn a_batchs_context_and_integrations_fill_what_a_message_lacks() {
+        let shared_text = (
+            r#"{"library": {"name": "analytics-node"}, "locale": "fr-FR"}"#,
+            r#"{"All": false, "Braze": true}"#,
+        );
+        let shared = Shared {
+            context: Some(Shallow::parse(shared_text.0).unwrap()),
+            integrations: Some(Shallow::parse(shared_text.1).unwrap()),
+        };
+        let accepted = |text: &str| {
+            let a = accept(
+                Shallow::parse(text).unwrap(),
+                None,
+                text.len(),
+                &shared,
+                &received(),
+            )
+            .unwrap();
+            serde_json::from_str::<Value>(&a.text).unwrap()
+        };
+        let own = accepted(
+            r#"{"type": "track", "event": "E", "userId": "u", "context": {"locale": "de-DE",
+                "ip": "198.51.100.9"}, "integrations": {"Braze": false}}"#,
+        );
+        assert_eq!(
+            own["context"],
+            json!({"locale": "de-DE", "ip": "198.51.100.9", "library": {"name": "analytics-node"}})
+        );
+        assert_eq!(own["integrations"], json!({"Braze": false, "All": false}));
+        let bare = accepted(r#"{"type": "identify", "userId": "u", "context": null}"#);
+        assert_eq!(
+            bare["context"],
+            json!({"library": {"name": "analytics-node"}, "locale": "fr-FR", "ip": "203.0.113.7"})
+        );
+        assert_eq!(bare["integrations"], json!({"All": false, "Braze": true}));
+    }
+
+    #[test]
+    fn values_are_kept_as_sent_and_keys_with_escapes_survive() {
+        let text = r#"{"type":"track","event":"Caf\u00e9 \"Booked\"","userId":"u","properties":{"price":1.50,"tags":["a","b"]},"we\u0069rd":1,"messageId":"m-1","context":{"ip":"198.51.100.1"}}"#;
+        let a = accept(
+            Shallow::parse(text).unwrap(),
+            None,
+            text.len(),
+            &Shared::default(),
+            &received(),
+        )
+        .unwrap();
+        // Untouched values are copied as text: the price keeps its trailing zero.
+        assert!(
+            a.text
+                .contains(r#""properties":{"price":1.50,"tags":["a","b"]}"#),
+            "{}",
+            a.text
+        );
+        assert!(
+            a.text.contains(r#""context":{"ip":"198.51.100.1"}"#),
+            "{}",
+            a.text
+        );
+        let out: Value = serde_json::from_str(&a.text).unwrap();
+        assert_eq!(out["event"], "Caf\u{e9} \"Booked\"");
+        assert_eq!(out["weird"], 1);
+        assert_eq!(a.message_id, "m-1");
+        assert_eq!(a.client_time, None);
     }
 
     #[test]
@@ -237,6 +396,17 @@ mod tests {
         assert_eq!(
             err(json!({"userId": "u", "traits": "x"}), Some("identify")),
             "\"traits\" must be an object, not a string"
+        );
+        assert_eq!(
+            err(
+                json!({"userId": "u", "event": "e", "context": [1]}),
+                Some("track")
+            ),
+            "\"context\" must be an object, not an array"
+        );
+        assert_eq!(
+            err(json!({"userId": "", "event": "e"}), Some("track")),
+            "\"userId\" or \"anonymousId\" is required"
         );
         let big = json!({"userId": "u", "event": "e", "properties": {"x": "y".repeat(33_000)}});
         assert!(err(big, Some("track")).starts_with("the message is 33"));

@@ -16,6 +16,7 @@
 
 pub mod intake;
 pub mod message;
+pub mod shallow;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, Path, State};
@@ -23,9 +24,10 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use base64::Engine;
-use message::Received;
+use message::{Accepted, Received, Shared};
 use serde_json::value::RawValue;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
+use shallow::Shallow;
 use std::future::Future;
 use std::io::Read;
 use std::net::SocketAddr;
@@ -41,7 +43,7 @@ pub trait Sink: Send + Sync + 'static {
     fn take(
         &self,
         source: Arc<str>,
-        events: Vec<Value>,
+        events: Vec<Accepted>,
     ) -> Pin<Box<dyn Future<Output = Result<(), Refusal>> + Send + '_>>;
 }
 
@@ -120,11 +122,17 @@ async fn receive(
         Ok(b) => b,
         Err(response) => return response,
     };
-    let (mut request, items) = match parse(&body, batch) {
+    let Ok(body) = std::str::from_utf8(&body) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "the body is not valid JSON: it is not UTF-8 text",
+        );
+    };
+    let (request, items) = match parse(body, batch) {
         Ok(parsed) => parsed,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, e),
     };
-    let source = match write_key(&headers, &request).map(|k| ingest.keys.get(&k)) {
+    let source = match write_key(&headers, &request).map(|k| ingest.keys.get(&*k)) {
         Some(Some(source)) => source.clone(),
         Some(None) => return refuse(StatusCode::UNAUTHORIZED, "unknown write key"),
         None => {
@@ -137,37 +145,35 @@ async fn receive(
     let received = Received {
         at: time::OffsetDateTime::now_utc(),
         sent_at: request
-            .get("sentAt")
-            .and_then(Value::as_str)
+            .string("sentAt")
+            .as_deref()
             .and_then(message::parse_time),
         ip: peer.ip(),
     };
 
-    let mut accepted = Vec::new();
+    let mut accepted = Vec::with_capacity(items.len().max(1));
     let mut rejected = Vec::new();
     if batch {
-        let shared_context = request.get("context").and_then(Value::as_object).cloned();
-        let shared_integrations = request
-            .get("integrations")
-            .and_then(Value::as_object)
-            .cloned();
+        let shared_object = |key: &str| request.get(key).and_then(|text| Shallow::parse(text).ok());
+        let shared = Shared {
+            context: shared_object("context"),
+            integrations: shared_object("integrations"),
+        };
         for (i, item) in items.into_iter().enumerate() {
-            let size = item.get().len();
-            let Ok(Value::Object(mut m)) = serde_json::from_str::<Value>(item.get()) else {
+            let shallow::Item::Object(m) = item else {
                 rejected.push(json!({"index": i, "error": "a message must be a JSON object"}));
                 continue;
             };
-            inherit(&mut m, "context", shared_context.as_ref());
-            inherit(&mut m, "integrations", shared_integrations.as_ref());
-            match message::accept(m, None, size, &received) {
-                Ok(m) => accepted.push(Value::Object(m)),
+            let size = m.text_len();
+            match message::accept(m, None, size, &shared, &received) {
+                Ok(m) => accepted.push(m),
                 Err(e) => rejected.push(json!({"index": i, "error": e})),
             }
         }
     } else {
         let size = body.len();
-        match message::accept(std::mem::take(&mut request), Some(&kind), size, &received) {
-            Ok(m) => accepted.push(Value::Object(m)),
+        match message::accept(request, Some(&kind), size, &Shared::default(), &received) {
+            Ok(m) => accepted.push(m),
             Err(e) => return refuse(StatusCode::BAD_REQUEST, e),
         }
     }
@@ -187,8 +193,7 @@ async fn receive(
     // once per type and request rather than once per event.
     let mut kinds = [0u64; message::TYPES.len()];
     for m in &accepted {
-        let kind = m["type"].as_str().unwrap_or_default();
-        if let Some(i) = message::TYPES.iter().position(|t| *t == kind) {
+        if let Some(i) = message::TYPES.iter().position(|t| *t == m.kind) {
             kinds[i] += 1;
         }
     }
@@ -223,21 +228,22 @@ fn busy(message: &str) -> Response {
     response
 }
 
-/// The request object, and a batch's messages as received, borrowed from the body.
-type Parsed<'a> = (Map<String, Value>, Vec<&'a RawValue>);
+/// The request object and, for a batch, its messages, borrowed from the body.
+type Parsed<'a> = (Shallow<'a>, Vec<shallow::Item<'a>>);
 
-/// The request object and, for a batch, its messages as received (their text gives their
-/// size without writing them out again). The body is read once: the messages are found in the
-/// same pass that reads the other keys, and are borrowed rather than copied.
-fn parse(body: &[u8], batch: bool) -> Result<Parsed<'_>, String> {
+/// The request object (one level deep) and, for a batch, its messages as received. The body
+/// is read once: the messages are found in the same pass that reads the other keys, and are
+/// borrowed rather than copied.
+fn parse(body: &str, batch: bool) -> Result<Parsed<'_>, String> {
     let not_json = |e: serde_json::Error| format!("the body is not valid JSON: {e}");
     if !batch {
-        return match serde_json::from_slice(body).map_err(not_json)? {
-            Value::Object(m) => Ok((m, Vec::new())),
-            _ => Err("the body must be a JSON object".into()),
+        return match Shallow::parse(body) {
+            Ok(request) => Ok((request, Vec::new())),
+            Err(shallow::NotObject::Syntax(e)) => Err(not_json(e)),
+            Err(shallow::NotObject::Other) => Err("the body must be a JSON object".into()),
         };
     }
-    let BatchBody { rest, batch } = match serde_json::from_slice(body) {
+    let BatchBody { rest, batch } = match serde_json::from_str(body) {
         Ok(b) => b,
         Err(e) if e.is_data() => {
             let text = e.to_string();
@@ -260,7 +266,7 @@ fn parse(body: &[u8], batch: bool) -> Result<Parsed<'_>, String> {
 const BATCH_NOT_ARRAY: &str = "an array of messages";
 
 /// The messages of a batch, borrowed from the body.
-struct Messages<'a>(Vec<&'a RawValue>);
+struct Messages<'a>(Vec<shallow::Item<'a>>);
 
 impl<'de> serde::Deserialize<'de> for Messages<'de> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -277,7 +283,7 @@ impl<'de> serde::Deserialize<'de> for Messages<'de> {
                 mut seq: A,
             ) -> Result<Self::Value, A::Error> {
                 let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096));
-                while let Some(item) = seq.next_element::<&'de RawValue>()? {
+                while let Some(item) = seq.next_element::<shallow::Item<'de>>()? {
                     items.push(item);
                 }
                 Ok(Messages(items))
@@ -287,10 +293,10 @@ impl<'de> serde::Deserialize<'de> for Messages<'de> {
     }
 }
 
-/// A batch request: its messages, borrowed, and every other key parsed.
+/// A batch request: its messages, borrowed, and every other key one level deep.
 struct BatchBody<'a> {
-    rest: Map<String, Value>,
-    batch: Option<Vec<&'a RawValue>>,
+    rest: Shallow<'a>,
+    batch: Option<Vec<shallow::Item<'a>>>,
 }
 
 impl<'de> serde::Deserialize<'de> for BatchBody<'de> {
@@ -308,15 +314,15 @@ impl<'de> serde::Deserialize<'de> for BatchBody<'de> {
                 mut map: A,
             ) -> Result<Self::Value, A::Error> {
                 let mut body = BatchBody {
-                    rest: Map::new(),
+                    rest: Shallow::default(),
                     batch: None,
                 };
-                while let Some(key) = map.next_key::<String>()? {
+                while let Some(shallow::Key(key)) = map.next_key::<shallow::Key<'de>>()? {
                     if key == "batch" {
                         body.batch = Some(map.next_value::<Messages<'de>>()?.0);
                     } else {
-                        let value = map.next_value::<Value>()?;
-                        body.rest.insert(key, value);
+                        let value = map.next_value::<&'de RawValue>()?;
+                        body.rest.set(key, value.get());
                     }
                 }
                 Ok(body)
@@ -326,24 +332,8 @@ impl<'de> serde::Deserialize<'de> for BatchBody<'de> {
     }
 }
 
-/// A batch's `context` and `integrations` apply to each message; the message's own keys win.
-fn inherit(message: &mut Map<String, Value>, key: &str, shared: Option<&Map<String, Value>>) {
-    let Some(shared) = shared else { return };
-    match message.get_mut(key) {
-        Some(Value::Object(own)) => {
-            for (k, v) in shared {
-                own.entry(k.clone()).or_insert_with(|| v.clone());
-            }
-        }
-        Some(_) => {}
-        None => {
-            message.insert(key.into(), Value::Object(shared.clone()));
-        }
-    }
-}
-
 /// The write key: the HTTP Basic user name, else `writeKey` in the body.
-fn write_key(headers: &HeaderMap, body: &Map<String, Value>) -> Option<String> {
+fn write_key<'a>(headers: &HeaderMap, body: &'a Shallow<'_>) -> Option<std::borrow::Cow<'a, str>> {
     let basic = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -359,15 +349,17 @@ fn write_key(headers: &HeaderMap, body: &Map<String, Value>) -> Option<String> {
         .and_then(|b| String::from_utf8(b).ok())
         .map(|userpass| userpass.split(':').next().unwrap_or("").to_string())
         .filter(|user| !user.is_empty());
-    basic.or_else(|| {
-        body.get("writeKey")
-            .and_then(Value::as_str)
-            .map(str::to_string)
-    })
+    match basic {
+        Some(user) => Some(std::borrow::Cow::Owned(user)),
+        None => body.string("writeKey"),
+    }
 }
 
 /// Reads the body with the size limit, decompressing gzip with the same limit.
-async fn read_body(headers: &HeaderMap, body: axum::body::Body) -> Result<Vec<u8>, Response> {
+async fn read_body(
+    headers: &HeaderMap,
+    body: axum::body::Body,
+) -> Result<axum::body::Bytes, Response> {
     let too_large = || {
         refuse(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -387,7 +379,7 @@ async fn read_body(headers: &HeaderMap, body: axum::body::Body) -> Result<Vec<u8
         .trim()
         .to_ascii_lowercase();
     match encoding.as_str() {
-        "identity" | "" => Ok(raw.to_vec()),
+        "identity" | "" => Ok(raw),
         "gzip" | "x-gzip" => {
             let mut out = Vec::new();
             let mut decoder =
@@ -401,7 +393,7 @@ async fn read_body(headers: &HeaderMap, body: axum::body::Body) -> Result<Vec<u8
             if out.len() > MAX_BODY_BYTES {
                 return Err(too_large());
             }
-            Ok(out)
+            Ok(out.into())
         }
         other => Err(refuse(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -412,44 +404,46 @@ async fn read_body(headers: &HeaderMap, body: axum::body::Body) -> Result<Vec<u8
 
 #[cfg(test)]
 mod tests {
-    use super::parse;
+    use super::{parse, shallow};
 
     #[test]
     fn a_batch_is_read_in_one_pass_with_its_messages_borrowed() {
-        let body = br#"{"writeKey": "k", "batch": [{"type": "track"}, {"a": "b\"c"}], "context": {"x": 1}}"#;
+        let body = r#"{"writeKey": "k", "batch": [{"type": "track"}, {"a": "b\"c"}], "context": {"x": 1}}"#;
         let (rest, items) = parse(body, true).unwrap();
-        assert_eq!(rest["writeKey"], "k");
-        assert_eq!(rest["context"]["x"], 1);
-        let texts: Vec<&str> = items.iter().map(|r| r.get()).collect();
-        assert_eq!(texts, [r#"{"type": "track"}"#, r#"{"a": "b\"c"}"#]);
+        assert_eq!(rest.string("writeKey").as_deref(), Some("k"));
+        assert_eq!(rest.get("context"), Some(r#"{"x": 1}"#));
+        let texts: Vec<String> = items
+            .iter()
+            .map(|item| match item {
+                shallow::Item::Object(m) => m.to_text(),
+                shallow::Item::Other => "other".into(),
+            })
+            .collect();
+        assert_eq!(texts, [r#"{"type":"track"}"#, r#"{"a":"b\"c"}"#]);
     }
 
     #[test]
     fn a_bad_batch_is_refused_with_what_is_wrong() {
         for (body, said) in [
             (
-                &br#"{"batch": {"type": "track"}}"#[..],
+                r#"{"batch": {"type": "track"}}"#,
                 "\"batch\" must be an array of messages",
             ),
             (
-                br#"{"batch": "x"}"#,
+                r#"{"batch": "x"}"#,
                 "\"batch\" must be an array of messages",
             ),
-            (br#"{"batch": []}"#, "\"batch\" is empty"),
-            (br#"{"writeKey": "k"}"#, "\"batch\" is missing"),
-            (br#"[1, 2]"#, "the body must be a JSON object"),
+            (r#"{"batch": []}"#, "\"batch\" is empty"),
+            (r#"{"writeKey": "k"}"#, "\"batch\" is missing"),
+            (r#"[1, 2]"#, "the body must be a JSON object"),
             (
-                br#"{"batch": [{"type": "track"}, {"#,
+                r#"{"batch": [{"type": "track"}, {"#,
                 "the body is not valid JSON",
             ),
-            (br#"{"batch": [{"type": }]}"#, "the body is not valid JSON"),
+            (r#"{"batch": [{"type": }]}"#, "the body is not valid JSON"),
         ] {
             let e = parse(body, true).unwrap_err();
-            assert!(
-                e.starts_with(said),
-                "{}: {e}",
-                String::from_utf8_lossy(body)
-            );
+            assert!(e.starts_with(said), "{body}: {e}");
         }
     }
 }

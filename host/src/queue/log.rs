@@ -2,8 +2,8 @@
 //! durable read position (a *cursor*) per consumer, one consumer per destination.
 //!
 //! Invariants, and why:
-//! - A sequence number is never reused, even once the log is trimmed to nothing (the table is
-//!   `AUTOINCREMENT`): a cursor names a place in the log forever.
+//! - A sequence number is never reused, even once the log is trimmed to nothing (the last one
+//!   given is kept in `log_end`): a cursor names a place in the log forever.
 //! - An event is appended at most once per source and messageId within the de-duplication
 //!   window (the `seen` keys the queue already keeps), so a client's retry is not routed twice.
 //! - A cursor only moves forward, and never past the end of the log. A consumer made at the end
@@ -13,11 +13,17 @@
 //!   then the consumers behind are moved to the new start, and what each lost is counted, so
 //!   the loss is reported rather than silent.
 //!
+//! - The events of one append are stored together as one *chunk* (`packed.rs`: packed and
+//!   compressed), with consecutive sequence numbers and one time of receipt. A chunk is
+//!   written once and removed whole: trimming removes whole chunks, so the size cap may take
+//!   a few events more than the bytes over it.
+//!
 //! These functions run over a plain [`Connection`], in the queue file's writer thread and in
 //! the model test (`log_tests.rs`). The contract maps onto NATS JetStream as: the log is one
 //! stream, a cursor is a durable consumer acked with "ack all" up to its position, trimming is
 //! the stream's limits (`max_age`, `max_bytes`) with `discard old`.
 
+use super::packed::{self, PackedEvent};
 use super::{Millis, QueueError};
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
@@ -26,14 +32,20 @@ use serde::Serialize;
 pub type Seq = i64;
 
 pub(super) const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS events (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    source TEXT NOT NULL,
-    message_id TEXT NOT NULL,
+CREATE TABLE IF NOT EXISTS chunks (
+    first INTEGER PRIMARY KEY,
+    last INTEGER NOT NULL,
     received_at INTEGER NOT NULL,
-    body TEXT NOT NULL
+    bytes INTEGER NOT NULL,
+    body BLOB NOT NULL
 );
-CREATE INDEX IF NOT EXISTS events_received ON events (received_at);
+CREATE INDEX IF NOT EXISTS chunks_last ON chunks (last);
+CREATE INDEX IF NOT EXISTS chunks_received ON chunks (received_at);
+CREATE TABLE IF NOT EXISTS log_end (
+    one INTEGER PRIMARY KEY CHECK (one = 1),
+    seq INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO log_end (one, seq) VALUES (1, 0);
 CREATE TABLE IF NOT EXISTS cursors (
     consumer TEXT PRIMARY KEY,
     seq INTEGER NOT NULL,
@@ -157,15 +169,9 @@ fn unavailable(e: rusqlite::Error) -> QueueError {
 
 /// The sequence number of the last event ever appended (0 for none), trimmed or not.
 pub fn end(conn: &Connection) -> Result<Seq, QueueError> {
-    let from_sequence: Option<Seq> = conn
-        .query_row(
-            "SELECT seq FROM sqlite_sequence WHERE name = 'events'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(unavailable)?;
-    Ok(from_sequence.unwrap_or(0))
+    conn.prepare_cached("SELECT seq FROM log_end WHERE one = 1")
+        .and_then(|mut stmt| stmt.query_row([], |r| r.get(0)))
+        .map_err(unavailable)
 }
 
 /// Whether this is the first time the event (source, messageId and client timestamp) is seen
@@ -197,6 +203,32 @@ pub(super) fn first_seen(
     Ok(changed > 0)
 }
 
+/// The events of one append, packed for the log by the appending task ([`Packing::of`]), so
+/// that the writer only checks their keys and stores the chunk.
+#[derive(Debug, Clone)]
+pub struct Packing {
+    /// Each event's de-duplication key (source, messageId, client timestamp) and the length
+    /// of its JSON text.
+    pub keys: Vec<(String, String, Option<Millis>, usize)>,
+    /// The events packed ([`packed::pack`]).
+    pub chunk: Vec<u8>,
+}
+
+impl Packing {
+    pub fn of(events: Vec<LogEvent>) -> Packing {
+        let chunk = packed::pack(
+            events
+                .iter()
+                .map(|e| (&*e.source, &*e.message_id, &*e.body)),
+        );
+        let keys = events
+            .into_iter()
+            .map(|e| (e.source, e.message_id, e.timestamp, e.body.len()))
+            .collect();
+        Packing { keys, chunk }
+    }
+}
+
 /// Appends the events not seen before (see the module's notes), in order.
 pub fn append(
     conn: &Connection,
@@ -204,40 +236,140 @@ pub fn append(
     now: Millis,
     dedup_window: Millis,
 ) -> Result<Appended, QueueError> {
-    let mut insert = conn
-        .prepare_cached(
-            "INSERT INTO events (source, message_id, received_at, body) VALUES (?1, ?2, ?3, ?4)",
-        )
-        .map_err(unavailable)?;
+    append_packed(conn, &Packing::of(events.to_vec()), now, dedup_window)
+}
+
+/// [`append`] of events already packed: one chunk of those not seen before.
+pub fn append_packed(
+    conn: &Connection,
+    packing: &Packing,
+    now: Millis,
+    dedup_window: Millis,
+) -> Result<Appended, QueueError> {
     let mut done = Appended::default();
+    let mut fresh = Vec::with_capacity(packing.keys.len());
     let mut bytes = 0i64;
-    for e in events {
-        if !first_seen(
-            conn,
-            &e.source,
-            &e.message_id,
-            e.timestamp,
-            now,
-            dedup_window,
-        )? {
+    for (source, message_id, timestamp, len) in &packing.keys {
+        let first = first_seen(conn, source, message_id, *timestamp, now, dedup_window)?;
+        if first {
+            done.appended += 1;
+            bytes += *len as i64;
+        } else {
             done.duplicates += 1;
-            continue;
         }
-        insert
-            .execute(params![e.source, e.message_id, now, e.body])
-            .map_err(unavailable)?;
-        done.appended += 1;
-        done.last = conn.last_insert_rowid();
-        bytes += e.body.len() as i64;
+        fresh.push(first);
     }
-    if bytes > 0 {
-        conn.execute(
-            "UPDATE log_size SET bytes = bytes + ?1 WHERE one = 1",
-            [bytes],
+    if done.appended == 0 {
+        return Ok(done);
+    }
+    let repacked;
+    let chunk = if done.duplicates == 0 {
+        &packing.chunk
+    } else {
+        // A client's retry within the window: the chunk is packed again without the events
+        // already in the log (rare, so done here rather than in every request).
+        let events = packed::unpack(&packing.chunk).map_err(|e| QueueError::Unavailable(e.0))?;
+        let kept: Vec<&PackedEvent> = events
+            .iter()
+            .zip(&fresh)
+            .filter(|(_, fresh)| **fresh)
+            .map(|(e, _)| e)
+            .collect();
+        repacked = packed::pack(kept.iter().map(|e| (&*e.source, &*e.message_id, &*e.body)));
+        &repacked
+    };
+    let first = end(conn)? + 1;
+    done.last = first + done.appended as Seq - 1;
+    conn.prepare_cached(
+        "INSERT INTO chunks (first, last, received_at, bytes, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )
+    .and_then(|mut insert| insert.execute(params![first, done.last, now, bytes, chunk]))
+    .map_err(unavailable)?;
+    conn.prepare_cached("UPDATE log_end SET seq = ?1 WHERE one = 1")
+        .and_then(|mut stmt| stmt.execute([done.last]))
+        .map_err(unavailable)?;
+    conn.prepare_cached("UPDATE log_size SET bytes = bytes + ?1 WHERE one = 1")
+        .and_then(|mut stmt| stmt.execute([bytes]))
+        .map_err(unavailable)?;
+    Ok(done)
+}
+
+/// Moves the events of a log written before chunks (schema 4: a row an event) into chunks,
+/// keeping their sequence numbers and times, then drops the old table. Nothing happens when
+/// there is no such table.
+pub(super) fn migrate_rows(conn: &Connection) -> Result<(), QueueError> {
+    let old: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'events')",
+            [],
+            |r| r.get(0),
         )
         .map_err(unavailable)?;
+    if !old {
+        return Ok(());
     }
-    Ok(done)
+    let last_ever: Option<Seq> = conn
+        .query_row(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'events'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(unavailable)?;
+    let mut stmt = conn
+        .prepare("SELECT seq, source, message_id, received_at, body FROM events ORDER BY seq")
+        .map_err(unavailable)?;
+    let mut rows = stmt.query([]).map_err(unavailable)?;
+    // A chunk: consecutive numbers received at one time, at most this many.
+    const MOST: usize = 1_000;
+    let mut group: Vec<(Seq, Millis, LogEvent)> = Vec::new();
+    let store = |group: &mut Vec<(Seq, Millis, LogEvent)>| -> Result<(), QueueError> {
+        let Some((first, at, _)) = group.first() else {
+            return Ok(());
+        };
+        let last = group.last().map_or(*first, |(seq, _, _)| *seq);
+        let bytes: i64 = group.iter().map(|(_, _, e)| e.body.len() as i64).sum();
+        let chunk = packed::pack(
+            group
+                .iter()
+                .map(|(_, _, e)| (&*e.source, &*e.message_id, &*e.body)),
+        );
+        conn.execute(
+            "INSERT INTO chunks (first, last, received_at, bytes, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![first, last, at, bytes, chunk],
+        )
+        .map_err(unavailable)?;
+        group.clear();
+        Ok(())
+    };
+    while let Some(row) = rows.next().map_err(unavailable)? {
+        let seq: Seq = row.get(0).map_err(unavailable)?;
+        let at: Millis = row.get(3).map_err(unavailable)?;
+        let event = LogEvent {
+            source: row.get(1).map_err(unavailable)?,
+            message_id: row.get(2).map_err(unavailable)?,
+            timestamp: None,
+            body: row.get(4).map_err(unavailable)?,
+        };
+        let joins = group
+            .last()
+            .is_some_and(|(s, a, _)| *s + 1 == seq && *a == at && group.len() < MOST);
+        if !joins {
+            store(&mut group)?;
+        }
+        group.push((seq, at, event));
+    }
+    store(&mut group)?;
+    drop(rows);
+    drop(stmt);
+    conn.execute(
+        "UPDATE log_end SET seq = ?1 WHERE one = 1",
+        [last_ever.unwrap_or(0)],
+    )
+    .map_err(unavailable)?;
+    conn.execute_batch("DROP TABLE events")
+        .map_err(unavailable)?;
+    Ok(())
 }
 
 /// The consumer's cursor, making the consumer (at `start`) if it does not exist.
@@ -263,7 +395,7 @@ pub fn open_consumer(
         Start::At(at) => {
             let first: Option<Seq> = conn
                 .query_row(
-                    "SELECT MIN(seq) FROM events WHERE received_at >= ?1",
+                    "SELECT MIN(first) FROM chunks WHERE received_at >= ?1",
                     [at],
                     |r| r.get(0),
                 )
@@ -302,33 +434,52 @@ pub fn consumers(conn: &Connection) -> Result<Vec<(String, Seq)>, QueueError> {
     rows.collect::<Result<_, _>>().map_err(unavailable)
 }
 
+/// The events of the chunks `stmt` selects (first, received_at, body, ordered by sequence)
+/// whose numbers `wanted` takes, up to `max`.
 fn entries(
     stmt: &mut rusqlite::CachedStatement<'_>,
     args: impl rusqlite::Params,
+    wanted: impl Fn(Seq) -> bool,
+    max: usize,
 ) -> Result<Vec<LogEntry>, QueueError> {
-    let rows = stmt
-        .query_map(args, |r| {
-            Ok(LogEntry {
-                seq: r.get(0)?,
-                source: r.get(1)?,
-                message_id: r.get(2)?,
-                received_at: r.get(3)?,
-                body: r.get(4)?,
-            })
-        })
-        .map_err(unavailable)?;
-    rows.collect::<Result<_, _>>().map_err(unavailable)
+    let mut out = Vec::new();
+    let mut rows = stmt.query(args).map_err(unavailable)?;
+    while out.len() < max {
+        let Some(row) = rows.next().map_err(unavailable)? else {
+            break;
+        };
+        let first: Seq = row.get(0).map_err(unavailable)?;
+        let received_at: Millis = row.get(1).map_err(unavailable)?;
+        let chunk = row.get_ref(2).map_err(unavailable)?;
+        let chunk = chunk
+            .as_blob()
+            .map_err(|e| QueueError::Unavailable(format!("the event log: {e}")))?;
+        let events = packed::unpack(chunk).map_err(|e| QueueError::Unavailable(e.0))?;
+        for (i, e) in events.into_iter().enumerate() {
+            let seq = first + i as Seq;
+            if out.len() == max {
+                break;
+            }
+            if wanted(seq) {
+                out.push(LogEntry {
+                    seq,
+                    source: e.source,
+                    message_id: e.message_id,
+                    received_at,
+                    body: e.body,
+                });
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Up to `max` events after `after`, in order.
 pub fn read_after(conn: &Connection, after: Seq, max: usize) -> Result<Vec<LogEntry>, QueueError> {
     let mut stmt = conn
-        .prepare_cached(
-            "SELECT seq, source, message_id, received_at, body FROM events
-             WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-        )
+        .prepare_cached("SELECT first, received_at, body FROM chunks WHERE last > ?1 ORDER BY last")
         .map_err(unavailable)?;
-    entries(&mut stmt, params![after, max as i64])
+    entries(&mut stmt, [after], |seq| seq > after, max)
 }
 
 /// Up to `max` events received in `[from, until)` with sequence numbers in `(after, through]`,
@@ -341,12 +492,17 @@ pub fn read_between(
 ) -> Result<Vec<LogEntry>, QueueError> {
     let mut stmt = conn
         .prepare_cached(
-            "SELECT seq, source, message_id, received_at, body FROM events
-             WHERE seq > ?1 AND seq <= ?2 AND received_at >= ?3 AND received_at < ?4
-             ORDER BY seq LIMIT ?5",
+            "SELECT first, received_at, body FROM chunks
+             WHERE last > ?1 AND first <= ?2 AND received_at >= ?3 AND received_at < ?4
+             ORDER BY last",
         )
         .map_err(unavailable)?;
-    entries(&mut stmt, params![after, through, from, until, max as i64])
+    entries(
+        &mut stmt,
+        params![after, through, from, until],
+        |seq| seq > after && seq <= through,
+        max,
+    )
 }
 
 /// The backfill of `subscription` of `consumer` from `start_from`, begun now (up to the
@@ -445,7 +601,7 @@ pub fn advance(conn: &Connection, consumer: &str, through: Seq) -> Result<(), Qu
 pub fn lag(conn: &Connection) -> Result<Vec<Lag>, QueueError> {
     let end = end(conn)?;
     let mut oldest = conn
-        .prepare_cached("SELECT received_at FROM events WHERE seq > ?1 ORDER BY seq LIMIT 1")
+        .prepare_cached("SELECT received_at FROM chunks WHERE last > ?1 ORDER BY last LIMIT 1")
         .map_err(unavailable)?;
     let mut stmt = conn
         .prepare_cached("SELECT consumer, seq, lost FROM cursors ORDER BY consumer")
@@ -493,26 +649,27 @@ pub fn trim(
     let read_by_all = slowest.unwrap_or(Seq::MAX);
     let old: (i64, Option<i64>) = conn
         .query_row(
-            "SELECT COUNT(*), SUM(length(body)) FROM events WHERE received_at < ?1 AND seq <= ?2",
+            "SELECT COALESCE(SUM(last - first + 1), 0), SUM(bytes) FROM chunks
+             WHERE received_at < ?1 AND last <= ?2",
             params![now - retention.max_age, read_by_all],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .map_err(unavailable)?;
     if old.0 > 0 {
         conn.execute(
-            "DELETE FROM events WHERE received_at < ?1 AND seq <= ?2",
+            "DELETE FROM chunks WHERE received_at < ?1 AND last <= ?2",
             params![now - retention.max_age, read_by_all],
         )
         .map_err(unavailable)?;
         shrink(conn, old.1.unwrap_or(0))?;
         trimmed.removed += old.0;
     }
-    // By size: the oldest first, read or not.
+    // By size: the oldest chunks first, read or not.
     if let Some(cap) = retention.max_bytes {
         let mut over = bytes(conn)? - cap;
         if over > 0 {
             let mut oldest = conn
-                .prepare_cached("SELECT seq, length(body) FROM events ORDER BY seq")
+                .prepare_cached("SELECT last, last - first + 1, bytes FROM chunks ORDER BY last")
                 .map_err(unavailable)?;
             let mut through: Seq = 0;
             let mut freed = 0i64;
@@ -522,14 +679,15 @@ pub fn trim(
                 let Some(row) = rows.next().map_err(unavailable)? else {
                     break;
                 };
-                let (seq, len): (Seq, i64) = (
+                let (last, events, len): (Seq, i64, i64) = (
                     row.get(0).map_err(unavailable)?,
                     row.get(1).map_err(unavailable)?,
+                    row.get(2).map_err(unavailable)?,
                 );
-                through = seq;
+                through = last;
                 freed += len;
                 over -= len;
-                count += 1;
+                count += events;
             }
             drop(rows);
             if count > 0 {
@@ -544,9 +702,11 @@ pub fn trim(
                     .collect::<Result<_, _>>()
                     .map_err(unavailable)?;
                 for (consumer, seq) in behind {
+                    // The events after its cursor up to `through` that are still there.
                     let lost: i64 = conn
                         .query_row(
-                            "SELECT COUNT(*) FROM events WHERE seq > ?1 AND seq <= ?2",
+                            "SELECT COALESCE(SUM(MIN(last, ?2) - MAX(first, ?1 + 1) + 1), 0)
+                             FROM chunks WHERE last > ?1 AND first <= ?2",
                             params![seq, through],
                             |r| r.get(0),
                         )
@@ -560,7 +720,7 @@ pub fn trim(
                         trimmed.lost.push((consumer, lost));
                     }
                 }
-                conn.execute("DELETE FROM events WHERE seq <= ?1", [through])
+                conn.execute("DELETE FROM chunks WHERE last <= ?1", [through])
                     .map_err(unavailable)?;
                 shrink(conn, freed)?;
                 trimmed.removed += count;

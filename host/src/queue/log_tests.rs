@@ -54,6 +54,8 @@ fn step() -> impl Strategy<Value = Step> {
 #[derive(Default)]
 struct Model {
     events: BTreeMap<Seq, (String, Millis, String)>,
+    /// The chunks (the events of one append): first → last sequence number.
+    chunks: BTreeMap<Seq, Seq>,
     end: Seq,
     cursors: BTreeMap<String, (Seq, i64)>,
     /// De-duplication keys: message id → when last accepted.
@@ -91,6 +93,7 @@ proptest! {
                     }).collect();
                     let done = in_tx(&mut conn, |c| log::append(c, &events, now, WINDOW)).unwrap();
                     let mut want = Appended::default();
+                    let first = m.end + 1;
                     for e in &events {
                         let fresh = m.seen.get(&e.message_id).is_none_or(|at| *at < now - WINDOW);
                         if fresh {
@@ -103,6 +106,9 @@ proptest! {
                         } else {
                             want.duplicates += 1;
                         }
+                    }
+                    if want.appended > 0 {
+                        m.chunks.insert(first, m.end);
                     }
                     prop_assert_eq!(done, want);
                 }
@@ -155,26 +161,32 @@ proptest! {
                 Step::Trim { max_age, max_bytes } => {
                     let retention = LogRetention { max_age, max_bytes };
                     let got = in_tx(&mut conn, |c| log::trim(c, now, &retention)).unwrap();
-                    // By age: only what every consumer has read.
+                    // By age: whole chunks that every consumer has read.
                     let read_by_all = m.cursors.values().map(|(s, _)| *s).min().unwrap_or(Seq::MAX);
-                    let old: Vec<Seq> = m.events.iter()
-                        .filter(|(seq, (_, at, _))| *at < now - max_age && **seq <= read_by_all)
-                        .map(|(s, _)| *s).collect();
-                    let mut removed = old.len() as i64;
-                    for s in old {
-                        let (_, _, body) = m.events.remove(&s).unwrap();
-                        m.bytes -= body.len() as i64;
+                    let old: Vec<(Seq, Seq)> = m.chunks.iter()
+                        .filter(|(first, last)| m.events[first].1 < now - max_age && **last <= read_by_all)
+                        .map(|(f, l)| (*f, *l)).collect();
+                    let mut removed = 0i64;
+                    for (first, last) in old {
+                        m.chunks.remove(&first);
+                        for s in first..=last {
+                            let (_, _, body) = m.events.remove(&s).unwrap();
+                            m.bytes -= body.len() as i64;
+                            removed += 1;
+                        }
                     }
-                    // By size: the oldest first, read or not; consumers behind lose them.
+                    // By size: the oldest chunks first, read or not; consumers behind lose them.
                     let mut lost = Vec::new();
                     if let Some(cap) = max_bytes {
                         let mut through = None;
                         while m.bytes > cap {
-                            let (&s, _) = m.events.iter().next().unwrap();
-                            let (_, _, body) = m.events.remove(&s).unwrap();
-                            m.bytes -= body.len() as i64;
-                            removed += 1;
-                            through = Some(s);
+                            let (first, last) = m.chunks.pop_first().unwrap();
+                            for s in first..=last {
+                                let (_, _, body) = m.events.remove(&s).unwrap();
+                                m.bytes -= body.len() as i64;
+                                removed += 1;
+                            }
+                            through = Some(last);
                         }
                         if let Some(through) = through {
                             for (name, (seq, gone)) in m.cursors.iter_mut() {
@@ -211,6 +223,78 @@ proptest! {
             prop_assert_eq!(log::end(&conn).unwrap(), m.end);
         }
     }
+}
+
+#[test]
+fn a_log_of_one_row_an_event_is_moved_into_chunks_at_open() {
+    // A file written by schema 4: the log a row an event, its numbers from AUTOINCREMENT,
+    // the first two already trimmed.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.db");
+    drop(sqlite::open(&path).unwrap());
+    {
+        let conn = Connection::open(&path).unwrap();
+        conn.execute_batch(
+            "CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, source TEXT NOT NULL,
+                message_id TEXT NOT NULL, received_at INTEGER NOT NULL, body TEXT NOT NULL);
+             INSERT INTO events VALUES (1, 'app', 'm-1', 5, '{\"n\":1}');
+             INSERT INTO events VALUES (2, 'app', 'm-2', 5, '{\"n\":2}');
+             INSERT INTO events VALUES (7, 'app', 'm-7', 10, '{\"n\":7}');
+             INSERT INTO events VALUES (8, 'web', 'm-8', 10, '{\"n\":8}');
+             INSERT INTO events VALUES (9, 'app', 'm-9', 20, '{\"n\":9}');
+             INSERT INTO events VALUES (11, 'app', 'm-11', 30, '{\"n\":11}');
+             DELETE FROM events WHERE seq <= 2;
+             UPDATE sqlite_sequence SET seq = 12 WHERE name = 'events';
+             PRAGMA user_version = 4;",
+        )
+        .unwrap();
+    }
+    let mut conn = sqlite::open(&path).unwrap();
+    let gone: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'events')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(!gone, "the old table is dropped once moved");
+    let read = log::read_after(&conn, 0, 100).unwrap();
+    let got: Vec<(Seq, &str, &str, Millis, &str)> = read
+        .iter()
+        .map(|e| (e.seq, &*e.source, &*e.message_id, e.received_at, &*e.body))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (7, "app", "m-7", 10, r#"{"n":7}"#),
+            (8, "web", "m-8", 10, r#"{"n":8}"#),
+            (9, "app", "m-9", 20, r#"{"n":9}"#),
+            (11, "app", "m-11", 30, r#"{"n":11}"#),
+        ]
+    );
+    // The last number ever given stays given, and the sizes count as before.
+    assert_eq!(log::end(&conn).unwrap(), 12);
+    assert_eq!(log::bytes(&conn).unwrap(), 0, "log_size is kept as it was");
+    let next = in_tx(&mut conn, |c| {
+        log::append(
+            c,
+            &[LogEvent {
+                source: "app".into(),
+                message_id: "m-13".into(),
+                timestamp: None,
+                body: "{}".into(),
+            }],
+            40,
+            10,
+        )
+    })
+    .unwrap();
+    assert_eq!(next.last, 13);
+    let at = in_tx(&mut conn, |c| log::open_consumer(c, "d", Start::At(15), 40)).unwrap();
+    assert_eq!(
+        at, 8,
+        "from a time: just before the first event received then"
+    );
 }
 
 #[test]

@@ -20,6 +20,7 @@
 pub mod log;
 #[cfg(test)]
 mod log_tests;
+mod packed;
 pub mod sqlite;
 #[cfg(test)]
 mod tests;

@@ -40,7 +40,7 @@ use tokio::sync::{Notify, mpsc, oneshot};
 /// 3 adds the event log (`log.rs`); a version-2 file gains its tables at open and keeps its
 /// queued deliveries. 4 marks replayed deliveries and their attempts (`replayed` columns, added
 /// to an older file at open).
-const SCHEMA_VERSION: i64 = 4;
+const SCHEMA_VERSION: i64 = 5;
 
 /// Requests waiting for the writer, at most; beyond it callers are told the queue is busy.
 const WAITING: usize = 4096;
@@ -232,6 +232,12 @@ pub fn attach(path: &Path) -> Result<Connection, QueueError> {
         .map_err(failed)?;
     }
     conn.execute_batch(super::log::SCHEMA).map_err(failed)?;
+    if version < 5 {
+        // Version 4 kept the log a row an event; its events move into chunks.
+        let tx = conn.unchecked_transaction().map_err(failed)?;
+        log::migrate_rows(&tx)?;
+        tx.commit().map_err(failed)?;
+    }
     conn.pragma_update(None, "user_version", SCHEMA_VERSION)
         .map_err(failed)?;
     Ok(conn)
@@ -707,7 +713,7 @@ enum Op {
         oneshot::Sender<Result<(), QueueError>>,
     ),
     Append(
-        Vec<LogEvent>,
+        log::Packing,
         Millis,
         oneshot::Sender<Result<Appended, QueueError>>,
     ),
@@ -896,7 +902,10 @@ impl Queue for SqliteQueue {
 
 impl EventLog for SqliteQueue {
     fn append(&self, events: Vec<LogEvent>, now: Millis) -> QueueFuture<'_, Appended> {
-        self.send(|reply| Op::Append(events, now, reply))
+        // Packed and compressed here, in the appending task, so the one writer thread only
+        // checks the keys and copies the chunk.
+        let packing = log::Packing::of(events);
+        self.send(|reply| Op::Append(packing, now, reply))
     }
 
     fn open_consumer(&self, consumer: &str, start: Start, now: Millis) -> QueueFuture<'_, Seq> {
@@ -1180,11 +1189,16 @@ fn apply(
             settle(conn, settled, *now, touched)?;
             Answer::Settle
         }
-        Op::Append(events, now, _) => {
+        Op::Append(packing, now, _) => {
             if let Some(max) = retention.max_bytes {
                 make_room(conn, max)?;
             }
-            Answer::Append(log::append(conn, events, *now, retention.dedup_window)?)
+            Answer::Append(log::append_packed(
+                conn,
+                packing,
+                *now,
+                retention.dedup_window,
+            )?)
         }
         Op::OpenConsumer(consumer, start, now, _) => {
             Answer::Seq(log::open_consumer(conn, consumer, *start, *now)?)

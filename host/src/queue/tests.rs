@@ -507,7 +507,7 @@ fn a_version_2_file_is_migrated_and_keeps_its_queued_deliveries() {
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
-    assert_eq!(version, 4);
+    assert_eq!(version, 5);
     let leases = in_tx(&mut conn, |c| sqlite::lease(c, "d", 10, 10));
     assert_eq!(ids(&leases), ["m-old"], "the queued delivery was kept");
     assert!(!leases.items[0].replayed);

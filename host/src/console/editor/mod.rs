@@ -22,7 +22,8 @@ use super::session::SignedIn;
 use super::{Console, CsrfForm, check_csrf, done_at, field, page, path_segment};
 use crate::config::stored::SubscriptionSpec;
 use crate::config::{Destination, Subscription};
-use crate::ingest::message::{Received, accept};
+use crate::ingest::message::{Received, Shared, accept};
+use crate::ingest::shallow::{NotObject, Shallow};
 use crate::live::{ChangeError, Snapshot};
 use crate::model::{Action, Manifest};
 use crate::trigger::{Built, Condition, OPERATORS, Trigger};
@@ -550,19 +551,23 @@ fn chosen_event(
     if e.pasted.trim().is_empty() {
         return Ok(None);
     }
-    let message = match serde_json::from_str::<Value>(&e.pasted) {
-        Ok(Value::Object(map)) => map,
-        Ok(_) => return Err("the pasted event must be a JSON object".into()),
-        Err(err) => return Err(format!("the pasted event is not valid JSON: {err}")),
+    let message = match Shallow::parse(&e.pasted) {
+        Ok(message) => message,
+        Err(NotObject::Other) => return Err("the pasted event must be a JSON object".into()),
+        Err(NotObject::Syntax(err)) => {
+            return Err(format!("the pasted event is not valid JSON: {err}"));
+        }
     };
     let received = Received {
         at: time::OffsetDateTime::now_utc(),
         sent_at: None,
         ip: IpAddr::V4(Ipv4Addr::LOCALHOST),
     };
-    accept(message, None, e.pasted.len(), &received)
-        .map(|m| Some(Value::Object(m)))
-        .map_err(|err| format!("the pasted event would be refused at ingest: {err}"))
+    let accepted = accept(message, None, e.pasted.len(), &Shared::default(), &received)
+        .map_err(|err| format!("the pasted event would be refused at ingest: {err}"))?;
+    serde_json::from_str(&accepted.text)
+        .map(Some)
+        .map_err(|err| format!("the completed event is not valid JSON: {err}"))
 }
 
 /// Runs the preview, when there is an event.

@@ -122,7 +122,7 @@ async fn ready() -> (Setup, String) {
     assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.body);
     setup
         .recent
-        .keep(&Arc::from("app"), vec![booking("m-trip-1")]);
+        .keep(&Arc::from("app"), vec![booking("m-trip-1").to_string()]);
     (setup, cookie)
 }
 
